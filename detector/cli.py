@@ -1,0 +1,213 @@
+"""Command line: ``python -m detector train`` fits and saves a model, ``score`` applies one to a file."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from detector.columns import ColumnRoles, infer_roles, label_vector, profile_columns
+from detector.errors import DataError
+from detector.model import AutoencoderConfig, AutoencoderDetector, EpochLog
+
+EXIT_OK = 0
+EXIT_BAD_INPUT = 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line and return the process exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except DataError as exc:
+        print(f"error: {_one_line(str(exc))}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except (OSError, ValueError) as exc:
+        # Unwritable output paths, invalid settings: the user's to fix, so no traceback either.
+        print(f"error: {_one_line(str(exc))}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m detector",
+        description="Find anomalous rows in a table with an autoencoder.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    train = commands.add_parser(
+        "train",
+        help="fit an autoencoder on a CSV/TSV/Parquet file and save a model bundle",
+        description="Fit an autoencoder on INPUT and save a model bundle to --model-out.",
+    )
+    train.add_argument("input", metavar="INPUT", help="CSV, TSV or Parquet file")
+    train.add_argument(
+        "--model-out",
+        required=True,
+        metavar="PATH",
+        help="where to save the bundle: a directory, or a file ending in .zip",
+    )
+    train.add_argument(
+        "--columns",
+        nargs="+",
+        metavar="COLUMN",
+        help="feature columns to use (default: inferred numeric and categorical columns)",
+    )
+    train.add_argument(
+        "--label-column",
+        metavar="COLUMN",
+        help="0/1 or two-valued column marking known anomalies; used only to report metrics",
+    )
+    train.add_argument("--epochs", type=int, metavar="N", help="maximum training epochs")
+    train.add_argument(
+        "--contamination",
+        type=float,
+        default=0.05,
+        metavar="F",
+        help="expected share of anomalies; sets the saved threshold (default: 0.05)",
+    )
+    train.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default: 0)")
+    train.set_defaults(run=_train)
+
+    score = commands.add_parser(
+        "score",
+        help="score every row of a file with a saved model",
+        description="Score every row of INPUT with a saved model and write them to --output.",
+    )
+    score.add_argument("input", metavar="INPUT", help="CSV, TSV or Parquet file")
+    score.add_argument("--model", required=True, metavar="PATH", help="model bundle (directory or .zip)")
+    score.add_argument("--output", required=True, metavar="OUT.csv", help="where to write the scored rows")
+    score.add_argument(
+        "--threshold",
+        type=float,
+        metavar="T",
+        help="flag rows scoring above T (default: the threshold saved with the model)",
+    )
+    score.add_argument(
+        "--only-flagged",
+        action="store_true",
+        help="write only the rows flagged as anomalies",
+    )
+    score.set_defaults(run=_score)
+    return parser
+
+
+def _train(args: argparse.Namespace) -> int:
+    from detector.table import read_table
+
+    table = read_table(args.input)
+    _say(f"read {args.input}: {table.report.n_rows:,} rows x {table.report.n_columns} columns")
+    for note in table.report.notes:
+        _say(f"  note: {note}")
+    frame = table.frame
+    roles = _roles(frame, args.columns, args.label_column)
+    _say(
+        f"features ({len(roles.features)}): {', '.join(roles.features)}"
+        + (f"; label: {roles.label}" if roles.label else "")
+    )
+    config = AutoencoderConfig(seed=args.seed)
+    if args.epochs is not None:
+        config = replace(config, epochs=args.epochs)
+
+    def progress(log: EpochLog) -> None:
+        val = f", val_loss {log.val_loss:.4f}" if log.val_loss is not None else ""
+        _say(f"epoch {log.epoch}/{log.epochs}: loss {log.loss:.4f}{val} ({log.elapsed:.1f}s)")
+
+    detector = AutoencoderDetector(config=config, contamination=args.contamination, columns=roles)
+    detector.fit(frame, on_epoch=progress)
+    path = detector.save(args.model_out, metadata={"source": Path(args.input).name})
+    flagged = int(np.nansum(detector.labels_))
+    _say(
+        f"trained {len(detector.history_['loss'])} epochs in {detector.fit_seconds_:.1f}s; "
+        f"threshold {detector.threshold_:.6g} flags {flagged:,} of {len(frame):,} rows"
+    )
+    if roles.label is not None:
+        from detector.evaluation import evaluate
+
+        result = evaluate(label_vector(frame[roles.label]), detector.decision_scores_, detector.threshold_)
+        _say(
+            f"against '{roles.label}': ROC-AUC {result.roc_auc:.3f}, average precision "
+            f"{result.average_precision:.3f}, precision {result.precision:.3f}, "
+            f"recall {result.recall:.3f}, F1 {result.f1:.3f}"
+        )
+    _say(f"saved model bundle to {path}")
+    return EXIT_OK
+
+
+def _score(args: argparse.Namespace) -> int:
+    from detector.bundle import load_bundle
+    from detector.explanations import top_columns
+    from detector.export import rows_csv
+    from detector.table import read_table, read_table_text
+
+    detector = load_bundle(args.model).detector
+    table = read_table(args.input)
+    _say(f"read {args.input}: {table.report.n_rows:,} rows x {table.report.n_columns} columns")
+    scores, shares = detector.score_with_contributions(table.frame)
+    threshold = detector.threshold_ if args.threshold is None else args.threshold
+    flagged = np.zeros(len(scores), dtype=bool)
+    finite = np.isfinite(scores)
+    flagged[finite] = scores[finite] > threshold
+    unscored = int((~finite).sum())
+    text = read_table_text(args.input, table.report.dialect)
+    data = rows_csv(
+        text,
+        scores,
+        flagged,
+        top_columns(shares),
+        only_flagged=args.only_flagged,
+        sort_by_score=args.only_flagged,
+    )
+    output = Path(args.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_bytes(data)
+    _say(
+        f"flagged {int(flagged.sum()):,} of {len(scores):,} rows above threshold {threshold:.6g}"
+        + (f"; {unscored:,} rows had no feature values and were not scored" if unscored else "")
+    )
+    _say(f"wrote {output}")
+    return EXIT_OK
+
+
+def _roles(frame, columns: Sequence[str] | None, label: str | None) -> ColumnRoles:
+    """Inferred roles, overridden by the user's --columns and --label-column."""
+    inferred = infer_roles(frame)
+    if label is not None and label not in frame.columns:
+        raise DataError(f"--label-column {label!r} is not a column of the file.")
+    if columns is None:
+        numeric = tuple(c for c in inferred.numeric if c != label)
+        categorical = tuple(c for c in inferred.categorical if c != label)
+    else:
+        unknown = [c for c in columns if c not in frame.columns]
+        if unknown:
+            raise DataError(
+                f"--columns names columns the file does not have: {', '.join(unknown)}. "
+                f"It has: {', '.join(map(str, frame.columns[:20]))}."
+            )
+        profiles = {p.name: p for p in profile_columns(frame[list(columns)])}
+        numeric = tuple(c for c in columns if profiles[c].role.value == "numeric")
+        categorical = tuple(c for c in columns if c not in numeric)
+    roles = ColumnRoles(
+        numeric=numeric,
+        categorical=categorical,
+        label=label if label is not None else (inferred.label if columns is None else None),
+        timestamp=inferred.timestamp,
+    )
+    roles.check(frame)
+    return roles
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _one_line(message: str) -> str:
+    return " ".join(message.split())

@@ -1,0 +1,458 @@
+"""Profile a table's columns and guess the role each plays: feature, label, timestamp or ignored."""
+
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass
+from enum import Enum
+
+import numpy as np
+import pandas as pd
+
+from detector.errors import DataError
+
+try:
+    from enum import StrEnum
+except ImportError:  # Python 3.10, which pyproject.toml still allows
+
+    class StrEnum(str, Enum):
+        def __str__(self) -> str:
+            return str(self.value)
+
+
+__all__ = [
+    "ColumnProfile",
+    "ColumnRoles",
+    "Role",
+    "infer_roles",
+    "label_vector",
+    "profile_columns",
+    "profile_table",
+]
+
+#: Expensive checks (date parsing, text lengths) look at this many evenly spaced values.
+SAMPLE_SIZE = 2000
+#: Share of sampled text values that must parse as dates for a DATETIME column.
+DATETIME_SHARE = 0.95
+#: Text with at most this many distinct values (or at most CATEGORY_SHARE of rows) is categorical.
+MAX_CATEGORIES = 50
+CATEGORY_SHARE = 0.05
+#: Text whose values are (nearly) all different: this share of distinct among non-missing values.
+UNIQUE_SHARE = 0.95
+#: Unique text longer than this on average (characters), or mostly with spaces, is free text.
+FREE_TEXT_LENGTH = 30
+
+_LABEL_WORDS = frozenset(
+    {"label", "labels", "class", "target", "anomaly", "anomalies", "anomalous", "outlier",
+     "outliers", "fraud", "fraudulent", "y", "truth", "groundtruth", "diagnosis"}
+)  # fmt: skip
+_ID_WORDS = frozenset({"id", "uuid", "guid", "key", "index", "idx", "rowid"})
+
+_POSITIVE = frozenset(
+    {"1", "1.0", "true", "t", "yes", "y", "anomaly", "anomalous", "abnormal", "outlier", "o",
+     "fraud", "fraudulent", "attack", "malicious", "bad", "positive", "pos", "anomalie", "a",
+     "malignant"}
+)  # fmt: skip
+# Value pairs that only ever mean "anomaly or not": a two-valued text column holding one word from
+# each set is a label whatever its name (a "yes"/"no" column may well be an ordinary feature).
+_ANOMALY_WORDS = frozenset(
+    {"anomaly", "anomalous", "abnormal", "outlier", "fraud", "fraudulent", "attack", "malicious",
+     "malignant"}
+)  # fmt: skip
+_NORMAL_WORDS = frozenset({"normal", "inlier", "legit", "legitimate", "genuine", "benign"})
+_NEGATIVE = frozenset(
+    {"0", "0.0", "false", "f", "no", "normal", "inlier", "n", "legit", "legitimate", "genuine",
+     "benign", "good", "negative", "neg", "ok", "clean", "regular"}
+)  # fmt: skip
+
+
+class Role(StrEnum):
+    """What a column is for."""
+
+    NUMERIC = "numeric"
+    CATEGORICAL = "categorical"
+    DATETIME = "datetime"
+    IDENTIFIER = "identifier"
+    CONSTANT = "constant"
+    TEXT = "text"
+    LABEL = "label"
+
+
+@dataclass(frozen=True)
+class ColumnProfile:
+    """One column at a glance, with the role guessed for it and why."""
+
+    name: str
+    dtype: str
+    role: Role
+    n_missing: int
+    n_distinct: int
+    min: object | None
+    max: object | None
+    note: str
+    datetime_format: str | None = None  # the strptime format (or "ISO8601") dates were read with
+
+
+@dataclass(frozen=True)
+class ColumnRoles:
+    """Which columns the model uses, and which hold the label and the timestamp."""
+
+    numeric: tuple[str, ...] = ()
+    categorical: tuple[str, ...] = ()
+    label: str | None = None
+    timestamp: str | None = None
+
+    @property
+    def features(self) -> tuple[str, ...]:
+        """The model's input columns: numeric, then categorical."""
+        return self.numeric + self.categorical
+
+    def check(self, frame: pd.DataFrame) -> None:
+        """Raise DataError if these roles cannot be used with ``frame``.
+
+        Problems: a named column missing from the frame, a column given two roles, the label
+        among the features, or no features at all.
+        """
+        columns = [str(c) for c in frame.columns]
+        named = [*self.features, *(c for c in (self.label, self.timestamp) if c is not None)]
+        unknown = [c for c in named if c not in set(columns)]
+        if unknown:
+            raise DataError(
+                f"column {unknown[0]!r} is not in the table. Its columns are: "
+                f"{_preview(columns, 8)}. Pick columns from that list."
+            )
+        if self.label is not None and self.label in self.features:
+            raise DataError(
+                f"the label column {self.label!r} is also a feature. Remove it from the features: "
+                "a model that sees the answer learns nothing useful about anomalies."
+            )
+        seen: dict[str, str] = {}
+        for role, names in (
+            ("numeric", self.numeric),
+            ("categorical", self.categorical),
+            ("label", (self.label,) if self.label else ()),
+            ("timestamp", (self.timestamp,) if self.timestamp else ()),
+        ):
+            for column in names:
+                if column in seen:
+                    where = "twice" if seen[column] == role else f"as {seen[column]} and {role}"
+                    raise DataError(f"column {column!r} is chosen {where}. Give each column one role.")
+                seen[column] = role
+        if not self.features:
+            candidates = [
+                c
+                for c in columns
+                if c not in (self.label, self.timestamp)
+                and pd.api.types.is_numeric_dtype(frame[c])
+                and not pd.api.types.is_bool_dtype(frame[c])
+            ]
+            hint = f" such as {_preview(candidates, 3)}" if candidates else " (numbers or categories)"
+            raise DataError(
+                "no feature columns are selected. Pick at least one numeric or categorical column"
+                f"{hint} for the model to learn from."
+            )
+
+
+def profile_columns(frame: pd.DataFrame) -> list[ColumnProfile]:
+    """Describe each column and guess its role.
+
+    Rules, in order:
+
+    1. All values missing, or a single distinct value -> CONSTANT (nothing to learn).
+    2. Two distinct values and a name that reads like a label (a word such as label, class,
+       target, anomaly, outlier, fraud, y, ground_truth, or an ``is_*`` / ``isX`` name;
+       case-insensitive, matched on the name's words) -> LABEL.
+    3. Datetime dtype -> DATETIME.
+    4. Numbers (not bool): whole numbers that are unique per row and monotone, or whose name is
+       id / *_id / uuid / key / index -> IDENTIFIER; otherwise NUMERIC.
+    5. Bool -> CATEGORICAL.
+    6. Text that parses as dates for at least 95% of a sample of its non-missing values (one
+       consistent format, or ISO 8601) -> DATETIME.
+    7. Text with (nearly, >= 95%) all values different -> TEXT if long (mean length > 30) or
+       mostly containing spaces, else IDENTIFIER.
+    8. Text with at most 50 distinct values, or distinct values at most 5% of rows
+       -> CATEGORICAL.
+    9. Anything else -> TEXT (not used by the model).
+
+    Expensive checks use an evenly spaced sample of :data:`SAMPLE_SIZE` values, so a million
+    rows take well under a second per column.
+    """
+    return [_profile(str(name), frame[name]) for name in frame.columns]
+
+
+def profile_table(profiles: list[ColumnProfile]) -> pd.DataFrame:
+    """The profiles as a display table, one row per column (min/max as text, so they mix types)."""
+    return pd.DataFrame(
+        {
+            "column": [p.name for p in profiles],
+            "role": [str(p.role) for p in profiles],
+            "type": [p.dtype for p in profiles],
+            "missing": [p.n_missing for p in profiles],
+            "distinct": [p.n_distinct for p in profiles],
+            "min": [_display(p.min) for p in profiles],
+            "max": [_display(p.max) for p in profiles],
+            "note": [p.note for p in profiles],
+        }
+    )
+
+
+def infer_roles(frame: pd.DataFrame, profiles: list[ColumnProfile] | None = None) -> ColumnRoles:
+    """Default roles from the profiles: features by role, the first label and datetime columns."""
+    profiles = profile_columns(frame) if profiles is None else profiles
+    by_role: dict[Role, list[str]] = {role: [] for role in Role}
+    for p in profiles:
+        by_role[p.role].append(p.name)
+    return ColumnRoles(
+        numeric=tuple(by_role[Role.NUMERIC]),
+        categorical=tuple(by_role[Role.CATEGORICAL]),
+        label=next(iter(by_role[Role.LABEL]), None),
+        timestamp=next(iter(by_role[Role.DATETIME]), None),
+    )
+
+
+def label_vector(series: pd.Series) -> np.ndarray:
+    """Map a two-valued label column to int8, 1 = anomaly.
+
+    Recognised spellings (case and spaces ignored): 1/0, true/false, yes/no, t/f, y/n,
+    anomaly/normal, outlier/inlier, fraud/legit, attack/benign, o/n and similar. When only one of
+    the two values is recognised, the other takes the opposite meaning. When neither is, the
+    rarer value is the anomaly (the larger one in sorted order on a tie). A column holding a
+    single recognised value maps to all 0 or all 1.
+
+    Raises
+    ------
+    DataError
+        If the column has missing values, more than two distinct values, or a single value that
+        says nothing about anomalies.
+    """
+    name = series.name
+    missing = series.isna().to_numpy()
+    if missing.any():
+        first = int(missing.argmax())
+        raise DataError(
+            f"the label column {name!r} has {int(missing.sum())} missing value(s) (first at row "
+            f"{first + 1}). Fill them in, or choose no label column."
+        )
+    codes, uniques = pd.factorize(series, sort=False)
+    # Spellings such as "Yes"/"yes " are one value, so count values after normalising them.
+    keys = [_label_key(u) for u in uniques[:10]]
+    distinct = sorted(set(keys), key=_natural_key)
+    if len(uniques) > 10 or len(distinct) > 2:
+        raise DataError(
+            f"the label column {name!r} has {len(uniques)} different values "
+            f"({_preview([str(u) for u in uniques[:5]], 4)}). A label needs exactly two, such as "
+            "0/1 or normal/anomaly; choose another column or recode it."
+        )
+    per_code = np.bincount(codes, minlength=len(uniques))
+    counts = {k: int(per_code[[key == k for key in keys]].sum()) for k in distinct}
+    anomaly = _anomaly_value(distinct, counts, name)
+    is_anomaly = np.array([key == anomaly for key in keys], dtype=bool)
+    return is_anomaly[codes].astype(np.int8)
+
+
+def _label_key(value: object) -> str:
+    """Normalise one label value for recognition: True -> "1", 1.0 -> "1", " Yes" -> "yes"."""
+    if isinstance(value, bool | np.bool_):
+        return "1" if value else "0"
+    if isinstance(value, int | float | np.number) and float(value).is_integer():
+        return str(int(value))
+    return str(value).strip().lower()
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _profile(name: str, series: pd.Series) -> ColumnProfile:
+    n_rows = len(series)
+    n_missing = int(series.isna().sum())
+    n_valid = n_rows - n_missing
+    dtype = str(series.dtype)
+
+    def make(role: Role, note: str, low=None, high=None, fmt=None) -> ColumnProfile:
+        return ColumnProfile(name, dtype, role, n_missing, n_distinct, low, high, note, fmt)
+
+    if n_valid == 0:
+        n_distinct = 0
+        return make(Role.CONSTANT, "every value is missing; not used")
+    try:
+        n_distinct = int(series.nunique(dropna=True))
+    except TypeError:  # unhashable cells (lists from Parquet)
+        series = series.astype(str).where(series.notna())
+        n_distinct = int(series.nunique(dropna=True))
+    low, high = _min_max(series)
+    if n_distinct == 1:
+        value = series.dropna().iloc[0]
+        return make(Role.CONSTANT, f"every value is {_short(value)}; not used", low, high)
+    if n_distinct == 2 and (_looks_like_label(name) or _holds_label_words(series)):
+        return make(Role.LABEL, "two values and a name like a label; used to evaluate", low, high)
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return make(Role.DATETIME, "dates and times", low, high)
+    if pd.api.types.is_bool_dtype(series):
+        return make(Role.CATEGORICAL, "true/false values", low, high)
+    if pd.api.types.is_numeric_dtype(series):
+        valid = series.dropna()
+        with np.errstate(invalid="ignore"):
+            whole = bool(np.all(np.mod(valid.to_numpy(dtype=float), 1) == 0))
+        if whole and _looks_like_id(name):
+            return make(Role.IDENTIFIER, "whole numbers named like an id; not used", low, high)
+        if (
+            whole
+            and n_distinct == n_rows
+            and (valid.is_monotonic_increasing or valid.is_monotonic_decreasing)
+        ):
+            return make(Role.IDENTIFIER, "unique, ordered whole numbers: a row number", low, high)
+        return make(Role.NUMERIC, "numbers", low, high)
+    text = series.dropna().astype(str)
+    sample = _sample(text)
+    parsed, fmt = _parse_dates(sample)
+    if parsed is not None:
+        dates = _to_datetime(text, fmt)
+        share = float(parsed.notna().mean())
+        return make(
+            Role.DATETIME,
+            f"{share:.0%} of values read as dates ({fmt})",
+            dates.min(),
+            dates.max(),
+            fmt,
+        )
+    if n_distinct > 2 and n_distinct >= UNIQUE_SHARE * n_valid:
+        mean_length = float(sample.str.len().mean())
+        spaced = float(sample.str.contains(" ", regex=False).mean())
+        if mean_length > FREE_TEXT_LENGTH or spaced > 0.5:
+            return make(Role.TEXT, f"free text (mean length {mean_length:.0f}); not used")
+        return make(Role.IDENTIFIER, "a different value on (nearly) every row; not used")
+    if n_distinct <= MAX_CATEGORIES or n_distinct <= CATEGORY_SHARE * n_rows:
+        return make(Role.CATEGORICAL, f"{n_distinct} categories")
+    return make(Role.TEXT, f"{n_distinct} different texts, too many for categories; not used")
+
+
+def _words(name: str) -> list[str]:
+    """Split a column name into lower-case words: 'isFraud' -> ['is', 'fraud']."""
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name)
+    return [w for w in re.split(r"[^0-9a-zA-Z]+", spaced.lower()) if w]
+
+
+def _holds_label_words(series: pd.Series) -> bool:
+    """Whether a two-valued column reads like anomaly/normal (e.g. malignant/benign, fraud/legit)."""
+    if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+        return False
+    values = {str(v).strip().lower() for v in series.dropna().unique()[:3]}
+    return bool(values & _ANOMALY_WORDS) and bool(values & _NORMAL_WORDS)
+
+
+def _looks_like_label(name: str) -> bool:
+    words = _words(name)
+    if not words:
+        return False
+    joined = "".join(words)
+    return (
+        bool(_LABEL_WORDS.intersection(words))
+        or joined == "groundtruth"
+        or (words[0] == "is" and len(words) > 1)
+    )
+
+
+def _looks_like_id(name: str) -> bool:
+    words = _words(name)
+    return bool(words) and (words[-1] in _ID_WORDS or words[0] in ("id", "uuid"))
+
+
+def _sample(values: pd.Series) -> pd.Series:
+    """Evenly spaced values: deterministic and spread over the whole column."""
+    if len(values) <= SAMPLE_SIZE:
+        return values
+    positions = np.unique(np.linspace(0, len(values) - 1, SAMPLE_SIZE).astype(np.int64))
+    return values.iloc[positions]
+
+
+def _parse_dates(sample: pd.Series) -> tuple[pd.Series | None, str | None]:
+    """Parse a text sample as dates in one consistent format; (None, None) if it does not."""
+    from pandas.tseries.api import guess_datetime_format
+
+    # Numbers that happen to fit a date format (20210304, 1.5) are numbers, not dates.
+    if not sample.str.contains(r"[-/:.\s]\d|[A-Za-z]{3}", regex=True).mean() >= DATETIME_SHARE:
+        return None, None
+    formats: list[str] = []
+    for value in sample.head(5):
+        for dayfirst in (False, True):
+            fmt = guess_datetime_format(str(value).strip(), dayfirst=dayfirst)
+            if fmt and fmt not in formats:
+                formats.append(fmt)
+    for fmt in [*formats, "ISO8601"]:
+        parsed = _to_datetime(sample, fmt)
+        if parsed.notna().mean() >= DATETIME_SHARE:
+            return parsed, fmt
+    return None, None
+
+
+def _to_datetime(values: pd.Series, fmt: str) -> pd.Series:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return pd.to_datetime(values.str.strip(), format=fmt, errors="coerce", utc=_has_tz(fmt))
+        except (ValueError, TypeError, OverflowError):
+            return pd.Series(pd.NaT, index=values.index)
+
+
+def _has_tz(fmt: str) -> bool:
+    # Mixed offsets cannot share one column unless converted to UTC.
+    return "%z" in fmt or "%Z" in fmt or fmt == "ISO8601"
+
+
+def _min_max(series: pd.Series) -> tuple[object | None, object | None]:
+    if pd.api.types.is_bool_dtype(series) or not (
+        pd.api.types.is_numeric_dtype(series) or pd.api.types.is_datetime64_any_dtype(series)
+    ):
+        return None, None
+    valid = series.dropna()
+    low, high = valid.min(), valid.max()
+    return (low.item() if hasattr(low, "item") else low), (high.item() if hasattr(high, "item") else high)
+
+
+def _anomaly_value(distinct: list[str], counts: dict[str, int], name: object) -> str | None:
+    """Which of the (one or two) label values means "anomaly"; None when no value does."""
+    positive = [v for v in distinct if v in _POSITIVE]
+    negative = [v for v in distinct if v in _NEGATIVE]
+    if len(distinct) == 1:
+        (value,) = distinct
+        if value in _POSITIVE:
+            return value
+        if value in _NEGATIVE:
+            return None
+        raise DataError(
+            f"the label column {name!r} holds only the value {value!r}, so it cannot tell "
+            "anomalies from normal rows. Choose another label column or none."
+        )
+    if len(positive) == 1 and positive[0] not in negative:
+        return positive[0]
+    if len(negative) == 1:
+        return next(v for v in distinct if v != negative[0])
+    # Nothing recognised: anomalies are the rare case.
+    first, second = distinct
+    return first if counts[first] < counts[second] else second
+
+
+def _natural_key(value: str) -> tuple[int, float, str]:
+    try:
+        return (0, float(value), value)
+    except ValueError:
+        return (1, 0.0, value)
+
+
+def _preview(values: list[str], k: int) -> str:
+    shown = ", ".join(repr(v) for v in values[:k])
+    return shown + (", ..." if len(values) > k else "")
+
+
+def _short(value: object, width: int = 40) -> str:
+    text = repr(value.item() if hasattr(value, "item") else value)
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _display(value: object) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)

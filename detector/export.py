@@ -1,0 +1,143 @@
+"""Write scored rows as CSV bytes that carry the user's original cells and are safe in spreadsheets.
+
+The CSV is UTF-8 with a byte-order mark (``utf-8-sig``): Excel needs the BOM to
+read non-ASCII text as UTF-8, and pandas, Python's ``csv`` and most other tools
+skip it. Cells that a spreadsheet would run as a formula get a leading ``'``
+(OWASP "CSV injection" guidance), except plain numbers in numeric columns.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike
+
+# A spreadsheet treats a cell starting with one of these as a formula (OWASP).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# Plain numbers, including thousands separators and a decimal comma ("-1 234,5"),
+# and the special values pandas and NumPy write. They cannot call a function or
+# reference a cell, so a leading sign is harmless. Written for both Python's re
+# and RE2 (pandas' pyarrow strings), hence [0-9] and literal (no-break) spaces.
+_SEPARATORS = ".,' \u00a0\u202f"
+_NUMBER = (
+    rf"[+-]?(?:(?:[0-9][0-9{_SEPARATORS}]*)?[0-9]\.?|[.,][0-9]+)(?:[eE][+-]?[0-9]+)?"
+    r"|[+-]?(?i:inf|infinity|nan)"
+)
+_NUMBER_RE = re.compile(_NUMBER)
+# Cells that mean "missing" in otherwise numeric columns; they do not make the
+# column text, but are still neutralised themselves ("-" becomes "'-").
+_MISSING_MARKERS = frozenset({"", "-", "--", "?", ".", "na", "n/a", "nan", "null", "none"})
+
+
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """Copy of ``frame`` where text cells and header names cannot run as spreadsheet formulas.
+
+    A text cell starting with ``= + - @``, tab or carriage return gets a
+    leading single quote. The decision for numbers is per column: in a numeric
+    column (every non-empty cell is a plain number or a missing marker such as
+    ``NA`` or ``-``), plain numbers like ``-3.5``, ``+1`` or ``1e308`` are left
+    untouched; in a text column every starting ``-`` or ``+`` is quoted. Columns
+    that are not text (numbers, dates) are left as they are.
+    """
+    result = frame.copy()
+    for position in range(frame.shape[1]):
+        series = frame.iloc[:, position]
+        if not (pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series)):
+            continue
+        text = series.astype(str).where(series.notna(), "")
+        risky = text.str.startswith(FORMULA_PREFIXES)
+        if not risky.any():
+            continue
+        number = text.str.fullmatch(_NUMBER)
+        missing = text.str.strip().str.lower().isin(_MISSING_MARKERS)
+        if (number | missing).all():
+            risky &= ~number
+        result.isetitem(position, series.where(~risky, "'" + text))
+    result.columns = [_neutralise_name(column) for column in frame.columns]
+    return result
+
+
+def rows_csv(
+    original_text: pd.DataFrame,
+    scores: ArrayLike,
+    flagged: ArrayLike,
+    top_columns: pd.Series | None,
+    *,
+    only_flagged: bool,
+    sort_by_score: bool = True,
+) -> bytes:
+    """CSV bytes of the rows with their score, flag and top contributing columns.
+
+    Columns are the user's columns exactly as given (the text frame from
+    ``read_table_text``, neutralised by :func:`neutralise_formulas`), then
+    ``anomaly_score`` (shortest text that reads back as the exact same float),
+    ``is_anomaly`` (1/0) and ``top_columns`` (left out when ``top_columns`` is
+    None). If the user already has a column with one of these names, ours
+    becomes ``anomaly_score_2`` (``_3``, ...). Rows that could not be scored
+    (NaN score) have an empty score, flag and top columns.
+
+    Parameters
+    ----------
+    only_flagged
+        Keep only flagged rows (unscored rows are never flagged).
+    sort_by_score
+        Highest score first (unscored rows last, ties in table order);
+        otherwise the table's row order.
+    """
+    n_rows = len(original_text)
+    values = np.asarray(scores)
+    if not np.issubdtype(values.dtype, np.floating):
+        values = values.astype(float)
+    is_flagged = np.asarray(flagged, dtype=bool)
+    lengths = {len(values), len(is_flagged), n_rows}
+    if top_columns is not None:
+        lengths.add(len(top_columns))
+    if len(lengths) != 1:
+        raise ValueError(
+            f"original_text, scores, flagged and top_columns must have one entry per row; "
+            f"got {n_rows}, {len(values)}, {len(is_flagged)} and "
+            f"{None if top_columns is None else len(top_columns)}."
+        )
+    scored = np.isfinite(values)
+    clean = np.where(scored, values, np.nan).astype(values.dtype)
+    flags = pd.array(is_flagged.astype(np.int8), dtype="Int8")
+    flags[~scored] = pd.NA
+
+    out = original_text.reset_index(drop=True)
+    taken = {str(column) for column in out.columns}
+    # Keep the score's own dtype: float32 scores then print as e.g. 0.1, not 0.10000000149.
+    added = {"anomaly_score": clean, "is_anomaly": flags}
+    if top_columns is not None:
+        top = pd.Series(np.asarray(top_columns, dtype=object))
+        added["top_columns"] = top.where(scored & top.notna().to_numpy(), "")
+    for base, column in added.items():
+        name = _free_name(base, taken)
+        taken.add(name)
+        out[name] = column
+    out = neutralise_formulas(out)
+
+    rows = np.flatnonzero(is_flagged & scored) if only_flagged else np.arange(n_rows)
+    if sort_by_score:
+        # Negated so the highest score comes first; NaN sorts last; stable keeps row order.
+        rows = rows[np.argsort(-clean[rows], kind="stable")]
+    buffer = io.BytesIO()
+    out.iloc[rows].to_csv(buffer, index=False, encoding="utf-8-sig", na_rep="")
+    return buffer.getvalue()
+
+
+def _neutralise_name(name: object) -> object:
+    """A header is text: quote it if it starts like a formula, unless it is a plain number."""
+    if isinstance(name, str) and name.startswith(FORMULA_PREFIXES) and not _NUMBER_RE.fullmatch(name):
+        return "'" + name
+    return name
+
+
+def _free_name(base: str, taken: set[str]) -> str:
+    """``base``, or ``base_2``, ``base_3``, ... whichever is not taken yet."""
+    name, suffix = base, 2
+    while name in taken:
+        name, suffix = f"{base}_{suffix}", suffix + 1
+    return name

@@ -1,0 +1,803 @@
+"""Read a user's table (CSV, TSV or Parquet) into a typed DataFrame, saying what was done to it."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import functools
+import io
+import os
+import re
+import warnings
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO, Literal
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from detector.errors import DataError
+
+__all__ = ["Dialect", "ReadReport", "Table", "read_table", "read_table_text"]
+
+Source = str | os.PathLike | bytes | bytearray | memoryview | BinaryIO
+
+#: Delimiters we detect, in the order preferred when the sample cannot tell them apart.
+DELIMITERS = (",", ";", "\t", "|")
+_DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+
+#: Cell texts read as missing (after trimming spaces). "?" is included because the UCI benchmark
+#: files, common in anomaly detection, use it for missing values.
+MISSING_TOKENS = (
+    "", "NA", "na", "N/A", "n/a", "NaN", "nan", "NAN", "-NaN", "-nan", "NULL", "null", "Null",
+    "None", "none", "#N/A", "#NA", "<NA>", "#N/A N/A", "-1.#IND", "1.#IND", "1.#QNAN",
+    "-1.#QNAN", "?",
+)  # fmt: skip
+_MISSING_SET = pa.array(MISSING_TOKENS, type=pa.string())
+_INF_SET = pa.array(
+    [sign + word for sign in ("", "+", "-") for word in ("inf", "Inf", "INF", "infinity",
+     "Infinity", "INFINITY")],
+    type=pa.string(),
+)  # fmt: skip
+_NULL = pa.scalar(None, pa.string())
+_INT_RE = r"^[+-]?\d+$"
+_NUM_DOT_RE = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+_NUM_DOT_THOUSANDS_RE = r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$"
+_NUM_COMMA_RE = r"^[+-]?(\d+,?\d*|,\d+)([eE][+-]?\d+)?$"
+_NUM_COMMA_THOUSANDS_RE = r"^[+-]?\d{1,3}(\.\d{3})+(,\d*)?$"
+
+_SAMPLE_BYTES = 64 * 1024
+_SAMPLE_RECORDS = 500
+_SAMPLE_CELLS = 2000
+_BLOCK_SIZE = 4 << 20
+
+#: (magic prefix, what it is, what to do). Checked before anything is decoded as text.
+_MAGIC = (
+    (b"\x1f\x8b", "a gzip-compressed file", "decompress it and upload the .csv inside"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old-style Excel (.xls) file",
+     "open it in Excel and save the sheet as CSV (File > Save As > CSV)"),
+    (b"BZh", "a bzip2-compressed file", "decompress it and upload the .csv inside"),
+    (b"\xfd7zXZ\x00", "an xz-compressed file", "decompress it and upload the .csv inside"),
+    (b"\x28\xb5\x2f\xfd", "a zstd-compressed file", "decompress it and upload the .csv inside"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive", "extract it and upload the .csv inside"),
+    (b"Rar!\x1a\x07", "a RAR archive", "extract it and upload the .csv inside"),
+    (b"ARROW1", "an Arrow/Feather file", "save it as Parquet or CSV"),
+    (b"%PDF", "a PDF document", "export the table as CSV from the program that made it"),
+    (b"SQLite format 3\x00", "an SQLite database", "export the table you need as CSV"),
+    (b"\x89PNG", "a PNG image", "upload the data as CSV or Parquet"),
+    (b"\xff\xd8\xff", "a JPEG image", "upload the data as CSV or Parquet"),
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """How a file was written: enough to read it again exactly the same way."""
+
+    format: Literal["csv", "parquet"]
+    delimiter: str
+    encoding: str
+    decimal: str = "."
+    thousands: str | None = None
+    quotechar: str = '"'
+
+
+@dataclass(frozen=True)
+class ReadReport:
+    """What :func:`read_table` found and did, for showing to the user."""
+
+    n_rows: int
+    n_columns: int
+    dialect: Dialect
+    engine: str
+    notes: tuple[str, ...] = ()
+
+
+@dataclass
+class Table:
+    """A typed table plus the report of how it was read."""
+
+    frame: pd.DataFrame
+    report: ReadReport
+    name: str
+
+
+@dataclass
+class _RawTable:
+    """Every cell as text (missing cells are ""), before any typing."""
+
+    names: list[str]
+    columns: list[pa.ChunkedArray]
+    engine: str
+    notes: list[str] = field(default_factory=list)
+
+
+def read_table(source: Source, *, name: str | None = None) -> Table:
+    """Read a CSV/TSV or Parquet file into a typed DataFrame.
+
+    The format, encoding, delimiter, decimal mark and thousands separator are detected. Number
+    columns become float64 (int64 when every value is a whole number and none is missing);
+    everything else stays text, and datetimes are left as text for :mod:`detector.columns` to
+    recognise. Surrounding spaces are ignored; cells such as "", "NA", "NaN", "null" and "?" are
+    missing; "inf"/"-inf"/"Infinity" are infinite. Anything changed on the way is described in
+    ``report.notes``; nothing is dropped silently. Row numbers in notes count data rows from 1;
+    line numbers in errors count the lines of the file from 1.
+
+    Parameters
+    ----------
+    source
+        A path, the file's bytes, or a binary file-like object (read from its start).
+    name
+        Display name; defaults to the file name.
+
+    Raises
+    ------
+    DataError
+        For anything that cannot be read as a table, with a message saying what to do.
+    """
+    data, default_name = _read_source(source)
+    name = name or default_name
+    fmt = _sniff_format(data, name)
+    if fmt == "parquet":
+        frame, notes = _read_parquet(data, name)
+        dialect = Dialect(format="parquet", delimiter="", encoding="", decimal=".")
+        engine = "pyarrow"
+    else:
+        text = _TextData.decode(data, name)
+        dialect = Dialect(
+            format="csv",
+            delimiter=text.forced_delimiter or _detect_delimiter(text.sample, text.truncated),
+            encoding=text.encoding,
+        )
+        raw = _parse_csv(text, dialect, name)
+        frame, dialect, notes = _type_columns(raw, dialect)
+        notes = text.notes + raw.notes + notes
+        engine = raw.engine
+    report = ReadReport(
+        n_rows=len(frame),
+        n_columns=frame.shape[1],
+        dialect=dialect,
+        engine=engine,
+        notes=tuple(notes),
+    )
+    return Table(frame=frame, report=report, name=name)
+
+
+def read_table_text(source: Source, dialect: Dialect) -> pd.DataFrame:
+    """Read the same rows and columns as :func:`read_table`, every cell as its original text.
+
+    Exports use this so that downloads carry the user's values untouched ("007" stays "007",
+    "1,5" stays "1,5"). Missing and padded cells are "". For Parquet, which stores typed values
+    rather than text, each value is converted with ``str``.
+    """
+    data, name = _read_source(source)
+    if dialect.format == "parquet":
+        frame, _ = _read_parquet(data, name)
+        return pd.DataFrame(
+            {col: frame[col].astype(str).where(frame[col].notna(), "") for col in frame.columns}
+        )
+    text = _TextData.decode(data, name, encoding=dialect.encoding)
+    raw = _parse_csv(text, dialect, name)
+    return pd.DataFrame({n: c.to_pandas() for n, c in zip(raw.names, raw.columns, strict=True)})
+
+
+# --- getting bytes and recognising the format -------------------------------------------------
+
+
+def _read_source(source: Source) -> tuple[bytes, str]:
+    """Return the file's bytes and a display name."""
+    if isinstance(source, bytes | bytearray | memoryview):
+        return bytes(source), "table"
+    if isinstance(source, str | os.PathLike):
+        path = Path(source)
+        try:
+            return path.read_bytes(), path.name
+        except FileNotFoundError:
+            raise DataError(f"{path}: file not found. Check the path and try again.") from None
+        except IsADirectoryError:
+            raise DataError(f"{path} is a folder, not a file. Pick a .csv or .parquet file.") from None
+        except OSError as exc:
+            raise DataError(f"{path}: cannot open the file ({exc.strerror or exc}).") from None
+    if hasattr(source, "read"):
+        name = Path(str(getattr(source, "name", "") or "table")).name
+        if getattr(source, "seekable", lambda: False)():
+            # Uploaded files are often read twice (typed, then as text for exports).
+            source.seek(0)
+        data = source.read()
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        return bytes(data), name
+    raise TypeError(f"read_table needs a path, bytes or a binary file, not {type(source).__name__}")
+
+
+def _sniff_format(data: bytes, name: str) -> Literal["csv", "parquet"]:
+    """Recognise Parquet, refuse known non-table formats by their magic bytes, else CSV."""
+    if not data or data.isspace():
+        raise DataError(f"{name} is empty. Upload a CSV or Parquet file with a header and rows.")
+    if data.startswith(b"PAR1"):
+        return "parquet"
+    if data.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        if b"xl/" in data:
+            what, todo = "an Excel workbook (.xlsx)", "open it in Excel and save the sheet as CSV"
+        elif b"opendocument.spreadsheet" in data[:200]:
+            what, todo = "an OpenDocument spreadsheet (.ods)", "save the sheet as CSV"
+        else:
+            what, todo = "a zip archive", "unzip it and upload the .csv inside"
+        raise DataError(f"{name}: this looks like {what}, not a CSV table; {todo}.")
+    for magic, what, todo in _MAGIC:
+        if data.startswith(magic):
+            raise DataError(f"{name}: this looks like {what}, not a CSV table; {todo}.")
+    head = data[:512].lstrip().lower()
+    if head.startswith((b"<!doctype html", b"<html")):
+        raise DataError(
+            f"{name}: this is a web page (HTML), not a CSV table. If you downloaded it from a "
+            "website, download the raw file instead."
+        )
+    return "csv"
+
+
+def _read_parquet(data: bytes, name: str) -> tuple[pd.DataFrame, list[str]]:
+    import pyarrow.parquet as pq  # only Parquet uploads pay for it
+
+    try:
+        frame = pq.read_table(io.BytesIO(data)).to_pandas()
+    except (pa.ArrowException, OSError, ValueError, TypeError) as exc:
+        raise DataError(
+            f"{name} starts like a Parquet file but cannot be read ({exc}). "
+            "Save it again, or export it as CSV."
+        ) from None
+    notes = []
+    if not isinstance(frame.index, pd.RangeIndex):
+        frame = frame.reset_index()
+        notes.append(f"the saved index became column {str(frame.columns[0])!r}")
+    names, name_notes = _column_names([str(c) for c in frame.columns])
+    frame.columns = names
+    frame = frame.reset_index(drop=True)
+    if frame.shape[1] == 0:
+        raise DataError(f"{name} has no columns. Upload a file with at least one column.")
+    if len(frame) == 0:
+        raise DataError(f"{name} has columns but no rows. Upload a file with data rows.")
+    return frame, notes + name_notes
+
+
+# --- text: encoding, delimiter --------------------------------------------------------------
+
+
+@dataclass
+class _TextData:
+    """The file as UTF-8 bytes (what the parsers read) plus what we learned decoding it."""
+
+    utf8: bytes
+    encoding: str
+    forced_delimiter: str | None
+    notes: list[str]
+
+    @property
+    def sample(self) -> str:
+        return self.utf8[:_SAMPLE_BYTES].decode("utf-8", errors="ignore")
+
+    @property
+    def truncated(self) -> bool:
+        return len(self.utf8) > _SAMPLE_BYTES
+
+    @classmethod
+    def decode(cls, data: bytes, name: str, encoding: str | None = None) -> _TextData:
+        notes = []
+        # _detect_encoding already decoded UTF-8 once to check it; don't pay for that twice.
+        checked = encoding is None
+        if encoding is None:
+            encoding = _detect_encoding(data)
+            if encoding in ("cp1252", "latin-1"):
+                notes.append(
+                    f"the file is not UTF-8; it was read as {encoding} (Western European) text. "
+                    "Check that accented letters look right; if not, save the file as UTF-8"
+                )
+        try:
+            if encoding in ("utf-8", "utf-8-sig"):
+                utf8 = data.removeprefix(codecs.BOM_UTF8)
+                if not (checked and encoding == "utf-8"):
+                    utf8.decode("utf-8")
+            else:
+                utf8 = data.decode(encoding).removeprefix("\ufeff").encode("utf-8")
+        except (UnicodeError, LookupError) as exc:
+            raise DataError(
+                f"{name}: the text is not valid {encoding} ({exc}). Save the file as UTF-8 CSV "
+                "and upload it again."
+            ) from None
+        head = utf8[:_SAMPLE_BYTES].decode("utf-8", errors="ignore")
+        if _looks_binary(head):
+            raise DataError(
+                f"{name} does not look like a text table (it contains binary data). "
+                "Upload a CSV, TSV or Parquet file."
+            )
+        forced = None
+        # Excel writes a first line "sep=;" to announce the delimiter.
+        match = re.match(r"sep=([,;\t|])[ \t]*(\r\n|\n|\r|$)", head)
+        if match:
+            forced = match.group(1)
+            utf8 = utf8[len(match.group(0).encode("utf-8")) :]
+        if not utf8 or utf8.isspace():
+            raise DataError(f"{name} is empty. Upload a CSV or Parquet file with a header and rows.")
+        return cls(utf8=utf8, encoding=encoding, forced_delimiter=forced, notes=notes)
+
+
+def _detect_encoding(data: bytes) -> str:
+    """Name the codec: byte-order mark first, then UTF-8, then the Western-European fallbacks."""
+    boms = (
+        (b"\xef\xbb\xbf", "utf-8-sig"),
+        (b"\xff\xfe\x00\x00", "utf-32-le"),
+        (b"\x00\x00\xfe\xff", "utf-32-be"),
+        (b"\xff\xfe", "utf-16-le"),
+        (b"\xfe\xff", "utf-16-be"),
+    )
+    for bom, encoding in boms:
+        if data.startswith(bom):
+            return encoding
+    head = data[:4096]
+    if len(head) >= 4 and b"\x00" in head:
+        # UTF-16 without a byte-order mark: ASCII text has a zero in every other byte.
+        even_zero = head[0::2].count(0) / len(head[0::2])
+        odd_zero = head[1::2].count(0) / len(head[1::2])
+        if odd_zero > 0.4 and even_zero < 0.05:
+            return "utf-16-le"
+        if even_zero > 0.4 and odd_zero < 0.05:
+            return "utf-16-be"
+    for encoding in ("utf-8", "cp1252"):
+        try:
+            data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        return encoding
+    return "latin-1"
+
+
+def _looks_binary(sample: str) -> bool:
+    controls = len(re.findall(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]", sample))
+    return controls > 0.01 * len(sample) or "\x00" in sample[:1024]
+
+
+def _field_counts(sample: str, delimiter: str, truncated: bool) -> list[int]:
+    """Fields per record in the sample, respecting quotes; blank lines skipped."""
+    reader = csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter, quotechar='"')
+    counts: list[int] = []
+    try:
+        for row in reader:
+            if row:
+                counts.append(len(row))
+            if len(counts) > _SAMPLE_RECORDS:
+                break
+    except csv.Error:
+        pass
+    if truncated and len(counts) > 1 and len(counts) <= _SAMPLE_RECORDS:
+        counts.pop()  # the sample cut the last record short
+    return counts[:_SAMPLE_RECORDS]
+
+
+def _detect_delimiter(sample: str, truncated: bool = False) -> str:
+    """Pick the delimiter that splits the sample's records into the same number of fields.
+
+    Candidates are ranked by: the header and most records have the same number (at least 2) of
+    fields; else the header at least splits (so ragged rows get an error naming the line rather
+    than a one-column table); then the share of records with the most common field count. Ties
+    go to ``csv.Sniffer``'s guess, then to the order of :data:`DELIMITERS`. When nothing splits
+    the header, the table has one column and the delimiter chosen is one that splits no record.
+    """
+    scores = {}
+    for delimiter in DELIMITERS:
+        counts = _field_counts(sample, delimiter, truncated)
+        if not counts:
+            continue
+        mode, n_mode = Counter(counts).most_common(1)[0]
+        scores[delimiter] = (counts[0] == mode >= 2, counts[0] >= 2, n_mode / len(counts))
+    if not scores:
+        return ","
+    best = max(scores.values())
+    tied = [d for d in DELIMITERS if scores.get(d) == best]
+    if len(tied) > 1 and best[1]:
+        try:
+            guess = csv.Sniffer().sniff(sample[:16384], delimiters="".join(DELIMITERS)).delimiter
+        except csv.Error:
+            guess = None
+        if guess in tied:
+            return guess
+    return tied[0]
+
+
+# --- parsing cells ----------------------------------------------------------------------------
+
+
+def _parse_csv(text: _TextData, dialect: Dialect, name: str) -> _RawTable:
+    """Split the file into header names and text columns: pyarrow first, pandas if it cannot."""
+    n_fields = (_field_counts(text.sample, dialect.delimiter, truncated=False) or [1])[0]
+    raw = _parse_with_pyarrow(text.utf8, dialect, n_fields)
+    if raw is None:
+        raw = _parse_with_pandas(text, dialect, name)
+    if not raw.columns or len(raw.columns[0]) == 0:
+        raise DataError(f"{name} is empty. Upload a CSV or Parquet file with a header and rows.")
+    header = [c[0].as_py() for c in raw.columns]
+    columns = [c.slice(1) for c in raw.columns]
+    if len(columns[0]) == 0:
+        raise DataError(
+            f"{name} has a header ({_preview(header)}) but no data rows. "
+            "Upload a file with at least one row below the header."
+        )
+    names, notes = _column_names(header)
+    if all(re.fullmatch(_NUM_DOT_RE, h.strip()) for h in header):
+        notes.append(
+            f"the first row ({_preview(header)}) looks like data, not column names; it was "
+            "used as the header. Add a header row if your file has none"
+        )
+    return _RawTable(names=names, columns=columns, engine=raw.engine, notes=raw.notes + notes)
+
+
+def _parse_with_pyarrow(utf8: bytes, dialect: Dialect, n_fields: int) -> _RawTable | None:
+    """Fast path; returns None when the file needs pandas (ragged rows, odd quoting)."""
+    # The header is read as a data row so that every column is typed as text: we type later.
+    column_types = {f"f{i}": pa.string() for i in range(max(n_fields, 1) * 2 + 16)}
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(utf8),
+            read_options=pacsv.ReadOptions(autogenerate_column_names=True, block_size=_BLOCK_SIZE),
+            parse_options=pacsv.ParseOptions(
+                delimiter=dialect.delimiter,
+                quote_char=dialect.quotechar,
+                double_quote=True,
+                # Quoted newlines cost parallelism, so allow them only when there are quotes.
+                newlines_in_values=dialect.quotechar.encode() in utf8,
+                ignore_empty_lines=True,
+                invalid_row_handler=lambda row: "error",
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types=column_types,
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+                null_values=[],
+            ),
+        )
+    except (pa.ArrowException, OSError, ValueError):
+        return None
+    if any(not pa.types.is_string(t) for t in table.schema.types):
+        return None
+    return _RawTable(names=[], columns=list(table.columns), engine="pyarrow")
+
+
+def _parse_with_pandas(text: _TextData, dialect: Dialect, name: str) -> _RawTable:
+    """Slower path that pads short rows; explains too-long rows and unclosed quotes."""
+    options = {
+        "sep": dialect.delimiter,
+        "quotechar": dialect.quotechar,
+        "doublequote": True,
+        "header": None,
+        "index_col": False,
+        "dtype": str,
+        "keep_default_na": False,
+        "skip_blank_lines": True,
+        "encoding": "utf-8",
+    }
+    frame = None
+    error = ""
+    for engine in ("c", "python"):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                frame = pd.read_csv(io.BytesIO(text.utf8), engine=engine, **options)
+            break
+        except pd.errors.EmptyDataError:
+            raise DataError(
+                f"{name} has no rows. Upload a CSV or Parquet file with a header and rows."
+            ) from None
+        except (pd.errors.ParserError, ValueError, csv.Error, UnicodeError, IndexError) as exc:
+            error = error or str(exc)
+            _raise_for_bad_rows(text, dialect, name, error)
+    if frame is None:
+        raise DataError(
+            f"{name} cannot be read as a {_DELIMITER_NAMES[dialect.delimiter]}-separated table "
+            f"({error}). Check that it is a CSV file and that quotes are balanced."
+        )
+    shape = _scan_rows(text.utf8.decode("utf-8"), dialect, frame.shape[1])
+    notes = []
+    if shape.n_short:
+        notes.append(
+            f"{shape.n_short} row(s) had fewer fields than the header (first at line "
+            f"{shape.first_short_line}); the missing cells were left empty"
+        )
+    columns = [
+        pa.chunked_array([pa.array(frame[c].fillna("").astype(object), type=pa.string())])
+        for c in frame.columns
+    ]
+    return _RawTable(names=[], columns=columns, engine=f"pandas-{engine}", notes=notes)
+
+
+@dataclass
+class _RowShape:
+    n_short: int = 0
+    first_short_line: int | None = None
+    long_line: int | None = None
+    long_fields: int = 0
+
+
+def _scan_rows(text: str, dialect: Dialect, n_fields: int) -> _RowShape:
+    """Count short rows and find the first long one, with line numbers (it stops there)."""
+    reader = csv.reader(
+        io.StringIO(text, newline=""), delimiter=dialect.delimiter, quotechar=dialect.quotechar
+    )
+    shape = _RowShape()
+    next_line = 1
+    seen_header = False
+    try:
+        for row in reader:
+            line, next_line = next_line, reader.line_num + 1
+            if not row or (len(row) == 1 and row[0].isspace()):
+                continue  # blank lines are skipped, like pandas does
+            if not seen_header:
+                seen_header = True
+            elif len(row) > n_fields:
+                shape.long_line, shape.long_fields = line, len(row)
+                break
+            elif len(row) < n_fields:
+                shape.n_short += 1
+                shape.first_short_line = shape.first_short_line or line
+    except csv.Error:
+        pass
+    return shape
+
+
+def _raise_for_bad_rows(text: _TextData, dialect: Dialect, name: str, error: str) -> None:
+    """Turn a parser's complaint into a DataError naming the line, when we can locate it."""
+    quote = re.search(r"EOF inside string starting at row (\d+)", error)
+    if quote:
+        raise DataError(
+            f"{name}: a quoted value starting near line {int(quote.group(1)) + 1} is never "
+            'closed (a " without its closing "). Fix or remove that quote and upload again.'
+        )
+    if "fields" not in error and "Expected" not in error:
+        return
+    n_fields = (_field_counts(text.sample, dialect.delimiter, truncated=False) or [1])[0]
+    shape = _scan_rows(text.utf8.decode("utf-8"), dialect, n_fields)
+    if shape.long_line is not None:
+        delimiter = _DELIMITER_NAMES[dialect.delimiter]
+        raise DataError(
+            f"{name}: line {shape.long_line} has {shape.long_fields} fields but the header has "
+            f"{n_fields}. A value there probably contains an unquoted {delimiter}; put such "
+            "values in double quotes (or remove the extra delimiter) and upload again."
+        )
+
+
+def _column_names(header: list[str]) -> tuple[list[str], list[str]]:
+    """Name blank headers ``column_<n>`` and suffix duplicates (``a``, ``a_2``), with notes."""
+    stripped = [h.strip() for h in header]
+    names: list[str] = []
+    taken = {h for h in stripped if h}
+    blanks, renamed = [], []
+    for position, original in enumerate(stripped, start=1):
+        candidate = original or f"column_{position}"
+        if not original:
+            blanks.append(position)
+        if candidate in names or (not original and candidate in taken):
+            base, k = candidate, 2
+            while f"{base}_{k}" in taken or f"{base}_{k}" in names:
+                k += 1
+            candidate = f"{base}_{k}"
+            if original:
+                renamed.append(f"{original!r} -> {candidate!r}")
+        names.append(candidate)
+        taken.add(candidate)
+    notes = []
+    if blanks:
+        shown = ", ".join(names[p - 1] for p in blanks[:5]) + (", ..." if len(blanks) > 5 else "")
+        notes.append(f"{len(blanks)} column(s) had no name and were named {shown}")
+    if renamed:
+        shown = ", ".join(renamed[:5]) + (", ..." if len(renamed) > 5 else "")
+        notes.append(f"duplicate column names were renamed: {shown}")
+    return names, notes
+
+
+def _preview(values: list[str], k: int = 3) -> str:
+    shown = ", ".join(repr(v) for v in values[:k])
+    return shown + (", ..." if len(values) > k else "")
+
+
+# --- typing columns ---------------------------------------------------------------------------
+
+
+@dataclass
+class _Cells:
+    """One text column, trimmed, with the masks every numeric reading needs.
+
+    Checks run first on an evenly spaced sample: a sample with one non-number proves a column
+    is text without scanning a million cells with a regex.
+    """
+
+    original: pa.ChunkedArray
+    trimmed: pa.ChunkedArray
+    missing: pa.ChunkedArray
+    infinite: pa.ChunkedArray
+    n_valid: int
+    sample: pa.Array
+    sample_ok: pa.Array  # missing or infinite, in the sample
+
+    @classmethod
+    def of(cls, column: pa.ChunkedArray) -> _Cells:
+        trimmed = pc.utf8_trim_whitespace(column)
+        missing = pc.is_in(trimmed, value_set=_MISSING_SET)
+        infinite = pc.is_in(trimmed, value_set=_INF_SET)
+        n_valid = len(column) - (pc.sum(missing).as_py() or 0)
+        positions = _sample_positions(len(column)) if len(column) else pa.array([], pa.int64())
+        sample = trimmed.take(positions).combine_chunks()
+        sample_ok = pc.or_(missing.take(positions), infinite.take(positions)).combine_chunks()
+        return cls(column, trimmed, missing, infinite, n_valid, sample, sample_ok)
+
+    def all_numeric(self, *patterns: str) -> bool:
+        """Whether every valid cell matches one of the patterns (or is infinite)."""
+        if not pc.all(_matches(self.sample, patterns, self.sample_ok)).as_py():
+            return False
+        return bool(pc.all(self.numeric(*patterns)).as_py())
+
+    def numeric(self, *patterns: str) -> pa.ChunkedArray:
+        """True where the cell is a number in one of the patterns, infinite or missing."""
+        return _matches(self.trimmed, patterns, pc.or_(self.missing, self.infinite))
+
+    def sample_share(self, *patterns: str) -> float:
+        """Share of sampled cells that are numbers in one of the patterns."""
+        if len(self.sample) == 0:
+            return 0.0
+        ok = _matches(self.sample, patterns, pa.array([False] * len(self.sample)))
+        return float(pc.mean(ok).as_py())
+
+    def has(self, text: str) -> bool:
+        return bool(pc.any(pc.match_substring(self.trimmed, text)).as_py())
+
+
+def _matches(cells: pa.Array | pa.ChunkedArray, patterns: tuple[str, ...], ok):
+    """``ok`` or-ed with "the cell matches one of the regex patterns"."""
+    for pattern in patterns:
+        ok = pc.or_(ok, pc.match_substring_regex(cells, pattern))
+    return ok
+
+
+def _fast_numbers(column: pa.ChunkedArray) -> pd.Series | None:
+    """Plain number columns (the common case) in one cast; None when any cell needs a look.
+
+    A sample decides whether a cast is worth trying, because a failing cast scans everything.
+    """
+    if len(column) == 0:
+        return None
+    sample = column.take(_sample_positions(len(column)))
+    # "+5" is left to the float cast: the int cast refuses a plus sign, and failing is slow.
+    if pc.all(pc.match_substring_regex(sample, r"^-?\d+$")).as_py():
+        try:
+            return pc.cast(column, pa.int64()).to_pandas()
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass
+    plain = pc.or_(pc.match_substring_regex(sample, _NUM_DOT_RE), pc.equal(sample, ""))
+    if pc.all(plain).as_py():
+        try:
+            blanks_missing = pc.if_else(pc.equal(column, ""), _NULL, column)
+            return pc.cast(blanks_missing, pa.float64()).to_pandas()
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass
+    return None
+
+
+@functools.lru_cache(maxsize=8)
+def _sample_positions(n: int) -> pa.Array:
+    return pa.array(np.unique(np.linspace(0, n - 1, min(n, _SAMPLE_CELLS)).astype(np.int64)))
+
+
+def _type_columns(raw: _RawTable, dialect: Dialect) -> tuple[pd.DataFrame, Dialect, list[str]]:
+    """Turn text columns into numbers where every value is one; describe what was done."""
+    series: dict[str, pd.Series] = {}
+    cells: dict[str, _Cells] = {}
+    for name, column in zip(raw.names, raw.columns, strict=True):
+        fast = _fast_numbers(column)
+        if fast is not None:
+            series[name] = fast
+        else:
+            cells[name] = _Cells.of(column)
+    decimal = _decimal_mark(cells.values(), dialect.delimiter)
+    readings = (
+        [("comma", (_NUM_COMMA_RE, _NUM_COMMA_THOUSANDS_RE)), ("plain", (_NUM_DOT_RE,))]
+        if decimal == ","
+        else [("plain", (_NUM_DOT_RE,)), ("thousands", (_NUM_DOT_RE, _NUM_DOT_THOUSANDS_RE))]
+    )
+    notes: list[str] = []
+    thousands: str | None = None
+    stripped_columns = []
+    for name, c in cells.items():
+        if c.n_valid == 0:
+            series[name] = pd.Series(np.full(len(c.trimmed), np.nan))
+            continue
+        for reading, patterns in readings:
+            if c.all_numeric(*patterns):
+                series[name], note, sep = _to_numbers(c, reading, name)
+                notes += [note] if note else []
+                thousands = thousands or sep
+                break
+        else:
+            mixed = _mixed_note(c, readings[0][1], name)
+            notes += [mixed] if mixed else []
+            if not pc.all(pc.or_(c.missing, pc.equal(c.trimmed, c.original))).as_py():
+                stripped_columns.append(name)
+            series[name] = pc.if_else(c.missing, _NULL, c.trimmed).to_pandas()
+    if stripped_columns:
+        notes.append(f"spaces around values were ignored in column(s) {_preview(stripped_columns, 5)}")
+    frame = pd.DataFrame({name: series[name] for name in raw.names})
+    dialect = Dialect(
+        format="csv",
+        delimiter=dialect.delimiter,
+        encoding=dialect.encoding,
+        decimal=decimal,
+        thousands=thousands,
+        quotechar=dialect.quotechar,
+    )
+    return frame, dialect, notes
+
+
+def _decimal_mark(cells, delimiter: str) -> str:
+    """Return "," when some column reads entirely as numbers with a decimal comma, else ".".
+
+    Only for files not separated by commas. In tab/pipe files "1,234" is more likely a thousands
+    separator, so there the column must also hold a value grouping cannot explain ("1,5").
+    """
+    if delimiter == ",":
+        return "."
+    for c in cells:
+        if (
+            c.n_valid
+            and c.all_numeric(_NUM_COMMA_RE, _NUM_COMMA_THOUSANDS_RE)
+            and c.has(",")
+            and not c.all_numeric(_NUM_DOT_RE)
+            and (delimiter == ";" or not c.all_numeric(_NUM_DOT_RE, _NUM_DOT_THOUSANDS_RE))
+        ):
+            return ","
+    return "."
+
+
+def _to_numbers(c: _Cells, reading: str, name: str) -> tuple[pd.Series, str | None, str | None]:
+    """Convert a column known to hold only numbers; returns (series, note, thousands sep)."""
+    text = c.trimmed
+    note, thousands = None, None
+    if reading == "thousands" and c.has(","):
+        text = pc.replace_substring(text, ",", "")
+        thousands = ","
+        note = f"column {name!r}: read values like '1,234' as numbers (',' as thousands separator)"
+    elif reading == "comma":
+        has_dot = c.has(".")
+        if has_dot:
+            text = pc.replace_substring(text, ".", "")
+            thousands = "."
+        if c.has(","):
+            text = pc.replace_substring(text, ",", ".")
+            note = f"column {name!r}: read values like '1,5' as numbers (decimal comma"
+            note += ", '.' as thousands separator)" if has_dot else ")"
+        elif has_dot:
+            note = f"column {name!r}: read values like '1.234' as numbers ('.' as thousands)"
+    sign = pc.if_else(pc.starts_with(text, "-"), "-inf", "inf")
+    text = pc.if_else(c.infinite, sign, text)
+    text = pc.if_else(c.missing, _NULL, text)
+    if c.n_valid == len(text) and pc.all(pc.match_substring_regex(text, _INT_RE)).as_py():
+        try:
+            ints = pc.cast(pc.replace_substring_regex(text, r"^\+", ""), pa.int64())
+            return ints.to_pandas(), note, thousands
+        except pa.ArrowInvalid:
+            pass  # beyond int64: keep as float
+    return pc.cast(text, pa.float64()).to_pandas(), note, thousands
+
+
+def _mixed_note(c: _Cells, patterns: tuple[str, ...], name: str) -> str | None:
+    """Explain a mostly-numeric column kept as text because of a few non-numbers."""
+    if c.sample_share(*patterns) < 0.3:
+        return None  # mostly text: nothing surprising about keeping it as text
+    bad = pc.invert(c.numeric(*patterns)).combine_chunks().to_numpy(zero_copy_only=False)
+    n_bad = int(bad.sum())
+    if n_bad * 2 > c.n_valid:
+        return None
+    first = int(bad.argmax())
+    value = c.trimmed.combine_chunks()[first].as_py()
+    return (
+        f"column {name!r}: {n_bad} of {c.n_valid} values are not numbers (first at row "
+        f"{first + 1}: {value!r}); kept as text"
+    )

@@ -1,0 +1,182 @@
+"""Model bundles: a faithful round trip, and refusal of anything that is not plain data."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import TINY, correlated_table
+
+from detector.bundle import MODEL_FILE, bundle_bytes, load_bundle, save_bundle
+from detector.errors import DataError
+from detector.model import AutoencoderDetector
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def trained():
+    frame = correlated_table(n_rows=200)
+    return AutoencoderDetector(config=TINY, contamination=0.05).fit(frame), frame
+
+
+@pytest.fixture(scope="module")
+def zipped(trained, tmp_path_factory) -> bytes:
+    return bundle_bytes(trained[0], metadata={"source": "test"})
+
+
+def _members(data: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def _zip(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_directory_round_trip_gives_identical_scores(trained, tmp_path):
+    detector, frame = trained
+    path = save_bundle(detector, tmp_path / "model")
+    loaded = AutoencoderDetector.load(path)
+    np.testing.assert_array_equal(loaded.decision_function(frame), detector.decision_function(frame))
+    np.testing.assert_array_equal(loaded.decision_scores_, detector.decision_scores_)
+    assert loaded.threshold_ == detector.threshold_
+    assert loaded.columns_ == detector.columns_
+    assert loaded.config_ == detector.config_
+    assert loaded.history_ == detector.history_
+    np.testing.assert_array_equal(loaded.predict(frame), detector.predict(frame))
+
+
+def test_zip_round_trip_from_path_bytes_and_file(trained, zipped, tmp_path):
+    detector, frame = trained
+    expected = detector.decision_function(frame)
+    path = tmp_path / "model.zip"
+    path.write_bytes(zipped)
+    for source in (path, zipped, io.BytesIO(zipped)):
+        bundle = load_bundle(source)
+        np.testing.assert_array_equal(bundle.detector.decision_function(frame), expected)
+    assert bundle.metadata["user"] == {"source": "test"}
+    assert bundle.metadata["n_train_rows"] == 200
+    assert {"tensorflow", "keras", "numpy"} <= set(bundle.metadata["versions"])
+
+
+def test_bundle_holds_no_pickle(zipped):
+    names = set(_members(zipped))
+    assert names == {
+        MODEL_FILE,
+        "detector.json",
+        "preprocessing.json",
+        "metadata.json",
+        "training_scores.npy",
+    }
+    assert not any(name.endswith((".pkl", ".pickle", ".joblib")) for name in names)
+
+
+def test_scoring_a_table_without_a_trained_column_names_it(trained):
+    detector, frame = trained
+    with pytest.raises(DataError, match="'c'"):
+        detector.decision_function(frame.drop(columns="c"))
+
+
+def test_not_a_zip_is_refused():
+    with pytest.raises(DataError, match="not a zip"):
+        load_bundle(b"this is a csv, not a model")
+
+
+def test_missing_path_is_refused(tmp_path):
+    with pytest.raises(DataError, match="does not exist"):
+        load_bundle(tmp_path / "nope.zip")
+
+
+def test_path_traversal_member_is_refused(zipped, tmp_path):
+    members = _members(zipped)
+    members["../evil.txt"] = b"owned"
+    with pytest.raises(DataError, match="unexpected member"):
+        load_bundle(_zip(members))
+    assert not (tmp_path.parent / "evil.txt").exists()
+
+
+def test_pickle_member_is_refused(zipped):
+    members = _members(zipped)
+    members["model.pkl"] = b"\x80\x04K\x01."
+    with pytest.raises(DataError, match=r"unexpected member 'model\.pkl'"):
+        load_bundle(_zip(members))
+
+
+def test_zip_bomb_is_refused_before_unpacking(zipped):
+    members = _members(zipped)
+    members["metadata.json"] = b" " * (2 * 2**20)  # compresses to a few KB, claims 2 MB
+    with pytest.raises(DataError, match="limit"):
+        load_bundle(_zip(members))
+
+
+def test_incomplete_bundle_is_refused(zipped):
+    members = _members(zipped)
+    del members["preprocessing.json"]
+    with pytest.raises(DataError, match=r"preprocessing\.json missing"):
+        load_bundle(_zip(members))
+
+
+def _with_layer(zipped: bytes, layer: dict) -> bytes:
+    members = _members(zipped)
+    with zipfile.ZipFile(io.BytesIO(members[MODEL_FILE])) as inner:
+        inner_members = {name: inner.read(name) for name in inner.namelist()}
+    config = json.loads(inner_members["config.json"])
+    config["config"]["layers"].append(layer)
+    inner_members["config.json"] = json.dumps(config).encode()
+    members[MODEL_FILE] = _zip(inner_members)
+    return _zip(members)
+
+
+def test_lambda_layer_is_refused(zipped):
+    lambda_layer = {
+        "module": "keras.layers",
+        "class_name": "Lambda",
+        "config": {"name": "evil", "function": {"class_name": "__lambda__", "config": {"code": "x"}}},
+    }
+    with pytest.raises(DataError, match="'Lambda'"):
+        load_bundle(_with_layer(zipped, lambda_layer))
+
+
+def test_custom_object_is_refused(zipped):
+    custom = {"module": "evil_package.layers", "class_name": "Dense", "config": {"name": "x"}}
+    with pytest.raises(DataError, match="refused"):
+        load_bundle(_with_layer(zipped, custom))
+
+
+def test_wrong_format_version_is_explained(zipped):
+    members = _members(zipped)
+    spec = json.loads(members["detector.json"])
+    spec["format_version"] = 99
+    members["detector.json"] = json.dumps(spec).encode()
+    with pytest.raises(DataError, match="format version 99"):
+        load_bundle(_zip(members))
+
+
+def test_inconsistent_preprocessing_is_refused(zipped):
+    members = _members(zipped)
+    spec = json.loads(members["detector.json"])
+    spec["columns"]["numeric"] = ["a", "b"]
+    members["detector.json"] = json.dumps(spec).encode()
+    with pytest.raises(DataError, match="inconsistent"):
+        load_bundle(_zip(members))
+
+
+def test_garbage_json_is_refused(zipped):
+    members = _members(zipped)
+    members["preprocessing.json"] = b"{not json"
+    with pytest.raises(DataError, match="not valid JSON"):
+        load_bundle(_zip(members))
+
+
+def test_saving_an_unfitted_detector_fails(tmp_path: Path):
+    with pytest.raises(Exception, match="not fitted"):
+        save_bundle(AutoencoderDetector(), tmp_path / "x")

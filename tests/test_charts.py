@@ -1,0 +1,166 @@
+"""Tests for detector.charts: what each figure carries, server-side bins, sampling and WebGL."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+
+from detector.charts import (
+    contribution_bars,
+    downsample_indices,
+    embedding_scatter,
+    loss_curve,
+    pr_curve_figure,
+    reconstruction_bars,
+    roc_curve_figure,
+    score_histogram,
+    score_timeline,
+)
+from detector.thresholds import ThresholdChoice
+
+RNG = np.random.default_rng(0)
+SCORES = RNG.gamma(2.0, size=20_000)
+SCORES[:7] = np.nan
+
+
+def drawn_rows(figure):
+    """Row numbers in the hover data of every trace."""
+    return np.concatenate([np.asarray(trace.customdata)[:, 0] for trace in figure.data]).astype(int)
+
+
+# ---------------------------------------------------------------- sampling
+
+
+def test_downsample_keeps_every_kept_row_and_caps_the_rest():
+    keep = np.zeros(10_000, dtype=bool)
+    keep[::97] = True  # 104 rows
+    rows = downsample_indices(10_000, keep, max_points=500)
+    assert len(rows) == 500
+    assert set(np.flatnonzero(keep)) <= set(rows)
+    assert np.all(np.diff(rows) > 0)
+
+
+def test_downsample_is_seeded_and_returns_everything_when_small():
+    keep = np.zeros(5000, dtype=bool)
+    np.testing.assert_array_equal(downsample_indices(5000, keep, 100), downsample_indices(5000, keep, 100))
+    assert not np.array_equal(
+        downsample_indices(5000, keep, 100), downsample_indices(5000, keep, 100, seed=1)
+    )
+    np.testing.assert_array_equal(downsample_indices(50, None, 100), np.arange(50))
+
+
+def test_downsample_never_drops_kept_rows_even_above_the_cap():
+    keep = np.zeros(1000, dtype=bool)
+    keep[:300] = True
+    np.testing.assert_array_equal(downsample_indices(1000, keep, max_points=100), np.arange(300))
+
+
+# ---------------------------------------------------------------- histogram
+
+
+def test_histogram_sends_bin_counts_not_raw_scores():
+    figure = score_histogram(SCORES, threshold=6.0, bins=40)
+    (bars,) = figure.data
+    assert bars.type == "bar"
+    assert len(bars.x) == len(bars.y) == 40
+    assert sum(bars.y) == np.isfinite(SCORES).sum()  # every scored row counted once, NaN left out
+
+
+def test_histogram_with_labels_stacks_normal_and_anomaly_counts():
+    labels = (SCORES > 6).astype(int)
+    figure = score_histogram(SCORES, threshold=6.0, bins=30, labels=labels)
+    assert [trace.name for trace in figure.data] == ["normal", "anomaly"]
+    assert figure.layout.barmode == "stack"
+    assert all(len(trace.y) == 30 for trace in figure.data)
+    assert sum(figure.data[1].y) == labels[np.isfinite(SCORES)].sum()
+
+
+def test_histogram_draws_threshold_and_annotated_markers():
+    markers = [ThresholdChoice("mad", "Median + 3.5·MAD", 5.0, 321, 0.016)]
+    figure = score_histogram(SCORES, threshold=6.0, markers=markers, log_y=True)
+    lines = {(shape.x0, shape.line.dash) for shape in figure.layout.shapes}
+    assert lines == {(6.0, None), (5.0, "dash")}
+    texts = [annotation.text for annotation in figure.layout.annotations]
+    assert "Median + 3.5·MAD: 321" in texts
+    assert "threshold 6" in texts
+    assert figure.layout.yaxis.type == "log"
+
+
+# ---------------------------------------------------------------- curves
+
+
+def test_loss_curve_shows_both_losses_and_the_best_epoch():
+    figure = loss_curve({"loss": [1.0, 0.5, 0.4], "val_loss": [1.1, 0.6, 0.7]})
+    assert [trace.name for trace in figure.data] == ["training loss", "validation loss", "best epoch"]
+    assert list(figure.data[0].x) == [1, 2, 3]
+    assert (figure.data[2].x[0], figure.data[2].y[0]) == (2, 0.6)
+    assert [trace.name for trace in loss_curve({"loss": [1.0]}).data] == ["training loss"]
+
+
+def test_roc_and_pr_figures_mark_the_operating_point():
+    roc = roc_curve_figure([0, 0.1, 1], [0, 0.8, 1], point=(0.1, 0.8))
+    assert [trace.name for trace in roc.data] == ["ROC curve", "current threshold"]
+    assert (roc.data[1].x[0], roc.data[1].y[0]) == (0.1, 0.8)
+    assert len(roc.layout.shapes) == 1  # chance diagonal
+    pr = pr_curve_figure([1, 0.5, 0], [0.2, 0.7, 1], point=None)
+    assert [trace.name for trace in pr.data] == ["precision-recall curve"]
+
+
+# ---------------------------------------------------------------- scatter plots
+
+
+def test_timeline_keeps_every_flagged_row_and_uses_webgl_when_large():
+    flagged = np.nan_to_num(SCORES) > 9
+    figure = score_timeline(None, SCORES, flagged, threshold=9.0, max_points=2000)
+    assert [trace.name for trace in figure.data] == ["normal", "anomaly"]
+    assert all(isinstance(trace, go.Scattergl) for trace in figure.data)
+    rows = drawn_rows(figure)
+    assert len(rows) == max(2000, flagged.sum())
+    assert set(np.flatnonzero(flagged)) <= set(rows)
+    assert not np.isin(np.arange(7), rows).any()  # unscored rows are not drawn
+    np.testing.assert_array_equal(np.sort(figure.data[1].customdata[:, 0]), np.flatnonzero(flagged))
+
+
+def test_timeline_uses_svg_scatter_for_few_points_and_accepts_timestamps():
+    times = pd.date_range("2024-01-01", periods=50, freq="h")
+    scores = np.linspace(0, 1, 50)
+    figure = score_timeline(times, scores, scores > 0.9, threshold=0.9)
+    assert all(type(trace) is go.Scatter for trace in figure.data)
+    assert len(figure.data[1].x) == 5
+    assert figure.layout.shapes[0].y0 == 0.9
+
+
+def test_embedding_scatter_is_coloured_by_score_and_sampled():
+    xy = RNG.normal(size=(len(SCORES), 2))
+    flagged = np.nan_to_num(SCORES) > 9
+    figure = embedding_scatter(xy, SCORES, flagged, max_points=1500)
+    normal, anomaly = figure.data
+    assert isinstance(normal, go.Scattergl)
+    assert len(drawn_rows(figure)) == max(1500, flagged.sum())
+    np.testing.assert_allclose(anomaly.marker.color, SCORES[anomaly.customdata[:, 0].astype(int)])
+    assert normal.marker.cmax == anomaly.marker.cmax  # one colour scale for both
+    with pytest.raises(ValueError, match="shape"):
+        embedding_scatter(xy[:, :1], SCORES, flagged)
+
+
+# ---------------------------------------------------------------- one row
+
+
+def test_reconstruction_bars_compare_actual_and_reconstructed_per_column():
+    figure = reconstruction_bars(["amount", "hour", "site"], [120.0, 3, "north"], [80.5, 3, "south"])
+    assert figure.layout.barmode == "group"
+    actual, rebuilt = figure.data
+    assert list(actual.x) == ["amount", "hour", "site"]
+    assert list(actual.y[:2]) == [120.0, 3.0]
+    assert np.isnan(actual.y[2])  # a category has no height...
+    assert (actual.text[2], rebuilt.text[2]) == ("north", "south")  # ...but its text shows
+
+
+def test_contribution_bars_sorted_with_the_tail_pooled():
+    shares = pd.Series(np.arange(1, 26, dtype=float), index=[f"c{i}" for i in range(1, 26)])
+    shares /= shares.sum()
+    (bars,) = contribution_bars(shares, max_columns=5).data
+    assert list(bars.y) == ["c25", "c24", "c23", "c22", "other (21 columns)"]
+    assert bars.x.sum() == pytest.approx(100)

@@ -1,0 +1,128 @@
+"""The command line end to end on the bundled samples, and its one-line errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from detector.cli import main
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "sample_data"
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    return subprocess.run(
+        [sys.executable, "-m", "detector", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("sample", "label", "expected_columns"),
+    [("breast_cancer.csv", "diagnosis", 32), ("sensors.csv", "is_anomaly", 9)],
+)
+def test_train_then_score_each_sample(tmp_path, sample, label, expected_columns):
+    model = tmp_path / "model.zip"
+    out = tmp_path / "scored.csv"
+    trained = run_cli(
+        "train", str(SAMPLES / sample), "--model-out", str(model), "--epochs", "5", "--seed", "1"
+    )
+    assert trained.returncode == 0, trained.stderr
+    assert "epoch 1/5" in trained.stderr
+    assert f"against '{label}': ROC-AUC" in trained.stderr
+    assert model.is_file()
+
+    scored = run_cli("score", str(SAMPLES / sample), "--model", str(model), "--output", str(out))
+    assert scored.returncode == 0, scored.stderr
+    result = pd.read_csv(out, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    original = pd.read_csv(SAMPLES / sample, dtype=str, keep_default_na=False)
+    assert len(result) == len(original), "every input row is written"
+    assert list(result.columns[:expected_columns]) == list(original.columns)
+    assert {"anomaly_score", "is_anomaly", "top_columns"} <= set(result.columns)
+    # The user's values come back as they were written, cell for cell.
+    pd.testing.assert_frame_equal(result[original.columns], original)
+    flagged = result["is_anomaly"] == "1"
+    assert 0 < flagged.sum() < len(result) * 0.2
+    assert result.loc[flagged, "top_columns"].str.len().gt(0).all()
+
+
+def test_only_flagged_with_a_threshold(tmp_path):
+    model = tmp_path / "model"
+    out = tmp_path / "flagged.csv"
+    assert (
+        run_cli("train", str(SAMPLES / "sensors.csv"), "--model-out", str(model), "--epochs", "3").returncode
+        == 0
+    )
+    scored = run_cli(
+        "score",
+        str(SAMPLES / "sensors.csv"),
+        "--model",
+        str(model),
+        "--output",
+        str(out),
+        "--only-flagged",
+        "--threshold",
+        "1e9",
+    )
+    assert scored.returncode == 0, scored.stderr
+    assert "flagged 0 of 6,048 rows" in scored.stderr
+    assert len(pd.read_csv(out, encoding="utf-8-sig")) == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["train", "missing.csv", "--model-out", "m"], "missing.csv"),
+        (["train", "sample_data/sensors.csv", "--model-out", "m", "--columns", "nope"], "nope"),
+        (["train", "sample_data/sensors.csv", "--model-out", "m", "--label-column", "x"], "'x'"),
+        (
+            [
+                "score",
+                "sample_data/sensors.csv",
+                "--model",
+                "sample_data/breast_cancer.csv",
+                "--output",
+                "o.csv",
+            ],
+            "not a zip",
+        ),
+    ],
+)
+def test_bad_input_exits_2_with_one_error_line(args, message, capsys, monkeypatch, tmp_path):
+    monkeypatch.chdir(ROOT)
+    code = main(args)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert err[-1].startswith("error: ")
+    assert message in err[-1]
+    assert not any("Traceback" in line for line in err)
+
+
+def test_bad_file_through_the_real_process(tmp_path):
+    bad = tmp_path / "empty.csv"
+    bad.write_bytes(b"")
+    result = run_cli("train", str(bad), "--model-out", str(tmp_path / "m"))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].startswith("error: ")
+    assert "Traceback" not in result.stderr
+
+
+def test_help_for_each_command():
+    for command in ("train", "score"):
+        result = run_cli(command, "--help")
+        assert result.returncode == 0
+        assert "usage: python -m detector " + command in result.stdout

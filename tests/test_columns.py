@@ -1,0 +1,196 @@
+"""Column profiles, role guesses, role checks and label vectors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from detector.columns import (
+    ColumnRoles,
+    Role,
+    infer_roles,
+    label_vector,
+    profile_columns,
+    profile_table,
+)
+from detector.errors import DataError
+from detector.table import read_table
+
+N = 60
+
+
+@pytest.fixture
+def frame() -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    return pd.DataFrame(
+        {
+            "row": np.arange(N),
+            "amount": rng.normal(size=N),
+            "country": rng.choice(["FR", "DE", "IT"], N),
+            "when": pd.date_range("2021-01-01", periods=N).strftime("%d/%m/%Y"),
+            "code": [f"C{i:04d}" for i in range(N)],
+            "comment": [f"customer wrote a rather long message, number {i}" for i in range(N)],
+            "const": 7,
+            "empty": np.nan,
+            "is_fraud": rng.choice([0, 1], N),
+            "customer_id": rng.integers(0, 10, N),
+            "paid": rng.choice([True, False], N),
+        }
+    )
+
+
+def test_each_column_gets_the_expected_role(frame):
+    roles = {p.name: p.role for p in profile_columns(frame)}
+    assert roles == {
+        "row": Role.IDENTIFIER,
+        "amount": Role.NUMERIC,
+        "country": Role.CATEGORICAL,
+        "when": Role.DATETIME,
+        "code": Role.IDENTIFIER,
+        "comment": Role.TEXT,
+        "const": Role.CONSTANT,
+        "empty": Role.CONSTANT,
+        "is_fraud": Role.LABEL,
+        "customer_id": Role.IDENTIFIER,
+        "paid": Role.CATEGORICAL,
+    }
+
+
+def test_profile_counts_and_ranges(frame):
+    frame.loc[[3, 5], "amount"] = np.nan
+    profiles = {p.name: p for p in profile_columns(frame)}
+    amount = profiles["amount"]
+    assert amount.n_missing == 2
+    assert amount.n_distinct == N - 2
+    assert amount.min == frame["amount"].min()
+    assert amount.max == frame["amount"].max()
+    when = profiles["when"]
+    assert when.min == pd.Timestamp("2021-01-01")
+    assert when.datetime_format == "%d/%m/%Y"
+    assert profiles["country"].min is None
+    assert profiles["empty"].n_missing == N
+
+
+def test_profile_table_is_one_display_row_per_column(frame):
+    table = profile_table(profile_columns(frame))
+    assert len(table) == frame.shape[1]
+    assert table.loc[table["column"] == "amount", "role"].item() == "numeric"
+    # min/max are text so a display table never mixes numbers and dates in one column.
+    assert all(isinstance(v, str) for v in table["min"])
+
+
+def test_infer_roles_picks_features_label_and_timestamp(frame):
+    roles = infer_roles(frame)
+    assert roles == ColumnRoles(
+        numeric=("amount",),
+        categorical=("country", "paid"),
+        label="is_fraud",
+        timestamp="when",
+    )
+    assert roles.features == ("amount", "country", "paid")
+    roles.check(frame)
+
+
+@pytest.mark.parametrize(
+    "name", ["label", "Class", "is_fraud", "isAnomaly", "y", "ground_truth", "outlier", "target"]
+)
+def test_binary_columns_named_like_labels_are_labels(name):
+    frame = pd.DataFrame({name: [0, 1, 0, 0] * 5, "x": np.arange(20.0) ** 2})
+    assert profile_columns(frame)[0].role == Role.LABEL
+
+
+@pytest.mark.parametrize("name", ["flag", "classification", "yield", "playful"])
+def test_other_binary_columns_are_not_labels(name):
+    frame = pd.DataFrame({name: [0, 1, 0, 0] * 5})
+    assert profile_columns(frame)[0].role != Role.LABEL
+
+
+def test_dates_read_from_a_csv_are_recognised():
+    table = read_table(b"t,x\n2024-01-01 10:00:00,1\n2024-01-02 11:30:00,2\n2024-01-03 09:15:00,3\n")
+    assert profile_columns(table.frame)[0].role == Role.DATETIME
+
+
+def test_numbers_stored_as_text_are_not_dates():
+    frame = pd.DataFrame({"x": pd.Series([f"{i}.5" for i in range(100)], dtype=object)})
+    assert profile_columns(frame)[0].role != Role.DATETIME
+
+
+def test_many_distinct_short_texts_are_text_not_categories():
+    frame = pd.DataFrame({"word": [f"w{i % 300}" for i in range(1000)]})
+    profile = profile_columns(frame)[0]
+    assert profile.role == Role.TEXT
+    assert profile.n_distinct == 300
+
+
+# --- ColumnRoles.check --------------------------------------------------------------------
+
+
+def test_check_without_features_suggests_numeric_columns(frame):
+    with pytest.raises(DataError, match=r"no feature columns.*'amount'"):
+        ColumnRoles(label="is_fraud").check(frame)
+
+
+def test_check_unknown_column(frame):
+    with pytest.raises(DataError, match="'amout' is not in the table"):
+        ColumnRoles(numeric=("amout",)).check(frame)
+
+
+def test_check_column_in_two_roles(frame):
+    with pytest.raises(DataError, match="'country' is chosen as numeric and categorical"):
+        ColumnRoles(numeric=("amount", "country"), categorical=("country",)).check(frame)
+
+
+def test_check_timestamp_used_as_feature(frame):
+    with pytest.raises(DataError, match="'row' is chosen as numeric and timestamp"):
+        ColumnRoles(numeric=("row",), timestamp="row").check(frame)
+
+
+def test_check_label_among_features(frame):
+    with pytest.raises(DataError, match="label column 'is_fraud' is also a feature"):
+        ColumnRoles(numeric=("amount", "is_fraud"), label="is_fraud").check(frame)
+
+
+# --- label_vector -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ([1, 0, 0], [1, 0, 0]),
+        ([1.0, 0.0, 1.0], [1, 0, 1]),
+        ([True, False, False], [1, 0, 0]),
+        (["true", "false", "false"], [1, 0, 0]),
+        (["No", "Yes ", "no"], [0, 1, 0]),
+        (["normal", "anomaly", "normal"], [0, 1, 0]),
+        (["inlier", "outlier", "inlier"], [0, 1, 0]),
+        (["legit", "fraud", "legit"], [0, 1, 0]),
+        (["n", "o", "n"], [0, 1, 0]),
+        (["normal", "weird", "weird"], [0, 1, 1]),  # one side recognised
+        (["0", "0", "0"], [0, 0, 0]),  # no anomalies at all
+    ],
+)
+def test_label_vector_recognises_common_spellings(values, expected):
+    result = label_vector(pd.Series(values, name="label"))
+    assert result.dtype == np.int8
+    assert result.tolist() == expected
+
+
+def test_label_vector_marks_the_rare_value_when_spellings_are_unknown():
+    result = label_vector(pd.Series(["blue", "red", "blue", "blue"], name="label"))
+    assert result.tolist() == [0, 1, 0, 0]
+
+
+def test_label_vector_refuses_more_than_two_values():
+    with pytest.raises(DataError, match=r"3 different values \('a', 'b', 'c'\)"):
+        label_vector(pd.Series(["a", "b", "c"], name="label"))
+
+
+def test_label_vector_refuses_missing_values():
+    with pytest.raises(DataError, match=r"1 missing value.*row 2"):
+        label_vector(pd.Series([1.0, np.nan, 0.0], name="label"))
+
+
+def test_label_vector_refuses_a_single_unknown_value():
+    with pytest.raises(DataError, match="only the value 'spam'"):
+        label_vector(pd.Series(["spam", "spam"], name="label"))

@@ -1,0 +1,131 @@
+"""Tests for detector.export: original cells kept, rows chosen and ordered, formulas neutralised."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from detector.export import neutralise_formulas, rows_csv
+
+# Cells a careless round trip would change: leading zeros, spaces, quotes, commas,
+# a line break, non-ASCII text, empty cells and many digits.
+ORIGINAL = pd.DataFrame(
+    {
+        "id": ["007", "008", "009", "010"],
+        "amount": ["1,5", " 2.50 ", "", "12345678901234567890"],
+        "note": ['said "hi", left', "line\nbreak", "Zürich — 東京", "NA"],
+    },
+    dtype=object,
+)
+SCORES = np.array([0.2, 0.9, np.nan, 0.5])
+FLAGGED = np.array([False, True, False, True])
+TOP = pd.Series(["amount (80%)", "note (51%), id (49%)", "", "id (100%)"])
+
+
+def read_back(data: bytes) -> pd.DataFrame:
+    return pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
+
+
+def test_original_cells_come_back_identical_with_score_flag_and_top_columns():
+    data = rows_csv(ORIGINAL, SCORES, FLAGGED, TOP, only_flagged=False, sort_by_score=False)
+    table = read_back(data)
+    assert list(table.columns) == ["id", "amount", "note", "anomaly_score", "is_anomaly", "top_columns"]
+    pd.testing.assert_frame_equal(table[["id", "amount", "note"]], ORIGINAL, check_dtype=False)
+    assert table["is_anomaly"].tolist() == ["0", "1", "", "1"]
+    assert table["top_columns"].tolist() == ["amount (80%)", "note (51%), id (49%)", "", "id (100%)"]
+
+
+def test_unscored_rows_have_empty_score_flag_and_top_columns():
+    flagged_anyway = np.array([False, True, True, True])  # a NaN row is never flagged
+    top = pd.Series(["a", "b", "should not appear", "d"])
+    table = read_back(
+        rows_csv(ORIGINAL, SCORES, flagged_anyway, top, only_flagged=False, sort_by_score=False)
+    )
+    assert table.loc[2, ["anomaly_score", "is_anomaly", "top_columns"]].tolist() == ["", "", ""]
+
+
+def test_scores_read_back_as_the_exact_same_floats():
+    scores = np.array([0.1 + 0.2, 1 / 3, 1e-300, 123456.789])
+    table = read_back(rows_csv(ORIGINAL, scores, FLAGGED, TOP, only_flagged=False, sort_by_score=False))
+    np.testing.assert_array_equal(table["anomaly_score"].astype(float).to_numpy(), scores)
+    short = rows_csv(ORIGINAL, scores.astype(np.float32), FLAGGED, TOP, only_flagged=False)
+    assert "0.33333334" in read_back(short)["anomaly_score"].tolist()  # float32 without noise digits
+
+
+def test_only_flagged_rows_highest_score_first():
+    table = read_back(rows_csv(ORIGINAL, SCORES, FLAGGED, TOP, only_flagged=True))
+    assert table["id"].tolist() == ["008", "010"]
+    assert table["anomaly_score"].tolist() == ["0.9", "0.5"]
+
+
+def test_sorting_by_score_puts_unscored_rows_last_and_keeps_ties_in_order():
+    scores = np.array([0.5, np.nan, 0.5, 0.7])
+    table = read_back(rows_csv(ORIGINAL, scores, FLAGGED, TOP, only_flagged=False))
+    assert table["id"].tolist() == ["010", "007", "009", "008"]
+
+
+def test_file_is_utf8_with_byte_order_mark_and_ignores_the_frame_index():
+    frame = ORIGINAL.set_index(pd.Index([40, 30, 20, 10]))
+    data = rows_csv(frame, SCORES, FLAGGED, None, only_flagged=False, sort_by_score=False)
+    assert data.startswith(b"\xef\xbb\xbfid,")
+    table = read_back(data)
+    assert "top_columns" not in table.columns
+    assert table["id"].tolist() == ORIGINAL["id"].tolist()
+
+
+def test_our_column_names_do_not_collide_with_the_users():
+    frame = pd.DataFrame({"anomaly_score": ["x"], "anomaly_score_2": ["y"], "is_anomaly": ["z"]})
+    table = read_back(rows_csv(frame, [0.4], [True], pd.Series(["c"]), only_flagged=False))
+    assert list(table.columns) == [
+        "anomaly_score",
+        "anomaly_score_2",
+        "is_anomaly",
+        "anomaly_score_3",
+        "is_anomaly_2",
+        "top_columns",
+    ]
+    assert table.iloc[0].tolist() == ["x", "y", "z", "0.4", "1", "c"]
+
+
+def test_formulas_in_text_cells_headers_and_top_columns_are_neutralised():
+    frame = pd.DataFrame(
+        {
+            "=HYPERLINK(1)": ["a", "b", "c", "d", "e"],
+            "comment": ["=1+1", "+cmd|' /C calc'!A0", "@SUM(A1)", "-3.5", "\tx"],
+            "balance": ["-3.5", "+1", "-0", "1e308", "-"],
+        }
+    )
+    top = pd.Series(["=HYPERLINK(1) (90%)", "", "", "", ""])
+    table = read_back(
+        rows_csv(frame, np.arange(5.0), np.ones(5, bool), top, only_flagged=False, sort_by_score=False)
+    )
+    assert table.columns[0] == "'=HYPERLINK(1)"
+    assert table["comment"].tolist() == ["'=1+1", "'+cmd|' /C calc'!A0", "'@SUM(A1)", "'-3.5", "'\tx"]
+    # A numeric column keeps its numbers; only the missing marker "-" is quoted.
+    assert table["balance"].tolist() == ["-3.5", "+1", "-0", "1e308", "'-"]
+    assert table["top_columns"][0] == "'=HYPERLINK(1) (90%)"
+
+
+@pytest.mark.parametrize("dtype", [object, "str"])
+def test_neutralise_formulas_decides_per_column(dtype):
+    frame = pd.DataFrame(
+        {
+            "numeric": ["-1 234,5", "+2", "", "-inf", "NA"],
+            "mixed": ["-3.5", "-1+2", "ok", "", "=A1"],
+            "-1": ["1", "2", "3", "4", "5"],
+        },
+        dtype=dtype,
+    )
+    result = neutralise_formulas(frame)
+    assert result["numeric"].tolist() == ["-1 234,5", "+2", "", "-inf", "NA"]
+    assert result["mixed"].tolist() == ["'-3.5", "'-1+2", "ok", "", "'=A1"]
+    assert list(result.columns) == ["numeric", "mixed", "-1"]  # a numeric header is harmless
+    assert frame["mixed"][0] == "-3.5"  # the input is not modified
+
+
+def test_mismatched_lengths_are_rejected():
+    with pytest.raises(ValueError, match="one entry per row"):
+        rows_csv(ORIGINAL, SCORES[:2], FLAGGED, TOP, only_flagged=False)

@@ -1,0 +1,190 @@
+"""The autoencoder detector: sizing rules, training, scores, explanations and the fit hook."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import TINY, correlated_table
+from sklearn.metrics import roc_auc_score
+
+from detector.columns import ColumnRoles
+from detector.errors import DataError, NotFittedError
+from detector.model import AutoencoderConfig, AutoencoderDetector, architecture, build_autoencoder
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def fitted() -> tuple[AutoencoderDetector, pd.DataFrame]:
+    frame = correlated_table()
+    return AutoencoderDetector(config=TINY, contamination=0.05).fit(frame), frame
+
+
+def test_resolved_sizes_follow_the_data_shape():
+    small = AutoencoderConfig().resolved(n_rows=200, n_features=6)
+    wide = AutoencoderConfig().resolved(n_rows=1_000_000, n_features=200)
+    assert small.hidden_layers == (16, 8)
+    assert small.bottleneck == 2
+    assert small.batch_size == 32
+    assert wide.hidden_layers == (256, 128)
+    assert wide.bottleneck == 32
+    assert wide.batch_size == 1024
+    # Whatever the width, the code layer is narrower than the layer before it.
+    for n_features in (1, 3, 10, 40, 500):
+        config = AutoencoderConfig().resolved(n_rows=500, n_features=n_features)
+        assert config.bottleneck < config.hidden_layers[-1]
+
+
+def test_explicit_sizes_are_kept():
+    config = AutoencoderConfig(hidden_layers=(40, 20), bottleneck=5, batch_size=64).resolved(10, 10)
+    assert (config.hidden_layers, config.bottleneck, config.batch_size) == ((40, 20), 5, 64)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("dropout", 0.95),
+        ("epochs", 0),
+        ("activation", "sigmoidish"),
+        ("hidden_layers", (0,)),
+        ("learning_rate", -1.0),
+        ("validation_fraction", 0.7),
+        ("seed", -1),
+        ("patience", 1.5),
+    ],
+)
+def test_invalid_config_names_the_field(field, value):
+    with pytest.raises(ValueError, match=field):
+        replace(AutoencoderConfig(), **{field: value}).validate()
+
+
+def test_config_dict_round_trip_and_refuses_unknown_fields():
+    config = AutoencoderConfig(hidden_layers=(8, 4), dropout=0.1)
+    assert AutoencoderConfig.from_dict(config.to_dict()) == config
+    with pytest.raises(DataError, match="unknown fields: evil"):
+        AutoencoderConfig.from_dict({**config.to_dict(), "evil": 1})
+
+
+def test_architecture_matches_the_keras_parameter_count():
+    config = AutoencoderConfig(hidden_layers=(12, 6), bottleneck=3, dropout=0.2).resolved(100, 9)
+    layers = architecture(config, 9)
+    assert [layer.units for layer in layers] == [12, 6, 3, 6, 12, 9]
+    assert sum(layer.params for layer in layers) == build_autoencoder(config, 9).count_params()
+
+
+def test_fit_learns_history_scores_and_threshold(fitted):
+    detector, frame = fitted
+    assert detector.history_["loss"], "one loss per epoch"
+    assert len(detector.history_["val_loss"]) == len(detector.history_["loss"])
+    assert detector.history_["loss"][-1] < detector.history_["loss"][0]
+    assert detector.decision_scores_.shape == (len(frame),)
+    share = detector.labels_.mean()
+    assert 0.03 <= share <= 0.07, "threshold_ follows contamination=0.05"
+    np.testing.assert_allclose(detector.decision_function(frame), detector.decision_scores_, rtol=1e-5)
+    assert detector.columns_.numeric == ("a", "b", "c", "d")
+    assert detector.columns_.categorical == ("site",)
+
+
+def test_injected_anomalies_score_highest(fitted):
+    detector, frame = fitted
+    truth = np.zeros(len(frame), dtype=int)
+    truth[-6:] = 1
+    assert roc_auc_score(truth, detector.decision_scores_) > 0.97
+    top_ten = set(np.argsort(detector.decision_scores_)[-10:])
+    assert len(top_ten & set(range(len(frame) - 6, len(frame)))) >= 5
+
+
+def test_feature_errors_point_at_the_broken_column(fitted):
+    detector, frame = fitted
+    shares = detector.feature_errors(frame)
+    assert list(shares.columns) == ["a", "b", "c", "d", "site"], "one-hot folded back into 'site'"
+    np.testing.assert_allclose(shares.sum(axis=1), 1.0, rtol=1e-6)
+    assert (shares.iloc[-6:].idxmax(axis=1) == "b").sum() >= 4
+    scores, same_shares = detector.score_with_contributions(frame)
+    np.testing.assert_allclose(scores, detector.decision_function(frame), rtol=1e-5)
+    np.testing.assert_allclose(same_shares.to_numpy(), shares.to_numpy(), rtol=1e-5, atol=1e-9)
+
+
+def test_reconstruct_returns_original_units(fitted):
+    detector, frame = fitted
+    rebuilt = detector.reconstruct(frame.head(50))
+    assert list(rebuilt.columns) == ["a", "b", "c", "d", "site"]
+    # Normal rows come back close to themselves, in their own units.
+    assert np.median(np.abs(rebuilt["a"].to_numpy(float) - frame["a"].head(50).to_numpy())) < 0.5
+    assert set(rebuilt["site"]) <= {"north", "south", "east"}
+
+
+def test_predict_uses_the_threshold(fitted):
+    detector, frame = fitted
+    labels = detector.predict(frame)
+    assert set(np.unique(labels)) <= {0, 1}
+    assert labels.sum() == (detector.decision_function(frame) > detector.threshold_).sum()
+
+
+def test_same_seed_same_scores_and_other_seed_differs():
+    frame = correlated_table(n_rows=200)
+    first = AutoencoderDetector(config=TINY).fit(frame).decision_scores_
+    second = AutoencoderDetector(config=TINY).fit(frame).decision_scores_
+    other = AutoencoderDetector(config=replace(TINY, seed=1)).fit(frame).decision_scores_
+    np.testing.assert_array_equal(first, second)
+    assert not np.allclose(first, other)
+
+
+def test_numeric_array_input():
+    rng = np.random.default_rng(1)
+    data = rng.normal(size=(200, 5))
+    detector = AutoencoderDetector(config=TINY).fit(data)
+    assert detector.columns_.numeric == ("x0", "x1", "x2", "x3", "x4")
+    assert detector.decision_function(data[:7]).shape == (7,)
+    with pytest.raises(DataError, match="5 columns"):
+        detector.decision_function(data[:, :3])
+
+
+def test_on_epoch_sees_progress_and_can_stop_training():
+    seen = []
+
+    def stop_after_three(log):
+        seen.append(log)
+        return log.epoch >= 3
+
+    detector = AutoencoderDetector(config=replace(TINY, epochs=50, patience=50))
+    detector.fit(correlated_table(n_rows=120), on_epoch=stop_after_three)
+    assert [log.epoch for log in seen] == [1, 2, 3]
+    assert seen[0].epochs == 50
+    assert all(log.val_loss is not None and log.elapsed >= 0 for log in seen)
+    assert len(detector.history_["loss"]) == 3
+    assert detector.stopped_by_user_
+
+
+def test_rows_without_any_feature_value_get_no_score():
+    frame = correlated_table(n_rows=120).drop(columns="site")
+    frame.loc[5, ["a", "b", "c", "d"]] = np.nan
+    detector = AutoencoderDetector(config=TINY).fit(frame)
+    assert np.isnan(detector.decision_scores_[5])
+    assert np.isfinite(np.delete(detector.decision_scores_, 5)).all()
+    assert detector.predict(frame)[5] == 0
+    assert detector.feature_errors(frame).iloc[5].isna().all()
+
+
+def test_label_and_identifier_never_become_features():
+    frame = correlated_table(n_rows=150)
+    frame.insert(0, "id", np.arange(len(frame)))
+    frame["is_anomaly"] = 0
+    frame.loc[len(frame) - 6 :, "is_anomaly"] = 1
+    roles = ColumnRoles(numeric=("a", "b", "c", "d"), categorical=("site",), label="is_anomaly")
+    detector = AutoencoderDetector(config=TINY, columns=roles).fit(frame)
+    assert detector.preprocessor_.source_columns_ == ["a", "b", "c", "d", "site"]
+
+
+def test_scoring_before_fit_says_so():
+    with pytest.raises(NotFittedError, match="not fitted"):
+        AutoencoderDetector().decision_function(np.zeros((3, 2)))
+
+
+@pytest.mark.parametrize("contamination", [0.0, 0.5, -0.1, 1.2])
+def test_contamination_outside_range_is_refused(contamination):
+    with pytest.raises(ValueError, match="contamination"):
+        AutoencoderDetector(config=TINY, contamination=contamination).fit(np.zeros((20, 2)))

@@ -1,0 +1,324 @@
+"""Reading user tables: formats, encodings, delimiters, odd rows, and the exact-text twin."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import math
+import zipfile
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from detector.errors import DataError
+from detector.table import Table, read_table, read_table_text
+
+FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+
+
+def values(table: Table) -> dict[str, list]:
+    return table.frame.to_dict("list")
+
+
+def notes(table: Table) -> str:
+    return " | ".join(table.report.notes)
+
+
+# --- delimiters, encodings, quoting ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])
+def test_each_delimiter_gives_three_numeric_columns(delimiter):
+    data = delimiter.join("abc").encode() + b"\n" + delimiter.join("123").encode() + b"\n"
+    table = read_table(data)
+    assert table.report.dialect.delimiter == delimiter
+    assert values(table) == {"a": [1], "b": [2], "c": [3]}
+    assert table.report.engine == "pyarrow"
+
+
+def test_semicolon_file_with_decimal_commas_is_split_on_semicolons():
+    table = read_table(b"a;b\n1,5;2,25\n3,5;4,75\n")
+    assert table.report.dialect.delimiter == ";"
+    assert table.report.dialect.decimal == ","
+    assert values(table) == {"a": [1.5, 3.5], "b": [2.25, 4.75]}
+    assert "decimal comma" in notes(table)
+
+
+def test_quoted_delimiters_do_not_split_fields():
+    table = read_table(b'name,city\n"Smith, J.","Paris, FR"\n"Doe, A.",Rome\n')
+    assert values(table) == {"name": ["Smith, J.", "Doe, A."], "city": ["Paris, FR", "Rome"]}
+
+
+def test_utf8_bom_is_not_part_of_the_first_column_name():
+    table = read_table(b"\xef\xbb\xbfid,x\n1,2\n")
+    assert list(table.frame.columns) == ["id", "x"]
+    assert table.report.dialect.encoding == "utf-8-sig"
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-be"])
+def test_utf16_with_bom_is_decoded(codec):
+    data = "name,n\ncafé,1\n".encode(codec)
+    if codec == "utf-16-be":
+        data = b"\xfe\xff" + data
+    table = read_table(data)
+    assert values(table) == {"name": ["café"], "n": [1]}
+    assert table.report.dialect.encoding.startswith("utf-16")
+
+
+def test_latin1_file_is_read_with_a_note():
+    table = read_table("name;n\ncafé;1\nSão Paulo;2\n".encode("latin-1"))
+    assert values(table)["name"] == ["café", "São Paulo"]
+    assert "not UTF-8" in notes(table)
+
+
+def test_newline_inside_quotes_stays_in_the_cell():
+    table = read_table(b'note,n\n"line one\nline two",1\nplain,2\n')
+    assert table.report.n_rows == 2
+    assert values(table)["note"] == ["line one\nline two", "plain"]
+
+
+def test_excel_sep_line_sets_the_delimiter():
+    table = read_table(b"sep=;\na;b\n1;2\n")
+    assert values(table) == {"a": [1], "b": [2]}
+
+
+def test_single_column_file_is_fine():
+    table = read_table(b"comment\nhello, world\nfine\n")
+    assert values(table) == {"comment": ["hello, world", "fine"]}
+
+
+# --- numbers --------------------------------------------------------------------------------
+
+
+def test_quoted_thousands_separators_become_numbers():
+    table = read_table(b'revenue,n\n"1,234,567",1\n"12,000",2\n999,3\n')
+    assert values(table)["revenue"] == [1234567, 12000, 999]
+    assert table.report.dialect.thousands == ","
+    assert "thousands" in notes(table)
+
+
+def test_semicolon_file_with_dot_thousands_and_decimal_comma():
+    table = read_table(b"amount;n\n1.234,5;1\n12,25;2\n")
+    assert values(table)["amount"] == [1234.5, 12.25]
+    assert table.report.dialect.thousands == "."
+
+
+def test_infinity_and_missing_spellings():
+    table = read_table(b"x\ninf\n-inf\nInfinity\n+INF\nNaN\nNA\n?\n 3 \n")
+    x = table.frame["x"]
+    assert x.dtype == np.float64
+    assert x.iloc[:4].tolist() == [math.inf, -math.inf, math.inf, math.inf]
+    assert x.iloc[4:7].isna().all()
+    assert x.iloc[7] == 3.0
+
+
+def test_empty_cells_in_a_number_column_are_missing():
+    table = read_table(b"a,b\n1,x\n,y\n3,z\n")
+    assert table.frame["a"].dtype == np.float64
+    assert table.frame["a"].isna().tolist() == [False, True, False]
+
+
+def test_whole_numbers_stay_integers_and_extremes_survive():
+    table = read_table(b"i,f\n007,1e308\n12,-0\n")
+    assert table.frame["i"].dtype == np.int64
+    assert values(table)["i"] == [7, 12]
+    f = table.frame["f"].to_numpy()
+    assert f[0] == 1e308
+    assert f[1] == 0.0
+    assert math.copysign(1.0, f[1]) == -1.0
+
+
+def test_column_mixing_numbers_and_text_stays_text_with_a_note():
+    table = read_table(b"x\n1\n2\nabc\n4\n")
+    assert not pd.api.types.is_numeric_dtype(table.frame["x"])
+    assert values(table)["x"] == ["1", "2", "abc", "4"]
+    assert "1 of 4 values are not numbers (first at row 3: 'abc'); kept as text" in notes(table)
+
+
+# --- column names -----------------------------------------------------------------------------
+
+
+def test_blank_and_duplicate_headers_are_renamed_and_reported():
+    table = read_table(b"a,a,,b,a\n1,2,3,4,5\n")
+    assert list(table.frame.columns) == ["a", "a_2", "column_3", "b", "a_3"]
+    assert "column_3" in notes(table)
+    assert "'a' -> 'a_2'" in notes(table)
+
+
+def test_numeric_first_row_is_flagged_as_maybe_not_a_header():
+    table = read_table(b"1,2\n3,4\n")
+    assert "looks like data" in notes(table)
+
+
+# --- ragged rows and broken files -----------------------------------------------------------
+
+
+def test_rows_with_too_many_fields_are_refused_naming_the_line():
+    with pytest.raises(DataError, match=r"line 5 has 4 fields but the header has 3"):
+        read_table(b'a,b,c\n1,2,3\n"x\ny",5,6\n7,8,9,10\n')
+
+
+def test_rows_with_too_few_fields_are_padded_and_counted():
+    table = read_table(b"a,b,c\n1,2,3\n4,5\n6\n")
+    assert table.report.n_rows == 3
+    assert table.frame["c"].isna().tolist() == [False, True, True]
+    assert "2 row(s) had fewer fields than the header (first at line 3)" in notes(table)
+    assert table.report.engine == "pandas-c"
+    text = read_table_text(b"a,b,c\n1,2,3\n4,5\n6\n", table.report.dialect)
+    assert text["c"].tolist() == ["3", "", ""]
+
+
+def test_unclosed_quote_is_explained():
+    with pytest.raises(DataError, match="never closed"):
+        read_table(b'a,b\n"1,2\n3,4\n')
+
+
+@pytest.mark.parametrize("data", [b"", b"  \n\n", b"\xef\xbb\xbf"])
+def test_empty_file_is_refused(data):
+    with pytest.raises(DataError, match="empty"):
+        read_table(data)
+
+
+def test_header_only_is_refused():
+    with pytest.raises(DataError, match="no data rows"):
+        read_table(b"a,b,c\n")
+
+
+def test_binary_junk_is_refused():
+    junk = bytes(range(256)) * 4
+    with pytest.raises(DataError, match="does not look like a text table"):
+        read_table(junk)
+
+
+def test_gzip_file_named_csv_is_recognised():
+    with pytest.raises(DataError, match="gzip"):
+        read_table(gzip.compress(b"a,b\n1,2\n"), name="data.csv")
+
+
+def test_excel_workbook_is_recognised():
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("xl/workbook.xml", "<workbook/>")
+    with pytest.raises(DataError, match=r"Excel workbook.*save the sheet as CSV"):
+        read_table(buffer.getvalue())
+
+
+def test_old_excel_file_is_recognised():
+    with pytest.raises(DataError, match=r"Excel \(.xls\)"):
+        read_table(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100)
+
+
+def test_missing_path_is_a_data_error(tmp_path):
+    with pytest.raises(DataError, match="not found"):
+        read_table(tmp_path / "nope.csv")
+
+
+# --- sources and Parquet ----------------------------------------------------------------------
+
+
+def test_path_and_file_object_give_the_same_table(tmp_path):
+    path = tmp_path / "sales.csv"
+    path.write_bytes(b"a,b\n1,x\n")
+    from_path = read_table(path)
+    stream = io.BytesIO(path.read_bytes())
+    stream.name = "sales.csv"
+    stream.read()  # already consumed once, as an upload widget might leave it
+    from_stream = read_table(stream)
+    assert from_path.name == from_stream.name == "sales.csv"
+    pd.testing.assert_frame_equal(from_path.frame, from_stream.frame)
+
+
+def test_parquet_roundtrip():
+    frame = pd.DataFrame(
+        {"x": [1.5, np.nan, -2.0], "n": [1, 2, 3], "s": ["a", None, "c"]},
+    )
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer)
+    table = read_table(buffer.getvalue(), name="t.parquet")
+    assert table.report.dialect.format == "parquet"
+    pd.testing.assert_frame_equal(table.frame, frame, check_dtype=False)
+    text = read_table_text(buffer.getvalue(), table.report.dialect)
+    assert text["x"].tolist() == ["1.5", "", "-2.0"]
+    assert text["s"].tolist() == ["a", "", "c"]
+
+
+# --- exact text for exports -------------------------------------------------------------------
+
+
+def test_text_twin_keeps_every_cell_byte_for_byte():
+    data = b'price;id;note;big\n1,50;007; padded ;1e308\n-0;010;"a;b";1.234,5\n'
+    table = read_table(data)
+    text = read_table_text(data, table.report.dialect)
+    assert text.shape == table.frame.shape
+    assert list(text.columns) == list(table.frame.columns)
+    assert text.to_dict("list") == {
+        "price": ["1,50", "-0"],
+        "id": ["007", "010"],
+        "note": [" padded ", "a;b"],
+        "big": ["1e308", "1.234,5"],
+    }
+    assert table.frame["price"].tolist() == [1.5, 0.0]
+
+
+def test_text_twin_decodes_like_read_table():
+    data = "name,x\ncafé,1.50\n".encode("utf-16")
+    table = read_table(data)
+    text = read_table_text(data, table.report.dialect)
+    assert text.to_dict("list") == {"name": ["café"], "x": ["1.50"]}
+
+
+# --- properties -------------------------------------------------------------------------------
+
+
+@FUZZ
+@given(st.binary(max_size=300))
+def test_any_bytes_give_a_table_or_a_data_error(data):
+    try:
+        table = read_table(data)
+    except DataError:
+        return
+    assert table.report.n_rows == len(table.frame) > 0
+
+
+csv_like = st.lists(
+    st.sampled_from([*'abc019.,;|\t"\n\r -+eé?', "inf", "NA", "1,5", '""', "\r\n", "\x00"]),
+    max_size=60,
+).map("".join)
+
+
+@FUZZ
+@given(csv_like, st.sampled_from(["utf-8", "utf-16", "latin-1", "utf-8-sig"]))
+def test_csv_like_text_gives_a_table_or_a_data_error(text, codec):
+    data = text.encode(codec, errors="replace")
+    try:
+        table = read_table(data)
+    except DataError:
+        return
+    twin = read_table_text(data, table.report.dialect)
+    assert twin.shape == table.frame.shape
+    assert list(twin.columns) == list(table.frame.columns)
+
+
+cell = st.text(alphabet=st.sampled_from(list('ab09.,-e "\n é')), max_size=6)
+
+
+@FUZZ
+@given(st.integers(1, 4), st.integers(1, 5), st.data(), st.sampled_from([",", ";", "\t", "|"]))
+def test_written_csv_reads_back_to_the_same_text(n_columns, n_rows, data, delimiter):
+    header = [f"c{i}" for i in range(n_columns)]
+    rows = [[data.draw(cell) for _ in range(n_columns)] for _ in range(n_rows)]
+    # A one-column row holding only blanks is a blank line, which every CSV reader skips.
+    rows = [r for r in rows if n_columns > 1 or r[0].strip()] or [["x"] * n_columns]
+    buffer = io.StringIO()
+    csv.writer(buffer, delimiter=delimiter, lineterminator="\n").writerows([header, *rows])
+    encoded = buffer.getvalue().encode()
+    table = read_table(encoded)
+    if n_columns > 1:
+        assert table.report.dialect.delimiter == delimiter
+    text = read_table_text(encoded, table.report.dialect)
+    assert text.to_numpy().tolist() == rows
