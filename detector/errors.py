@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
+
 
 class DataError(ValueError):
     """Something is wrong with the user's data, file or model bundle.
@@ -11,5 +13,5 @@ class DataError(ValueError):
     """
 
 
-class NotFittedError(RuntimeError):
-    """A detector or preprocessor was used before ``fit``."""
+class NotFittedError(_SklearnNotFittedError):
+    """A detector or preprocessor was used before ``fit`` (scikit-learn's exception, so its tools see it)."""

@@ -310,7 +310,12 @@ class AutoencoderDetector(BaseEstimator):
         if not isinstance(self.config, AutoencoderConfig):
             raise TypeError("config must be an AutoencoderConfig.")
         frame = self._as_frame(X, fitting=True)
-        roles = self.columns if self.columns is not None else infer_roles(frame)
+        if self.columns is not None:
+            roles = self.columns
+        elif isinstance(X, pd.DataFrame):
+            roles = infer_roles(frame)
+        else:  # every column of a numeric array is a numeric feature
+            roles = ColumnRoles(numeric=tuple(frame.columns))
         roles.check(frame)
         preprocessor = Preprocessor(
             numeric=roles.numeric,
@@ -324,7 +329,8 @@ class AutoencoderDetector(BaseEstimator):
         matrix = preprocessor.fit(train_frame).transform(train_frame)
         if len(matrix) < 2:
             raise DataError(
-                f"Training needs at least 2 rows with feature values; this table has {len(matrix)}."
+                f"Training needs at least 2 rows with feature values; this table has {len(matrix)} "
+                f"(n_samples={len(matrix)})."
             )
         config = self.config.resolved(len(matrix), matrix.shape[1])
 
@@ -450,12 +456,30 @@ class AutoencoderDetector(BaseEstimator):
 
     def _as_frame(self, X: pd.DataFrame | np.ndarray, *, fitting: bool = False) -> pd.DataFrame:
         if isinstance(X, pd.DataFrame):
+            if not fitting:
+                self._check_fitted()
             return X
+        if hasattr(X, "toarray") or hasattr(X, "tocsr"):
+            raise TypeError("Sparse input is not supported; convert it with X.toarray() first.")
         array = np.asarray(X)
         if array.ndim != 2:
-            raise DataError(f"Expected a 2-D table of rows and columns, got shape {array.shape}.")
+            raise DataError(
+                f"Expected a 2-D table of rows and columns, got shape {array.shape}. "
+                "Reshape your data, e.g. X.reshape(-1, 1) for a single column."
+            )
+        if np.iscomplexobj(array):
+            raise DataError("Complex data not supported; pass real-valued columns.")
+        if array.dtype == object:
+            try:
+                array = array.astype(np.float64)
+            except (TypeError, ValueError):
+                raise DataError("A plain array must be numeric; pass a DataFrame for text columns.") from None
         if not np.issubdtype(array.dtype, np.number) and array.dtype != bool:
             raise DataError("A plain array must be numeric; pass a DataFrame for text columns.")
+        if array.shape[1] == 0:
+            raise DataError(
+                f"Found array with 0 feature(s) (shape={array.shape}) while a minimum of 1 is required."
+            )
         if not fitting:
             self._check_fitted()
             if array.shape[1] != self.n_features_in_:
