@@ -1,0 +1,352 @@
+"""Train a detector in a background thread, report its progress, and limit trainings per process."""
+
+from __future__ import annotations
+
+import gc
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal, Protocol
+
+import pandas as pd
+
+from detector.columns import ColumnRoles, label_vector
+from detector.errors import DataError
+from detector.model import AutoencoderConfig, AutoencoderDetector, EpochLog
+from detector.preprocessing import PreprocessConfig, Preprocessor
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+logger = logging.getLogger(__name__)
+
+Status = Literal["queued", "running", "done", "stopped", "failed"]
+
+# Shared by the dashboard and the CLI so that "Fast" means the same thing everywhere.
+PRESETS: dict[str, AutoencoderConfig] = {
+    "Fast": AutoencoderConfig(epochs=20, patience=3),
+    "Balanced": AutoencoderConfig(),
+    "Thorough": AutoencoderConfig(epochs=300, patience=20),
+}
+
+PRESET_DESCRIPTIONS: dict[str, str] = {
+    "Fast": "Up to 20 epochs, stopping after 3 without improvement: a first look in seconds.",
+    "Balanced": "Up to 100 epochs, stopping after 10 without improvement: the library defaults.",
+    "Thorough": "Up to 300 epochs, stopping after 20 without improvement: for the final model.",
+}
+
+
+class Trainable(Protocol):
+    """What a job needs from a detector: a ``fit`` that reports each epoch and can be stopped."""
+
+    def fit(
+        self, X: pd.DataFrame, y: object = None, *,
+        on_epoch: Callable[[EpochLog], bool | None] | None = None,
+    ) -> object: ...
+
+
+@dataclass(frozen=True)
+class TrainingProgress:
+    """A consistent snapshot of a training job, safe to read from any thread.
+
+    ``elapsed`` counts seconds since training started (time spent queued excluded);
+    ``queue_position`` is 1 for the next job to start and 0 when the job is not queued.
+    """
+
+    status: Status
+    epoch: int
+    total_epochs: int
+    elapsed: float
+    loss: tuple[float, ...]
+    val_loss: tuple[float, ...]
+    queue_position: int
+    error: str | None
+    stop_requested: bool
+
+    @property
+    def active(self) -> bool:
+        """Whether the job is still queued or running."""
+        return self.status in ("queued", "running")
+
+    @property
+    def fraction(self) -> float:
+        """Share of the epoch budget used, in [0, 1] (early stopping may end before 1)."""
+        if self.status in ("done", "stopped"):
+            return 1.0
+        return min(self.epoch / self.total_epochs, 1.0) if self.total_epochs else 0.0
+
+    @property
+    def best_epoch(self) -> int | None:
+        """The 1-based epoch whose weights are kept: lowest validation loss, else lowest loss."""
+        monitored = self.val_loss or self.loss
+        if not monitored:
+            return None
+        return min(range(len(monitored)), key=monitored.__getitem__) + 1
+
+
+# --------------------------------------------------------------------------- the process-wide limit
+
+# A FIFO gate rather than a bare Semaphore, so that waiting jobs can report their place in line.
+_gate = threading.Condition()
+_waiting: list[TrainingJob] = []
+_running = 0
+_max_running = max(1, int(os.environ.get("DETECTOR_MAX_TRAININGS", "1")))
+
+
+def max_concurrent_trainings() -> int:
+    """How many trainings may run at once in this process (others queue)."""
+    return _max_running
+
+
+def set_max_concurrent_trainings(limit: int) -> None:
+    """Change how many trainings may run at once; waiting jobs start if slots opened up.
+
+    The default, 1, comes from the ``DETECTOR_MAX_TRAININGS`` environment variable when set:
+    training takes every core, so two at once only make both slower.
+    """
+    global _max_running
+    if limit < 1:
+        raise ValueError(f"The training limit must be at least 1, got {limit}.")
+    with _gate:
+        _max_running = limit
+        _gate.notify_all()
+
+
+# --------------------------------------------------------------------------- the job
+
+
+class TrainingJob:
+    """Fit ``detector`` on ``X`` in a daemon thread, queued behind other trainings if needed.
+
+    The thread never touches any UI; callers poll :meth:`progress`. :meth:`stop` ends
+    training after the current epoch and keeps the best weights seen so far.
+
+    Parameters
+    ----------
+    detector : AutoencoderDetector or any object with ``fit(X, on_epoch=...)``
+        Fitted in place.
+    X : DataFrame
+        The training rows (features only; see :func:`training_rows`).
+    total_epochs : int or None
+        The epoch budget shown in progress; defaults to ``detector.config.epochs``.
+    """
+
+    def __init__(
+        self, detector: Trainable, X: pd.DataFrame, *, total_epochs: int | None = None,
+    ) -> None:
+        if total_epochs is None:
+            total_epochs = int(getattr(getattr(detector, "config", None), "epochs", 0))
+        self.detector = detector
+        self._X: pd.DataFrame | None = X
+        self._total_epochs = total_epochs
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._finished = threading.Event()
+        self._status: Status = "queued"
+        self._loss: list[float] = []
+        self._val_loss: list[float] = []
+        self._started: float | None = None
+        self._ended: float | None = None
+        self._error: str | None = None
+        self._thread = threading.Thread(target=self._run, name="detector-training", daemon=True)
+
+    # ----------------------------------------------------------------- control
+
+    def start(self) -> TrainingJob:
+        """Start the background thread (training begins once a slot is free); return ``self``."""
+        # Enqueue before the thread starts, so that jobs queue in the order they were started
+        # and progress() reports a place in line immediately.
+        with _gate:
+            _waiting.append(self)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Ask training to end after the current epoch (or never start, if still queued)."""
+        self._stop.set()
+        with _gate:
+            _gate.notify_all()
+
+    def wait(self, timeout: float | None = None) -> TrainingProgress:
+        """Block until the job has finished (or ``timeout`` seconds passed); return its progress."""
+        self._finished.wait(timeout)
+        return self.progress()
+
+    # ----------------------------------------------------------------- reading
+
+    @property
+    def fitted(self) -> bool:
+        """Whether ``detector`` holds a trained model (after "done" or a stop while running)."""
+        return self._finished.is_set() and self._status in ("done", "stopped") and bool(self._loss)
+
+    def progress(self) -> TrainingProgress:
+        """Return a snapshot of the job's state."""
+        with _gate:
+            position = _waiting.index(self) + 1 if self in _waiting else 0
+        with self._lock:
+            started, ended = self._started, self._ended
+            elapsed = 0.0 if started is None else (ended or time.monotonic()) - started
+            return TrainingProgress(
+                status=self._status,
+                epoch=len(self._loss),
+                total_epochs=self._total_epochs,
+                elapsed=elapsed,
+                loss=tuple(self._loss),
+                val_loss=tuple(self._val_loss),
+                queue_position=position,
+                error=self._error,
+                stop_requested=self._stop.is_set(),
+            )
+
+    # ----------------------------------------------------------------- the thread
+
+    def _run(self) -> None:
+        try:
+            if not self._acquire_slot():
+                self._finish("stopped")
+                return
+            try:
+                self._fit()
+            finally:
+                _release_slot()
+        except Exception as exc:
+            # The thread is the edge here: nobody else would see the exception, so it becomes
+            # the job's error message (a DataError's message is written for the user as is).
+            if not isinstance(exc, DataError):
+                logger.exception("Training failed")
+            message = str(exc) if isinstance(exc, DataError) else f"{type(exc).__name__}: {exc}"
+            self._finish("failed", error=message)
+
+    def _acquire_slot(self) -> bool:
+        """Wait for our turn; return False if stopped while waiting."""
+        global _running
+        with _gate:
+            while not self._stop.is_set() and not (
+                _waiting[0] is self and _running < _max_running
+            ):
+                _gate.wait()
+            _waiting.remove(self)
+            # The next job in line may now be at the head with a slot free.
+            _gate.notify_all()
+            if self._stop.is_set():
+                return False
+            _running += 1
+            return True
+
+    def _fit(self) -> None:
+        with self._lock:
+            self._status = "running"
+            self._started = time.monotonic()
+        if isinstance(self.detector, AutoencoderDetector):
+            _load_keras()
+        X, self._X = self._X, None  # let the rows be freed once the model has them
+        self.detector.fit(X, on_epoch=self._on_epoch)
+        self._finish("stopped" if self._stop.is_set() else "done")
+
+    def _on_epoch(self, log: EpochLog) -> bool:
+        with self._lock:
+            self._loss.append(float(log.loss))
+            if log.val_loss is not None:
+                self._val_loss.append(float(log.val_loss))
+            self._total_epochs = int(log.epochs) or self._total_epochs
+        return self._stop.is_set()
+
+    def _finish(self, status: Status, *, error: str | None = None) -> None:
+        with self._lock:
+            self._status = status
+            self._error = error
+            self._X = None
+            if self._started is not None:
+                self._ended = time.monotonic()
+        self._finished.set()
+
+
+_keras_lock = threading.Lock()
+_keras_loaded = False
+
+
+def _load_keras() -> None:
+    """Import Keras once per process, then exempt everything imported so far from the GC.
+
+    The import leaves some 400,000 long-lived objects that every full garbage collection walks
+    again, holding the GIL for about 0.3 s each time. Next to a busy host (the dashboard reruns a
+    script every second while it trains) full collections come often and starved the training
+    thread, making training several times slower; ``gc.freeze`` takes those objects out of them.
+    """
+    global _keras_loaded
+    with _keras_lock:
+        if _keras_loaded:
+            return
+        import keras  # noqa: F401  (the seconds-long import happens here, off the UI thread)
+
+        gc.collect()
+        gc.freeze()
+        _keras_loaded = True
+
+
+def _release_slot() -> None:
+    global _running
+    with _gate:
+        _running -= 1
+        _gate.notify_all()
+
+
+# --------------------------------------------------------------------------- preparing the rows
+
+
+def feature_roles(roles: ColumnRoles) -> ColumnRoles:
+    """The roles a detector is given: features only, so the label can never reach training."""
+    return ColumnRoles(numeric=roles.numeric, categorical=roles.categorical)
+
+
+def training_rows(
+    frame: pd.DataFrame, roles: ColumnRoles, *, normal_only: bool = False,
+) -> pd.DataFrame:
+    """Return the rows and feature columns a detector learns from.
+
+    With ``normal_only`` only rows whose label marks them normal (0) are kept; the label
+    itself is never among the returned columns.
+    """
+    roles.check(frame)
+    rows = frame
+    if normal_only:
+        if roles.label is None:
+            raise DataError(
+                "Training on normal rows only needs a label column. Choose one on the Data page, "
+                "or train on all rows."
+            )
+        normal = label_vector(frame[roles.label]) == 0
+        if not normal.any():
+            raise DataError(
+                f"No row of label column '{roles.label}' marks a normal row, so there is nothing "
+                "to train on. Train on all rows instead."
+            )
+        rows = frame.loc[normal]
+    return rows.loc[:, list(roles.features)]
+
+
+def network_inputs(frame: pd.DataFrame, roles: ColumnRoles, preprocess: PreprocessConfig) -> int:
+    """How many inputs the network will have once ``frame``'s features are encoded.
+
+    One-hot encoding and missing-value indicators add columns, so this fits the preprocessing
+    (cheap, no TensorFlow) to count them.
+    """
+    preprocessor = Preprocessor(
+        numeric=roles.numeric, categorical=roles.categorical, config=preprocess,
+    )
+    return len(preprocessor.fit(frame).feature_names_out_)
+
+
+__all__ = [
+    "PRESETS",
+    "PRESET_DESCRIPTIONS",
+    "TrainingJob",
+    "TrainingProgress",
+    "feature_roles",
+    "max_concurrent_trainings",
+    "network_inputs",
+    "set_max_concurrent_trainings",
+    "training_rows",
+]

@@ -1,0 +1,270 @@
+"""Data page: load a table, see how each column was read, and choose what the model learns from."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from detector.columns import ColumnRoles, label_vector, profile_table
+from detector.errors import DataError
+from detector.preprocessing import PreprocessConfig
+from detector.table import read_table
+from ui.samples import available_samples, load_sample
+from ui.state import AppState, DatasetState, get_state
+
+NONE = "(none)"
+UPLOAD_TYPES = ["csv", "tsv", "txt", "parquet", "pq"]
+SCALINGS = {
+    "robust": "Robust (median and IQR): recommended, barely moved by outliers",
+    "standard": "Standard (mean and standard deviation)",
+    "minmax": "Min-max (to the range 0–1)",
+}
+IMPUTES = {
+    "median": "The column's median",
+    "mean": "The column's mean",
+    "zero": "Zero",
+}
+ALL_ROWS = "All rows"
+NORMAL_ROWS = "Only rows the label marks as normal"
+
+state = get_state()
+
+st.title("Data")
+st.caption(
+    "Load a table, check how each column was read, and choose what the model learns from. "
+    "Each row is one observation; the model learns what ordinary rows look like."
+)
+
+
+def handle_upload(state: AppState) -> None:
+    """Read a newly uploaded file once; on failure keep the current dataset and say why."""
+    uploaded = st.file_uploader(
+        "Upload a CSV, TSV or Parquet file",
+        type=UPLOAD_TYPES,
+        help="Up to 1 GB. The delimiter, encoding and decimal mark are detected.",
+    )
+    if uploaded is None:
+        state.upload_error = None
+        return
+    if uploaded.file_id != state.upload_id:
+        # Parse once per upload: reruns (any widget change) reuse the parsed table.
+        state.upload_id = uploaded.file_id
+        state.upload_error = None
+        try:
+            data = uploaded.getvalue()
+            table = read_table(data, name=uploaded.name)
+        except DataError as exc:
+            state.upload_error = str(exc)
+        else:
+            state.load_dataset(table, source=f"upload:{uploaded.file_id}", data=data)
+    if state.upload_error:
+        kept = f" {state.dataset.name} is still loaded." if state.dataset is not None else ""
+        st.error(f"Could not read {uploaded.name}: {state.upload_error}{kept}")
+
+
+def choose_sample(state: AppState) -> None:
+    samples = available_samples()
+    if not samples:
+        return
+    sample = st.selectbox(
+        "…or use a sample dataset",
+        samples,
+        index=None,
+        format_func=lambda s: s.title,
+        placeholder="Choose a sample",
+    )
+    if sample is not None:
+        st.caption(sample.description)
+    if st.button("Load sample", disabled=sample is None):
+        load_sample(state, sample)
+
+
+def show_table(dataset: DatasetState) -> None:
+    rows, columns = dataset.shape
+    st.subheader(dataset.name)
+    left, middle, right = st.columns(3)
+    left.metric("Rows", f"{rows:,}")
+    middle.metric("Columns", f"{columns:,}")
+    right.metric("Feature columns", f"{len(dataset.roles.features):,}")
+    notes = dataset.table.report.notes
+    if notes:
+        plural = "s" if len(notes) > 1 else ""
+        with st.expander(f"While reading the file ({len(notes)} note{plural})"):
+            st.markdown("\n".join(f"- {note}" for note in notes))
+    preview, profile = st.tabs(["Preview", "Column profile"])
+    with preview:
+        st.caption(f"The first {min(rows, 100)} of {rows:,} rows.")
+        st.dataframe(dataset.frame.head(100), hide_index=True)
+    with profile:
+        st.caption("How each column was read, and the role it was given.")
+        st.dataframe(profile_table(dataset.profiles), hide_index=True)
+
+
+def choose_roles(dataset: DatasetState) -> None:
+    """Label, timestamp and feature columns; keys carry the revision so a new table starts fresh."""
+    st.subheader("Column roles")
+    st.caption(
+        "Features are what the model learns from. The label (if your data has one) says which rows "
+        "are known anomalies: it is used only to evaluate the model, never to train it."
+    )
+    columns = list(dataset.frame.columns)
+    roles = dataset.roles
+    rev = dataset.revision
+    left, right = st.columns(2)
+    label = left.selectbox(
+        "Label column (optional)",
+        [NONE, *columns],
+        index=columns.index(roles.label) + 1 if roles.label in columns else 0,
+        key=f"label_{rev}",
+        help="Values such as 0/1, yes/no or normal/anomaly. Leave as (none) if there is no label.",
+    )
+    timestamp = right.selectbox(
+        "Timestamp column (optional)",
+        [NONE, *columns],
+        index=columns.index(roles.timestamp) + 1 if roles.timestamp in columns else 0,
+        key=f"timestamp_{rev}",
+        help="Used to draw scores over time; it is not a feature.",
+    )
+    label = None if label == NONE else label
+    timestamp = None if timestamp == NONE else timestamp
+    # Options exclude what is already taken, so a column has one role; Streamlit drops a selected
+    # value whose option disappears, which is how picking a label removes it from the features.
+    taken = {label, timestamp}
+    numeric_options = [c for c in columns if c not in taken]
+    numeric = st.multiselect(
+        "Numeric features",
+        numeric_options,
+        default=[c for c in roles.numeric if c in numeric_options],
+        key=f"numeric_{rev}",
+        help="Scaled and fed to the network as numbers.",
+    )
+    categorical_options = [c for c in numeric_options if c not in numeric]
+    categorical = st.multiselect(
+        "Categorical features",
+        categorical_options,
+        default=[c for c in roles.categorical if c in categorical_options],
+        key=f"categorical_{rev}",
+        help="One-hot encoded; rare categories are pooled. A column is numeric or categorical, "
+        "not both.",
+    )
+    dataset.roles = ColumnRoles(
+        numeric=tuple(numeric), categorical=tuple(categorical), label=label, timestamp=timestamp,
+    )
+    left_out = [c for c in numeric_options if c not in numeric and c not in categorical]
+    if left_out:
+        st.caption(f"Not used: {', '.join(left_out)}.")
+    try:
+        dataset.roles.check(dataset.frame)
+    except DataError as exc:
+        st.error(f"These column roles cannot be used: {exc}")
+
+
+def choose_preprocessing(dataset: DatasetState) -> None:
+    current = dataset.preprocess
+    rev = dataset.revision
+    with st.expander("Preprocessing (sensible defaults are already chosen)"):
+        left, right = st.columns(2)
+        scaling = left.selectbox(
+            "Scaling of numeric columns",
+            list(SCALINGS),
+            index=list(SCALINGS).index(current.scaling),
+            format_func=SCALINGS.__getitem__,
+            key=f"scaling_{rev}",
+        )
+        impute = right.selectbox(
+            "Fill missing numbers with",
+            list(IMPUTES),
+            index=list(IMPUTES).index(current.impute),
+            format_func=IMPUTES.__getitem__,
+            key=f"impute_{rev}",
+        )
+        clip_on = left.checkbox(
+            "Clip extreme scaled values",
+            value=current.clip is not None,
+            key=f"clip_on_{rev}",
+            help="Keeps a few extreme training rows from dominating what the model learns.",
+        )
+        clip = left.number_input(
+            "Clip at ± (scaled units)",
+            min_value=0.5,
+            max_value=1000.0,
+            value=float(current.clip or PreprocessConfig().clip or 5.0),
+            step=0.5,
+            disabled=not clip_on,
+            key=f"clip_{rev}",
+        )
+        indicators = right.checkbox(
+            "Add a 'was missing' column for numeric columns with gaps",
+            value=current.missing_indicators,
+            key=f"indicators_{rev}",
+        )
+        max_categories = right.number_input(
+            "Most categories per categorical column",
+            min_value=1,
+            max_value=1000,
+            value=current.max_categories,
+            key=f"max_categories_{rev}",
+        )
+        min_share = right.number_input(
+            "Pool categories rarer than (% of rows)",
+            min_value=0.0,
+            max_value=100.0,
+            value=current.min_category_share * 100,
+            step=0.5,
+            key=f"min_share_{rev}",
+        )
+    try:
+        dataset.preprocess = PreprocessConfig(
+            scaling=scaling,
+            clip=float(clip) if clip_on else None,
+            impute=impute,
+            missing_indicators=indicators,
+            max_categories=int(max_categories),
+            min_category_share=float(min_share) / 100,
+        )
+    except ValueError as exc:
+        st.error(f"These preprocessing settings cannot be used: {exc}")
+
+
+def choose_training_rows(dataset: DatasetState) -> None:
+    label = dataset.roles.label
+    normal_count = None
+    problem = None
+    if label is not None:
+        try:
+            normal_count = int((label_vector(dataset.frame[label]) == 0).sum())
+        except DataError as exc:
+            problem = str(exc)
+    usable = normal_count is not None
+    choice = st.radio(
+        "Train on",
+        [ALL_ROWS, NORMAL_ROWS],
+        index=1 if dataset.normal_only and usable else 0,
+        key=f"train_rows_{dataset.revision}",
+        horizontal=True,
+        disabled=not usable,
+        help="Training only on normal rows usually separates anomalies better.",
+    )
+    dataset.normal_only = usable and choice == NORMAL_ROWS
+    if label is None:
+        st.caption("Choose a label column to train only on rows it marks as normal.")
+    elif problem:
+        st.warning(f"The label column cannot select normal rows: {problem}")
+    elif dataset.normal_only:
+        st.caption(f"{normal_count:,} of {len(dataset.frame):,} rows are marked normal.")
+
+
+upload_column, sample_column = st.columns([3, 2])
+with upload_column:
+    handle_upload(state)
+with sample_column:
+    choose_sample(state)
+
+dataset = state.dataset
+if dataset is None:
+    st.info("Upload a file or choose a sample dataset to begin.")
+else:
+    show_table(dataset)
+    choose_roles(dataset)
+    choose_preprocessing(dataset)
+    choose_training_rows(dataset)
+    st.page_link("pages/train.py", label="Next: train a model", icon=":material/arrow_forward:")

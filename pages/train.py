@@ -1,0 +1,289 @@
+"""Train page: choose a preset (or tune the network), see its shape, train, and watch it learn."""
+
+from __future__ import annotations
+
+import logging
+
+import pandas as pd
+import streamlit as st
+
+from detector.charts import loss_curve
+from detector.errors import DataError
+from detector.model import ACTIVATIONS, AutoencoderConfig, AutoencoderDetector, architecture
+from detector.training import (
+    PRESET_DESCRIPTIONS,
+    PRESETS,
+    TrainingProgress,
+    feature_roles,
+    max_concurrent_trainings,
+)
+from ui import format as fmt
+from ui.state import AppState, DatasetState, TrainSettings, get_state
+
+RESULTS_PAGE = "pages/results.py"
+logger = logging.getLogger(__name__)
+
+state = get_state()
+
+st.title("Train")
+st.caption(
+    "The autoencoder learns to compress and rebuild ordinary rows; rows it rebuilds badly are "
+    "the anomalies. Pick a preset and press **Train model**."
+)
+
+
+def parse_layers(text: str) -> tuple[int, ...] | None:
+    """``"64, 32"`` -> ``(64, 32)``; blank or ``auto`` -> ``None`` (sized from the data)."""
+    text = text.strip().lower()
+    if text in ("", "auto"):
+        return None
+    try:
+        return tuple(int(part) for part in text.replace(";", ",").split(",") if part.strip())
+    except ValueError:
+        raise ValueError(
+            f"Hidden layers must be whole numbers separated by commas (e.g. 64, 32), not '{text}'."
+        ) from None
+
+
+def choose_config(settings: TrainSettings) -> AutoencoderConfig | None:
+    """The preset picker and advanced fields; return the valid config, or None after an error."""
+    names = list(PRESETS)
+    preset = st.radio(
+        "Preset",
+        names,
+        index=names.index(settings.preset),
+        horizontal=True,
+        key="preset",
+        captions=[PRESET_DESCRIPTIONS[name] for name in names],
+    )
+    if preset != settings.preset:
+        settings.apply_preset(preset)
+    config = settings.config
+    rev = settings.revision
+    with st.expander("Advanced settings"):
+        st.caption("Blank sizes mean “sized from the data”. Changing the preset resets these.")
+        left, middle, right = st.columns(3)
+        layers = left.text_input(
+            "Hidden layers (outermost first)",
+            value=", ".join(map(str, config.hidden_layers)) if config.hidden_layers else "auto",
+            key=f"layers_{rev}",
+            help="Encoder widths, e.g. 64, 32; the decoder mirrors them.",
+        )
+        bottleneck = left.number_input(
+            "Bottleneck width", min_value=1, max_value=1024, value=config.bottleneck,
+            placeholder="auto", key=f"bottleneck_{rev}",
+        )
+        activation = left.selectbox(
+            "Activation", ACTIVATIONS, index=ACTIVATIONS.index(config.activation),
+            key=f"activation_{rev}",
+        )
+        epochs = middle.number_input(
+            "Maximum epochs", min_value=1, max_value=10_000, value=config.epochs,
+            key=f"epochs_{rev}",
+        )
+        patience = middle.number_input(
+            "Patience (epochs without improvement)", min_value=1, max_value=10_000,
+            value=config.patience, key=f"patience_{rev}",
+        )
+        batch_size = middle.number_input(
+            "Batch size", min_value=1, max_value=1 << 20, value=config.batch_size,
+            placeholder="auto", key=f"batch_{rev}",
+        )
+        validation = middle.slider(
+            "Validation share", min_value=0.0, max_value=0.5, value=config.validation_fraction,
+            step=0.05, key=f"validation_{rev}",
+            help="Rows held out to decide when to stop; 0 watches the training loss instead.",
+        )
+        learning_rate = right.number_input(
+            "Learning rate", min_value=1e-6, max_value=1.0, value=config.learning_rate,
+            step=1e-4, format="%.5f", key=f"lr_{rev}",
+        )
+        dropout = right.number_input(
+            "Dropout", min_value=0.0, max_value=0.85, value=config.dropout, step=0.05,
+            key=f"dropout_{rev}",
+        )
+        l2 = right.number_input(
+            "L2 penalty", min_value=0.0, max_value=1.0, value=config.l2, step=1e-4,
+            format="%.5f", key=f"l2_{rev}",
+        )
+        seed = right.number_input(
+            "Seed", min_value=0, max_value=2**31 - 1, value=config.seed, key=f"seed_{rev}",
+        )
+        settings.contamination = st.slider(
+            "Expected share of anomalies (sets the initial threshold)",
+            min_value=0.005, max_value=0.45, value=settings.contamination, step=0.005,
+            format="%.3f", key="contamination",
+            help="Only where the first threshold is drawn; you can move it on Results.",
+        )
+    try:
+        config = AutoencoderConfig(
+            hidden_layers=parse_layers(layers),
+            bottleneck=None if bottleneck is None else int(bottleneck),
+            activation=activation,
+            dropout=float(dropout),
+            l2=float(l2),
+            learning_rate=float(learning_rate),
+            batch_size=None if batch_size is None else int(batch_size),
+            epochs=int(epochs),
+            validation_fraction=float(validation),
+            patience=int(patience),
+            seed=int(seed),
+        )
+        config.validate()
+    except ValueError as exc:
+        st.error(str(exc))
+        return None
+    settings.config = config
+    return config
+
+
+def show_architecture(dataset: DatasetState, config: AutoencoderConfig) -> bool:
+    """Show the network the config builds for this data; return False if the data can't train."""
+    try:
+        n_rows = dataset.n_training_rows()
+        n_inputs = dataset.network_inputs()
+    except DataError as exc:
+        st.error(f"The data is not ready for training: {exc}")
+        st.page_link("pages/data.py", label="Fix it on the Data page", icon=":material/table:")
+        return False
+    resolved = config.resolved(n_rows, n_inputs)
+    layers = architecture(resolved, n_inputs)
+    total = sum(layer.params for layer in layers)
+    st.subheader("The network")
+    st.caption(
+        f"{n_rows:,} training rows, encoded into {n_inputs:,} inputs. "
+        f"Batches of {resolved.batch_size} rows; at most {resolved.epochs} epochs, stopping after "
+        f"{resolved.patience} without improvement."
+    )
+    shape = " → ".join([str(n_inputs), *(str(layer.units) for layer in layers)])
+    st.markdown(f"**{shape}** · {total:,} parameters")
+    with st.expander("Layers"):
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "layer": [layer.name for layer in layers],
+                    "units": [layer.units for layer in layers],
+                    "parameters": [layer.params for layer in layers],
+                }
+            ),
+            hide_index=True,
+        )
+    return True
+
+
+def start_training(state: AppState, config: AutoencoderConfig) -> None:
+    dataset = state.dataset
+    assert dataset is not None
+    detector = AutoencoderDetector(
+        config=config,
+        contamination=state.settings.contamination,
+        columns=feature_roles(dataset.roles),
+        preprocess=dataset.preprocess,
+    )
+    try:
+        state.start_training(detector)
+    except DataError as exc:
+        st.error(f"Training could not start: {exc}")
+        return
+    # Rerun the whole page so the button disables and the progress panel starts refreshing.
+    st.rerun()
+
+
+def live_progress(state: AppState) -> None:
+    """Progress of the running job; a fragment, refreshed every second while the job is active."""
+    try:
+        if state.collect_training():
+            # Finished: redraw everything (stops the refresh, updates the sidebar).
+            st.rerun()
+        training = state.training
+        assert training is not None
+        job = training.job
+        progress = job.progress()
+        if progress.status == "queued":
+            ahead = progress.queue_position - 1
+            st.info(
+                f"Another training is using this server, which trains {max_concurrent_trainings()} "
+                f"model(s) at a time. Yours is queued "
+                f"({ahead} ahead of it) and starts automatically; you can leave this page."
+            )
+        else:
+            st.progress(
+                progress.fraction,
+                text=f"Epoch {progress.epoch} of {progress.total_epochs} · "
+                f"{fmt.duration(progress.elapsed)} elapsed",
+            )
+            show_losses(progress)
+        if progress.stop_requested:
+            st.caption("Stopping after the current epoch; the best model so far will be kept.")
+        elif st.button("Stop", icon=":material/stop:", help="End training now and keep the best "
+                       "model so far."):
+            job.stop()
+            st.rerun(scope="fragment")
+    except Exception:
+        logger.exception("Training progress failed to draw")
+        st.error("The progress display hit an unexpected problem; training continues.")
+
+
+def show_losses(progress: TrainingProgress) -> None:
+    columns = st.columns(3)
+    columns[0].metric("Training loss", fmt.loss(progress.loss[-1] if progress.loss else None))
+    columns[1].metric(
+        "Validation loss", fmt.loss(progress.val_loss[-1] if progress.val_loss else None),
+    )
+    columns[2].metric("Best epoch", progress.best_epoch or "–")
+    if progress.loss:
+        figure = loss_curve({"loss": progress.loss, "val_loss": progress.val_loss})
+        figure.update_layout(height=320, margin={"t": 30, "b": 10})
+        st.plotly_chart(figure, config={"displayModeBar": False})
+
+
+def show_outcome(state: AppState) -> None:
+    """What the last training ended with, and where to go next."""
+    training = state.training
+    assert training is not None
+    progress = training.job.progress()
+    if progress.status == "failed":
+        st.error(f"Training failed: {progress.error}")
+        return
+    if not training.job.fitted:
+        st.info("Training was stopped before it started; no model was trained.")
+        return
+    best = progress.best_epoch
+    how = "stopped by you" if progress.status == "stopped" else "finished"
+    st.success(
+        f"Training {how} after {progress.epoch} epochs in {fmt.duration(progress.elapsed)}. "
+        f"Final training loss {fmt.loss(progress.loss[-1])}, validation loss "
+        f"{fmt.loss(progress.val_loss[-1] if progress.val_loss else None)}; the weights of "
+        f"epoch {best} (the best) are kept.",
+        icon=":material/check_circle:",
+    )
+    show_losses(progress)
+    st.page_link(
+        RESULTS_PAGE, label="See the results: which rows the model flags",
+        icon=":material/arrow_forward:",
+    )
+
+
+dataset = state.dataset
+if dataset is None:
+    st.info("Load a dataset on the Data page first.")
+    st.page_link("pages/data.py", label="Go to Data", icon=":material/table:")
+else:
+    roles = dataset.roles
+    st.caption(
+        f"Dataset **{dataset.name}**: {len(roles.features)} feature columns"
+        + (f"; label `{roles.label}` is kept for evaluation only." if roles.label else ".")
+        + (" Training only on rows the label marks normal." if dataset.normal_only else "")
+    )
+    config = choose_config(state.settings)
+    ready = config is not None and show_architecture(dataset, config)
+    active = state.training_active
+    if st.button(
+        "Train model", type="primary", icon=":material/play_arrow:", disabled=not ready or active,
+    ) and config is not None:
+        start_training(state, config)
+    if active:
+        st.fragment(run_every=1)(live_progress)(state)
+    elif state.training is not None:
+        state.collect_training()
+        show_outcome(state)

@@ -1,0 +1,161 @@
+"""The Data page, driven through AppTest: loading, uploading, bad files, and column choices."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from apptest_helpers import APP, app_state, assert_clean, start_app, tiny_csv, upload
+
+from detector.columns import ColumnRoles
+from ui.samples import SAMPLES
+
+
+def test_the_sample_dataset_is_loaded_on_start():
+    at = start_app()
+
+    assert_clean(at)
+    dataset = app_state(at).dataset
+    assert dataset is not None
+    assert dataset.name == "breast_cancer.csv"
+    assert dataset.roles.label == "diagnosis"
+    assert at.metric[0].label == "Rows"
+    assert at.metric[0].value == f"{dataset.shape[0]:,}"
+    assert any("breast_cancer.csv" in caption.value for caption in at.sidebar.caption)
+    assert len(at.dataframe) == 2  # preview and column profile
+
+
+def test_an_upload_replaces_the_sample():
+    at = start_app()
+
+    upload(at, "tiny.csv", tiny_csv())
+
+    assert_clean(at)
+    dataset = app_state(at).dataset
+    assert dataset.name == "tiny.csv"
+    assert dataset.shape == (60, 4)
+    assert at.subheader[0].value == "tiny.csv"
+    assert any("tiny.csv" in caption.value for caption in at.sidebar.caption)
+
+
+def test_an_upload_is_parsed_once_not_on_every_rerun():
+    at = upload(start_app(), "tiny.csv", tiny_csv())
+    first = app_state(at).dataset
+
+    at.run()
+
+    assert app_state(at).dataset is first
+
+
+def test_a_bad_file_shows_the_reason_and_keeps_the_previous_dataset():
+    at = start_app()
+
+    upload(at, "broken.parquet", b"PAR1 this is not really parquet", "application/octet-stream")
+
+    assert not at.exception
+    assert len(at.error) == 1
+    message = at.error[0].value
+    assert message.startswith("Could not read broken.parquet:")
+    assert "breast_cancer.csv is still loaded" in message
+    assert app_state(at).dataset.name == "breast_cancer.csv"
+
+
+def test_an_empty_file_is_refused_too():
+    at = upload(start_app(), "empty.csv", b"")
+
+    assert "empty" in at.error[0].value
+    assert app_state(at).dataset.name == "breast_cancer.csv"
+
+
+def test_a_sample_can_be_picked():
+    at = start_app()
+
+    at.selectbox[0].set_value(SAMPLES[1]).run()  # the sample picker is the page's first selectbox
+    next(b for b in at.button if b.label == "Load sample").click().run()
+
+    assert_clean(at)
+    assert app_state(at).dataset.name == "sensors.csv"
+
+
+def test_role_overrides_reach_the_dataset_choices():
+    at = upload(start_app(), "tiny.csv", tiny_csv())
+    rev = app_state(at).dataset.revision
+
+    at.selectbox(key=f"label_{rev}").set_value("is_anomaly").run()
+    at.multiselect(key=f"numeric_{rev}").set_value(["temp"]).run()
+    at.multiselect(key=f"categorical_{rev}").set_value(["site"]).run()
+
+    assert_clean(at)
+    dataset = app_state(at).dataset
+    expected = ColumnRoles(numeric=("temp",), categorical=("site",), label="is_anomaly")
+    assert dataset.roles == expected
+    assert list(dataset.training_frame().columns) == ["temp", "site"]
+    assert any("Not used: pressure" in caption.value for caption in at.caption)
+
+
+def test_choosing_a_label_takes_it_out_of_the_features():
+    at = upload(start_app(), "tiny.csv", tiny_csv())
+    rev = app_state(at).dataset.revision
+    assert "temp" in app_state(at).dataset.roles.numeric
+
+    at.selectbox(key=f"label_{rev}").set_value("temp").run()
+
+    roles = app_state(at).dataset.roles
+    assert roles.label == "temp"
+    assert "temp" not in roles.features
+    assert "temp" not in at.multiselect(key=f"numeric_{rev}").value
+
+
+def test_preprocessing_choices_and_training_rows_reach_the_dataset_choices():
+    at = upload(start_app(), "tiny.csv", tiny_csv())
+    rev = app_state(at).dataset.revision
+    at.selectbox(key=f"label_{rev}").set_value("is_anomaly").run()
+
+    at.selectbox(key=f"scaling_{rev}").set_value("minmax").run()
+    at.checkbox(key=f"clip_on_{rev}").uncheck().run()
+    at.radio(key=f"train_rows_{rev}").set_value("Only rows the label marks as normal").run()
+
+    assert_clean(at)
+    dataset = app_state(at).dataset
+    assert dataset.preprocess.scaling == "minmax"
+    assert dataset.preprocess.clip is None
+    assert dataset.normal_only
+    assert dataset.n_training_rows() == 57  # 3 of the 60 rows are labelled anomalies
+
+
+def test_choices_survive_a_visit_to_another_page():
+    at = upload(start_app(), "tiny.csv", tiny_csv())
+    rev = app_state(at).dataset.revision
+    at.multiselect(key=f"numeric_{rev}").set_value(["temp"]).run()
+
+    at.switch_page("pages/train.py").run()
+    at.switch_page("pages/data.py").run()
+
+    assert_clean(at)
+    assert at.multiselect(key=f"numeric_{rev}").value == ["temp"]
+    assert app_state(at).dataset.roles.numeric == ("temp",)
+
+
+def test_no_page_load_imports_tensorflow():
+    # A fresh interpreter: this test process may already hold TensorFlow from other tests.
+    script = textwrap.dedent(
+        """
+        import sys
+        sys.path.insert(0, "tests")
+        from apptest_helpers import start_app
+        at = start_app()
+        for page in ("pages/train.py", "pages/results.py", "pages/score.py", "pages/data.py"):
+            at.switch_page(page).run()
+            assert not at.exception, (page, [e.value for e in at.exception])
+        print(sorted(m for m in ("tensorflow", "keras") if m in sys.modules))
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=Path(APP).parent, capture_output=True, text=True, timeout=300, check=False,
+    )
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip().splitlines()[-1] == "[]"

@@ -1,0 +1,282 @@
+"""Background training jobs: progress, stopping, the per-process queue, and preparing rows."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import TINY
+
+from detector.columns import ColumnRoles
+from detector.errors import DataError
+from detector.model import AutoencoderConfig, AutoencoderDetector, EpochLog
+from detector.preprocessing import PreprocessConfig
+from detector.training import (
+    PRESETS,
+    TrainingJob,
+    feature_roles,
+    network_inputs,
+    set_max_concurrent_trainings,
+    training_rows,
+)
+
+ROWS = pd.DataFrame({"a": [1.0, 2.0], "b": [3.0, 4.0]})
+
+
+class FakeDetector:
+    """Stands in for the autoencoder: one "epoch" per permit released by the test."""
+
+    def __init__(self, epochs: int = 5, *, blocking: bool = False, error: Exception | None = None):
+        self.config = SimpleNamespace(epochs=epochs)
+        self.permits = threading.Semaphore(0)
+        self.blocking = blocking
+        self.error = error
+        self.fit_calls = 0
+
+    def fit(self, X, y=None, *, on_epoch: Callable[[EpochLog], bool | None] | None = None):
+        self.fit_calls += 1
+        if self.error is not None:
+            raise self.error
+        epochs = self.config.epochs
+        for epoch in range(1, epochs + 1):
+            if self.blocking:
+                assert self.permits.acquire(timeout=10), "test never released the epoch"
+            log = EpochLog(
+                epoch=epoch, epochs=epochs, loss=1 / epoch, val_loss=2 / epoch, elapsed=0.0,
+            )
+            if on_epoch is not None and on_epoch(log):
+                break
+        return self
+
+    def run_epochs(self, n: int) -> None:
+        for _ in range(n):
+            self.permits.release()
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.005)
+
+
+@pytest.fixture(autouse=True)
+def one_training_at_a_time() -> Iterator[None]:
+    set_max_concurrent_trainings(1)
+    yield
+    set_max_concurrent_trainings(1)
+
+
+@pytest.fixture
+def jobs() -> Iterator[list[TrainingJob]]:
+    """Jobs a test starts; stopped and awaited afterwards so no slot leaks into the next test."""
+    started: list[TrainingJob] = []
+    yield started
+    for job in started:
+        job.stop()
+        detector = job.detector
+        if isinstance(detector, FakeDetector):
+            detector.run_epochs(100)
+    for job in started:
+        assert not job.wait(10).active
+
+
+def test_job_reports_each_epoch_and_finishes(jobs):
+    job = TrainingJob(FakeDetector(epochs=5), ROWS)
+    jobs.append(job.start())
+
+    progress = job.wait(10)
+
+    assert progress.status == "done"
+    assert progress.epoch == progress.total_epochs == 5
+    assert progress.loss == pytest.approx((1, 1 / 2, 1 / 3, 1 / 4, 1 / 5))
+    assert len(progress.val_loss) == 5
+    assert progress.best_epoch == 5
+    assert progress.fraction == 1.0
+    assert progress.queue_position == 0
+    assert job.fitted
+
+
+def test_progress_is_visible_while_running(jobs):
+    detector = FakeDetector(epochs=10, blocking=True)
+    job = TrainingJob(detector, ROWS)
+    jobs.append(job.start())
+
+    detector.run_epochs(3)
+    wait_for(lambda: job.progress().epoch == 3)
+    progress = job.progress()
+
+    assert progress.status == "running"
+    assert progress.active
+    assert progress.fraction == pytest.approx(0.3)
+    assert progress.elapsed > 0
+    assert not job.fitted
+
+
+def test_stop_ends_training_after_the_current_epoch_and_keeps_the_model(jobs):
+    detector = FakeDetector(epochs=50, blocking=True)
+    job = TrainingJob(detector, ROWS)
+    jobs.append(job.start())
+    detector.run_epochs(2)
+    wait_for(lambda: job.progress().epoch == 2)
+
+    job.stop()
+    detector.run_epochs(1)  # the epoch under way ends, then the job sees the request
+    progress = job.wait(10)
+
+    assert progress.status == "stopped"
+    assert progress.epoch == 3
+    assert progress.stop_requested
+    assert job.fitted
+
+
+def test_a_second_training_queues_until_the_first_ends(jobs):
+    first_detector = FakeDetector(epochs=3, blocking=True)
+    first = TrainingJob(first_detector, ROWS)
+    second = TrainingJob(FakeDetector(epochs=2), ROWS)
+    jobs.extend([first.start(), second.start()])
+    wait_for(lambda: first.progress().status == "running")
+
+    queued = second.progress()
+    assert queued.status == "queued"
+    assert queued.queue_position == 1
+    assert queued.epoch == 0
+
+    first_detector.run_epochs(3)
+    assert first.wait(10).status == "done"
+    assert second.wait(10).status == "done"
+    assert second.progress().queue_position == 0
+
+
+def test_stopping_a_queued_job_means_it_never_trains(jobs):
+    first_detector = FakeDetector(epochs=3, blocking=True)
+    first = TrainingJob(first_detector, ROWS)
+    second_detector = FakeDetector(epochs=2)
+    second = TrainingJob(second_detector, ROWS)
+    jobs.extend([first.start(), second.start()])
+    wait_for(lambda: first.progress().status == "running")
+
+    second.stop()
+    progress = second.wait(10)
+
+    assert progress.status == "stopped"
+    assert not second.fitted
+    assert second_detector.fit_calls == 0
+    assert first.progress().status == "running"
+
+
+def test_the_limit_can_allow_two_trainings_at_once(jobs):
+    set_max_concurrent_trainings(2)
+    detectors = [FakeDetector(epochs=2, blocking=True) for _ in range(3)]
+    started = [TrainingJob(d, ROWS).start() for d in detectors]
+    jobs.extend(started)
+
+    wait_for(lambda: [j.progress().status for j in started] == ["running", "running", "queued"])
+    detectors[0].run_epochs(2)
+    wait_for(lambda: started[2].progress().status == "running")
+
+
+def test_the_limit_must_be_positive():
+    with pytest.raises(ValueError, match="at least 1"):
+        set_max_concurrent_trainings(0)
+
+
+def test_a_data_error_becomes_the_jobs_message(jobs):
+    job = TrainingJob(FakeDetector(error=DataError("Column 'x' has text in row 3.")), ROWS)
+    jobs.append(job.start())
+
+    progress = job.wait(10)
+
+    assert progress.status == "failed"
+    assert progress.error == "Column 'x' has text in row 3."
+    assert not job.fitted
+
+
+def test_an_unexpected_error_is_reported_with_its_type(jobs):
+    job = TrainingJob(FakeDetector(error=RuntimeError("out of memory")), ROWS)
+    jobs.append(job.start())
+
+    assert job.wait(10).error == "RuntimeError: out of memory"
+
+
+def test_a_failed_job_frees_its_slot(jobs):
+    failing = TrainingJob(FakeDetector(error=RuntimeError("boom")), ROWS)
+    jobs.append(failing.start())
+    failing.wait(10)
+    after = TrainingJob(FakeDetector(epochs=1), ROWS)
+    jobs.append(after.start())
+
+    assert after.wait(10).status == "done"
+
+
+def test_presets_differ_in_budget_and_share_the_library_defaults():
+    assert (PRESETS["Fast"].epochs, PRESETS["Fast"].patience) == (20, 3)
+    assert PRESETS["Balanced"] == AutoencoderConfig()
+    assert (PRESETS["Thorough"].epochs, PRESETS["Thorough"].patience) == (300, 20)
+    for config in PRESETS.values():
+        config.validate()
+
+
+def labelled_frame() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "a": [1.0, 2.0, 3.0, 4.0],
+            "site": ["n", "s", "n", "s"],
+            "when": ["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04"],
+            "label": [0, 1, 0, 0],
+        }
+    )
+
+
+def test_training_rows_never_include_the_label_or_timestamp():
+    roles = ColumnRoles(numeric=("a",), categorical=("site",), label="label", timestamp="when")
+
+    rows = training_rows(labelled_frame(), roles)
+
+    assert list(rows.columns) == ["a", "site"]
+    assert len(rows) == 4
+    assert feature_roles(roles) == ColumnRoles(numeric=("a",), categorical=("site",))
+
+
+def test_training_on_normal_rows_drops_labelled_anomalies():
+    roles = ColumnRoles(numeric=("a",), label="label")
+
+    rows = training_rows(labelled_frame(), roles, normal_only=True)
+
+    assert rows["a"].tolist() == [1.0, 3.0, 4.0]
+
+
+def test_training_on_normal_rows_needs_a_label():
+    with pytest.raises(DataError, match="label column"):
+        training_rows(labelled_frame(), ColumnRoles(numeric=("a",)), normal_only=True)
+
+
+def test_network_inputs_count_one_hot_columns():
+    roles = ColumnRoles(numeric=("a",), categorical=("site",))
+
+    n_inputs = network_inputs(labelled_frame(), roles, PreprocessConfig(min_category_share=0.0))
+
+    assert n_inputs == 3  # a, site=n, site=s
+
+
+@pytest.mark.slow
+def test_a_real_detector_trains_in_the_background_and_can_score(table, jobs):
+    config = AutoencoderConfig(
+        hidden_layers=TINY.hidden_layers, bottleneck=TINY.bottleneck, epochs=3, batch_size=64,
+    )
+    detector = AutoencoderDetector(config=config)
+    job = TrainingJob(detector, table)
+    jobs.append(job.start())
+
+    progress = job.wait(120)
+
+    assert progress.status == "done", progress.error
+    assert progress.epoch == 3
+    assert len(progress.val_loss) == 3
+    scores = detector.decision_function(table)
+    assert np.isfinite(scores).all()

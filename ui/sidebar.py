@@ -1,0 +1,90 @@
+"""The sidebar on every page: which dataset is loaded, what the model is doing, what to do next."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import format as fmt
+from ui.state import AppState
+
+DATA_PAGE = "pages/data.py"
+TRAIN_PAGE = "pages/train.py"
+RESULTS_PAGE = "pages/results.py"
+
+
+def render_sidebar(state: AppState, *, live: bool = True) -> None:
+    """Draw the status panel; while a training runs it refreshes itself every few seconds.
+
+    ``live=False`` turns the refresh off, for a page that already shows training live.
+    """
+    with st.sidebar:
+        _dataset_status(state)
+        # Refresh only while a job is queued or running, so an idle app makes no requests; less
+        # often than the Train page's own panel, since it only shows a line of text.
+        every = 2 if live and state.training_active else None
+        st.fragment(run_every=every)(_model_status)(state, live)
+
+
+def _dataset_status(state: AppState) -> None:
+    dataset = state.dataset
+    st.markdown("**Dataset**")
+    if dataset is None:
+        st.caption("None loaded yet.")
+        return
+    rows, columns = dataset.shape
+    st.caption(f"{dataset.name} · {rows:,} rows × {columns:,} columns")
+    roles = dataset.roles
+    label = f" · label `{roles.label}`" if roles.label else " · no label"
+    st.caption(f"{len(roles.features)} feature columns{label}")
+
+
+def _model_status(state: AppState, live: bool) -> None:
+    if state.collect_training():
+        # The model just arrived: redraw the whole page so that it can use it.
+        st.rerun()
+    st.markdown("**Model**")
+    training = state.training
+    model = state.model
+    if training is not None and not training.collected:
+        progress = training.job.progress()
+        if not live:
+            st.caption("Training: its progress is shown on this page.")
+        elif progress.status == "queued":
+            position = progress.queue_position
+            st.caption(f"Waiting for a free training slot (number {position} in line).")
+        else:
+            st.caption(
+                f"Training: epoch {progress.epoch} of {progress.total_epochs}, "
+                f"{fmt.duration(progress.elapsed)} elapsed."
+            )
+            st.progress(progress.fraction)
+    elif model is None:
+        st.caption("Not trained yet.")
+    else:
+        summary = fmt.model_summary(model)
+        st.caption(f"{summary[0].upper()}{summary[1:]}.")
+    if training is not None and training.collected and training.job.progress().status == "failed":
+        st.caption(":red[The last training failed; see the Train page.]")
+    _next_step(state)
+
+
+def _next_step(state: AppState) -> None:
+    st.markdown("**Next**")
+    if state.dataset is None:
+        st.caption("Upload a table on the Data page.")
+        st.page_link(DATA_PAGE, label="Go to Data", icon=":material/table:")
+    elif state.training_active:
+        st.caption("Training runs in the background; you can look around meanwhile.")
+        st.page_link(TRAIN_PAGE, label="Watch training", icon=":material/monitoring:")
+    elif state.model is None:
+        st.caption("Check the column roles on Data, then press **Train model** on Train.")
+        st.page_link(TRAIN_PAGE, label="Go to Train", icon=":material/model_training:")
+    elif not state.model_is_current():
+        st.caption(
+            "The dataset or its column choices changed since the model was trained: "
+            "train again to use them."
+        )
+        st.page_link(TRAIN_PAGE, label="Go to Train", icon=":material/model_training:")
+    else:
+        st.caption("See what the model flags.")
+        st.page_link(RESULTS_PAGE, label="Go to Results", icon=":material/insights:")
