@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
@@ -15,6 +16,7 @@ from detector.errors import DataError
 from detector.model import AutoencoderConfig, AutoencoderDetector, EpochLog
 
 EXIT_OK = 0
+EXIT_BUG = 1
 EXIT_BAD_INPUT = 2
 
 
@@ -34,6 +36,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        # Not the user's fault: say so in one line rather than a traceback (unless asked for).
+        if os.environ.get("DETECTOR_TRACEBACK"):
+            raise
+        print(
+            f"error: unexpected {type(exc).__name__}: {_one_line(str(exc))}. This is a bug; "
+            "please report it with the command you ran (set DETECTOR_TRACEBACK=1 to see where "
+            "it happened).",
+            file=sys.stderr,
+        )
+        return EXIT_BUG
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -113,6 +126,8 @@ def _train(args: argparse.Namespace) -> int:
         f"features ({len(roles.features)}): {', '.join(roles.features)}"
         + (f"; label: {roles.label}" if roles.label else "")
     )
+    # Check the label before training, so a bad label does not cost a whole training run.
+    labels = label_vector(frame[roles.label]) if roles.label is not None else None
     config = AutoencoderConfig(seed=args.seed)
     if args.epochs is not None:
         config = replace(config, epochs=args.epochs)
@@ -129,10 +144,13 @@ def _train(args: argparse.Namespace) -> int:
         f"trained {len(detector.history_['loss'])} epochs in {detector.fit_seconds_:.1f}s; "
         f"threshold {detector.threshold_:.6g} flags {flagged:,} of {len(frame):,} rows"
     )
-    if roles.label is not None:
+    unscored = _unscored_note(detector.decision_scores_)
+    if unscored:
+        _say(f"{unscored}; they were left out of training")
+    if labels is not None:
         from detector.evaluation import evaluate
 
-        result = evaluate(label_vector(frame[roles.label]), detector.decision_scores_, detector.threshold_)
+        result = evaluate(labels, detector.decision_scores_, detector.threshold_)
         _say(
             f"against '{roles.label}': ROC-AUC {result.roc_auc:.3f}, average precision "
             f"{result.average_precision:.3f}, precision {result.precision:.3f}, "
@@ -156,7 +174,6 @@ def _score(args: argparse.Namespace) -> int:
     flagged = np.zeros(len(scores), dtype=bool)
     finite = np.isfinite(scores)
     flagged[finite] = scores[finite] > threshold
-    unscored = int((~finite).sum())
     text = read_table_text(args.input, table.report.dialect)
     data = rows_csv(
         text,
@@ -169,10 +186,11 @@ def _score(args: argparse.Namespace) -> int:
     output = Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_bytes(data)
-    _say(
-        f"flagged {int(flagged.sum()):,} of {len(scores):,} rows above threshold {threshold:.6g}"
-        + (f"; {unscored:,} rows had no feature values and were not scored" if unscored else "")
-    )
+    _say(f"flagged {int(flagged.sum()):,} of {len(scores):,} rows above threshold {threshold:.6g}")
+    unscored = _unscored_note(scores)
+    if unscored:
+        where = "are not in the output" if args.only_flagged else "have an empty score in the output"
+        _say(f"{unscored}; they {where}")
     _say(f"wrote {output}")
     return EXIT_OK
 
@@ -203,6 +221,15 @@ def _roles(frame, columns: Sequence[str] | None, label: str | None) -> ColumnRol
     )
     roles.check(frame)
     return roles
+
+
+def _unscored_note(scores: np.ndarray) -> str | None:
+    """'3 rows had no feature values (first at row 4) and could not be scored', or None."""
+    unscored = np.flatnonzero(~np.isfinite(scores))
+    if not unscored.size:
+        return None
+    rows = "1 row" if unscored.size == 1 else f"{unscored.size:,} rows"
+    return f"{rows} had no feature values (first at row {unscored[0] + 1}) and could not be scored"
 
 
 def _say(message: str) -> None:

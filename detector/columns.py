@@ -115,8 +115,9 @@ class ColumnRoles:
         among the features, or no features at all.
         """
         columns = [str(c) for c in frame.columns]
+        present = set(columns)
         named = [*self.features, *(c for c in (self.label, self.timestamp) if c is not None)]
-        unknown = [c for c in named if c not in set(columns)]
+        unknown = [c for c in named if c not in present]
         if unknown:
             raise DataError(
                 f"column {unknown[0]!r} is not in the table. Its columns are: "
@@ -140,18 +141,7 @@ class ColumnRoles:
                     raise DataError(f"column {column!r} is chosen {where}. Give each column one role.")
                 seen[column] = role
         if not self.features:
-            candidates = [
-                c
-                for c in columns
-                if c not in (self.label, self.timestamp)
-                and pd.api.types.is_numeric_dtype(frame[c])
-                and not pd.api.types.is_bool_dtype(frame[c])
-            ]
-            hint = f" such as {_preview(candidates, 3)}" if candidates else " (numbers or categories)"
-            raise DataError(
-                "no feature columns are selected. Pick at least one numeric or categorical column"
-                f"{hint} for the model to learn from."
-            )
+            raise DataError(_no_features_message(frame, exclude=(self.label, self.timestamp)))
 
 
 def profile_columns(frame: pd.DataFrame) -> list[ColumnProfile]:
@@ -281,6 +271,9 @@ def _profile(name: str, series: pd.Series) -> ColumnProfile:
         series = series.astype(str).where(series.notna())
         n_distinct = int(series.nunique(dropna=True))
     low, high = _min_max(series)
+    # Only floats can be infinite; such a column has nothing to scale and would stop training.
+    if series.dtype.kind == "f" and not np.isfinite(series.to_numpy(dtype=float, na_value=np.nan)).any():
+        return make(Role.CONSTANT, "no finite values (all missing or infinite); not used", low, high)
     if n_distinct == 1:
         value = series.dropna().iloc[0]
         return make(Role.CONSTANT, f"every value is {_short(value)}; not used", low, high)
@@ -290,7 +283,7 @@ def _profile(name: str, series: pd.Series) -> ColumnProfile:
         return make(Role.DATETIME, "dates and times", low, high)
     if pd.api.types.is_bool_dtype(series):
         return make(Role.CATEGORICAL, "true/false values", low, high)
-    if pd.api.types.is_numeric_dtype(series):
+    if _is_number(series):
         valid = series.dropna()
         with np.errstate(invalid="ignore"):
             whole = bool(np.all(np.mod(valid.to_numpy(dtype=float), 1) == 0))
@@ -302,7 +295,7 @@ def _profile(name: str, series: pd.Series) -> ColumnProfile:
             and (valid.is_monotonic_increasing or valid.is_monotonic_decreasing)
         ):
             return make(Role.IDENTIFIER, "unique, ordered whole numbers: a row number", low, high)
-        return make(Role.NUMERIC, "numbers", low, high)
+        return make(Role.NUMERIC, "numbers" + _label_hint(name, n_distinct), low, high)
     text = series.dropna().astype(str)
     sample = _sample(text)
     parsed, fmt = _parse_dates(sample)
@@ -323,14 +316,52 @@ def _profile(name: str, series: pd.Series) -> ColumnProfile:
             return make(Role.TEXT, f"free text (mean length {mean_length:.0f}); not used")
         return make(Role.IDENTIFIER, "a different value on (nearly) every row; not used")
     if n_distinct <= MAX_CATEGORIES or n_distinct <= CATEGORY_SHARE * n_rows:
-        return make(Role.CATEGORICAL, f"{n_distinct} categories")
+        return make(Role.CATEGORICAL, f"{n_distinct} categories" + _label_hint(name, n_distinct))
     return make(Role.TEXT, f"{n_distinct} different texts, too many for categories; not used")
+
+
+def _no_features_message(frame: pd.DataFrame, exclude: tuple[str | None, ...]) -> str:
+    """Say that no feature is chosen and, when no column looks usable, why each one is not."""
+    profiles = profile_columns(frame)
+    candidates = [
+        p.name for p in profiles if p.role in (Role.NUMERIC, Role.CATEGORICAL) and p.name not in exclude
+    ]
+    if candidates:
+        return (
+            "no feature columns are selected. Pick at least one numeric or categorical column "
+            f"such as {_preview(candidates, 3)} for the model to learn from."
+        )
+    if len(frame) < 2:
+        rows = "only 1 row" if len(frame) else "no rows"
+        return (
+            f"no feature columns can be found: the table has {rows}, so no column's values "
+            "vary. The model learns from many rows; add rows to the file."
+        )
+    reasons = [f"{p.name!r} ({p.note.removesuffix('; not used')})" for p in profiles[:5]]
+    more = f" and {len(profiles) - 5} more" if len(profiles) > 5 else ""
+    return (
+        "no feature columns are selected, and no column of this table looks usable as one: "
+        f"{', '.join(reasons)}{more}. The model needs at least one column of numbers or "
+        "categories whose values vary between rows; add one to the file, or choose a column "
+        "yourself if one was misread."
+    )
+
+
+def _label_hint(name: str, n_distinct: int) -> str:
+    """A note for a column named like a label that cannot be one (it has more than two values)."""
+    if 2 < n_distinct <= 10 and _looks_like_label(name):
+        return f"; named like a label, but a label needs exactly two values, not {n_distinct}"
+    return ""
 
 
 def _words(name: str) -> list[str]:
     """Split a column name into lower-case words: 'isFraud' -> ['is', 'fraud']."""
     spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name)
     return [w for w in re.split(r"[^0-9a-zA-Z]+", spaced.lower()) if w]
+
+
+def _is_number(series: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
 
 
 def _holds_label_words(series: pd.Series) -> bool:

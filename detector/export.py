@@ -1,9 +1,10 @@
 """Write scored rows as CSV bytes that carry the user's original cells and are safe in spreadsheets.
 
-The CSV is UTF-8 with a byte-order mark (``utf-8-sig``): Excel needs the BOM to
-read non-ASCII text as UTF-8, and pandas, Python's ``csv`` and most other tools
-skip it. Cells that a spreadsheet would run as a formula get a leading ``'``
-(OWASP "CSV injection" guidance), except plain numbers in numeric columns.
+The CSV is UTF-8 with a byte-order mark (``utf-8-sig``) and CRLF line ends:
+Excel needs the BOM to read non-ASCII text as UTF-8, and pandas, Python's
+``csv`` and most other tools skip it. Cells that a spreadsheet would run as a
+formula get a leading ``'`` (OWASP "CSV injection" guidance), except plain
+numbers in numeric columns.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import re
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
+
+from detector.table import MISSING_TOKENS
 
 # A spreadsheet treats a cell starting with one of these as a formula (OWASP).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -27,9 +30,10 @@ _NUMBER = (
     r"|[+-]?(?i:inf|infinity|nan)"
 )
 _NUMBER_RE = re.compile(_NUMBER)
-# Cells that mean "missing" in otherwise numeric columns; they do not make the
-# column text, but are still neutralised themselves ("-" becomes "'-").
-_MISSING_MARKERS = frozenset({"", "-", "--", "?", ".", "na", "n/a", "nan", "null", "none"})
+# Cells that mean "missing" in otherwise numeric columns (those the table reader reads as
+# missing, and a few dashes); they do not make the column text, but are still neutralised
+# themselves ("-" becomes "'-").
+_MISSING_MARKERS = frozenset({"-", "--", ".", *(token.lower() for token in MISSING_TOKENS)})
 
 
 def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
@@ -51,10 +55,11 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
         risky = text.str.startswith(FORMULA_PREFIXES)
         if not risky.any():
             continue
-        number = text.str.fullmatch(_NUMBER)
-        missing = text.str.strip().str.lower().isin(_MISSING_MARKERS)
-        if (number | missing).all():
-            risky &= ~number
+        # The reader ignores spaces around numbers, so " 5 " does not make a column text; only
+        # a cell that is exactly a number is left as it is ("\t5" still starts with a tab).
+        trimmed = text.str.strip()
+        if (trimmed.str.fullmatch(_NUMBER) | trimmed.str.lower().isin(_MISSING_MARKERS)).all():
+            risky &= ~text.str.fullmatch(_NUMBER)
         result.isetitem(position, series.where(~risky, "'" + text))
     result.columns = [_neutralise_name(column) for column in frame.columns]
     return result
@@ -124,7 +129,9 @@ def rows_csv(
         # Negated so the highest score comes first; NaN sorts last; stable keeps row order.
         rows = rows[np.argsort(-clean[rows], kind="stable")]
     buffer = io.BytesIO()
-    out.iloc[rows].to_csv(buffer, index=False, encoding="utf-8-sig", na_rep="")
+    # CRLF line ends (RFC 4180) also make the writer quote a cell holding a lone "\r", which
+    # with "\n" line ends it would leave bare, splitting the row in two for Excel and pandas.
+    out.iloc[rows].to_csv(buffer, index=False, encoding="utf-8-sig", na_rep="", lineterminator="\r\n")
     return buffer.getvalue()
 
 

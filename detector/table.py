@@ -50,6 +50,9 @@ _NUM_DOT_THOUSANDS_RE = r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$"
 _NUM_COMMA_RE = r"^[+-]?(\d+,?\d*|,\d+)([eE][+-]?\d+)?$"
 _NUM_COMMA_THOUSANDS_RE = r"^[+-]?\d{1,3}(\.\d{3})+(,\d*)?$"
 
+#: Whole numbers from here on may not survive as float64 (2**53: the last exactly kept integer).
+_FLOAT_EXACT_LIMIT = 2.0**53
+
 _SAMPLE_BYTES = 64 * 1024
 _SAMPLE_RECORDS = 500
 _SAMPLE_CELLS = 2000
@@ -310,8 +313,8 @@ class _TextData:
         head = utf8[:_SAMPLE_BYTES].decode("utf-8", errors="ignore")
         if _looks_binary(head):
             raise DataError(
-                f"{name} does not look like a text table (it contains binary data). "
-                "Upload a CSV, TSV or Parquet file."
+                f"{name} does not look like a text table: it contains binary data (first at "
+                f"{_first_control(head)}). Upload a CSV, TSV or Parquet file."
             )
         forced = None
         # Excel writes a first line "sep=;" to announce the delimiter.
@@ -354,9 +357,21 @@ def _detect_encoding(data: bytes) -> str:
     return "latin-1"
 
 
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
+
+
 def _looks_binary(sample: str) -> bool:
-    controls = len(re.findall(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]", sample))
+    controls = len(_CONTROL_RE.findall(sample))
     return controls > 0.01 * len(sample) or "\x00" in sample[:1024]
+
+
+def _first_control(sample: str) -> str:
+    """Where the first control character is, as "line 3, character 7", for error messages."""
+    match = _CONTROL_RE.search(sample)
+    position = match.start() if match else 0
+    line_start = max(sample.rfind("\n", 0, position), sample.rfind("\r", 0, position)) + 1
+    line = len(re.findall(r"\r\n|\r|\n", sample[:line_start])) + 1
+    return f"line {line}, character {position - line_start + 1}"
 
 
 def _field_counts(sample: str, delimiter: str, truncated: bool) -> list[int]:
@@ -724,6 +739,9 @@ def _type_columns(raw: _RawTable, dialect: Dialect) -> tuple[pd.DataFrame, Diale
             series[name] = pc.if_else(c.missing, _NULL, c.trimmed).to_pandas()
     if stripped_columns:
         notes.append(f"spaces around values were ignored in column(s) {_preview(stripped_columns, 5)}")
+    for name, column in zip(raw.names, raw.columns, strict=True):
+        special = _special_values_note(name, series[name], column)
+        notes += [special] if special else []
     frame = pd.DataFrame({name: series[name] for name in raw.names})
     dialect = Dialect(
         format="csv",
@@ -785,6 +803,60 @@ def _to_numbers(c: _Cells, reading: str, name: str) -> tuple[pd.Series, str | No
         except pa.ArrowInvalid:
             pass  # beyond int64: keep as float
     return pc.cast(text, pa.float64()).to_pandas(), note, thousands
+
+
+def _special_values_note(name: str, values: pd.Series, text: pa.ChunkedArray) -> str | None:
+    """Describe the cells of a number column that did not become the number written.
+
+    Those are cells read as missing (other than blank ones), infinite, too large for a float, or
+    whole numbers too long for float64 to keep every digit. Only rows whose value is NaN,
+    infinite or huge are looked at, so a clean column costs one pass.
+    """
+    if values.dtype != np.float64:
+        return None
+    numbers = values.to_numpy()
+    parts = []
+    absent = np.flatnonzero(np.isnan(numbers))
+    if absent.size:
+        cells = pc.utf8_trim_whitespace(text.take(pa.array(absent))).combine_chunks()
+        written = pc.not_equal(cells, "").to_numpy(zero_copy_only=False)
+        if written.any():
+            spellings = pc.unique(cells.filter(pa.array(written))).to_pylist()
+            parts.append(
+                f"{int(written.sum())} value(s) such as {_preview(spellings)} were read as missing "
+                f"(first at row {absent[written.argmax()] + 1})"
+            )
+    infinite = np.flatnonzero(np.isinf(numbers))
+    if infinite.size:
+        cells = pc.utf8_trim_whitespace(text.take(pa.array(infinite))).combine_chunks()
+        too_big = pc.invert(pc.is_in(cells, value_set=_INF_SET)).to_numpy(zero_copy_only=False)
+        n_spelled = int(infinite.size - too_big.sum())
+        if n_spelled:
+            first = infinite[int((~too_big).argmax())]
+            parts.append(f"{n_spelled} value(s) are infinite (first at row {first + 1})")
+        if too_big.any():
+            first = int(too_big.argmax())
+            parts.append(
+                f"{int(too_big.sum())} value(s) are too large for a number and were read as "
+                f"infinite (first at row {infinite[first] + 1}: {cells[first].as_py()!r})"
+            )
+    with np.errstate(invalid="ignore"):
+        huge = np.flatnonzero(np.isfinite(numbers) & (np.abs(numbers) >= _FLOAT_EXACT_LIMIT))
+    if huge.size:
+        cells = pc.utf8_trim_whitespace(text.take(pa.array(huge))).combine_chunks()
+        whole = pc.match_substring_regex(cells, _INT_RE).to_numpy(zero_copy_only=False)
+        if whole.any():
+            first = int(whole.argmax())
+            parts.append(
+                f"{int(whole.sum())} whole number(s) are too long to keep every digit and may be "
+                f"rounded for the model (first at row {huge[first] + 1}: {cells[first].as_py()!r}); "
+                "downloads keep them as written"
+            )
+    if not parts:
+        return None
+    if infinite.size:
+        parts.append("the model fills in infinite values like missing ones")
+    return f"column {name!r}: " + "; ".join(parts)
 
 
 def _mixed_note(c: _Cells, patterns: tuple[str, ...], name: str) -> str | None:

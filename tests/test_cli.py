@@ -112,6 +112,29 @@ def test_bad_input_exits_2_with_one_error_line(args, message, capsys, monkeypatc
     assert not any("Traceback" in line for line in err)
 
 
+def test_a_bug_is_one_error_line_with_exit_code_1(capsys, monkeypatch, tmp_path):
+    def broken(*args, **kwargs):
+        raise RuntimeError("something inside broke")
+
+    monkeypatch.setattr("detector.table.read_table", broken)
+    monkeypatch.delenv("DETECTOR_TRACEBACK", raising=False)
+    code = main(["train", str(tmp_path / "any.csv"), "--model-out", str(tmp_path / "m")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1
+    assert err == [err[-1]]
+    assert err[-1].startswith("error: unexpected RuntimeError: something inside broke. This is a bug")
+
+
+def test_a_bad_label_is_refused_before_training(capsys, tmp_path):
+    data = tmp_path / "three.csv"
+    data.write_text("x,label\n" + "".join(f"{i % 7}.5,{'abc'[i % 3]}\n" for i in range(30)))
+    code = main(["train", str(data), "--model-out", str(tmp_path / "m"), "--label-column", "label"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "epoch" not in err
+    assert err.strip().splitlines()[-1].startswith("error: the label column 'label' has 3 different values")
+
+
 def test_bad_file_through_the_real_process(tmp_path):
     bad = tmp_path / "empty.csv"
     bad.write_bytes(b"")

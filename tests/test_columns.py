@@ -131,6 +131,37 @@ def test_check_without_features_suggests_numeric_columns(frame):
         ColumnRoles(label="is_fraud").check(frame)
 
 
+def test_check_explains_why_no_column_can_be_a_feature():
+    frame = pd.DataFrame({"const": [1.0] * 5, "when": [f"2024-01-0{i} 10:00" for i in range(1, 6)]})
+    with pytest.raises(DataError) as refusal:
+        infer_roles(frame).check(frame)
+    message = str(refusal.value)
+    assert "no column of this table looks usable" in message
+    assert "'const' (every value is 1.0)" in message
+    assert "'when' (100% of values read as dates" in message
+
+
+def test_check_on_a_single_row_says_so():
+    frame = pd.DataFrame({"a": [1], "b": ["x"]})
+    with pytest.raises(DataError, match="the table has only 1 row"):
+        infer_roles(frame).check(frame)
+
+
+def test_a_column_without_finite_values_is_not_a_feature():
+    frame = pd.DataFrame({"x": np.arange(10.0) % 3, "inf": [np.inf, -np.inf] * 5})
+    profile = profile_columns(frame)[1]
+    assert profile.role == Role.CONSTANT
+    assert "no finite values" in profile.note
+    assert infer_roles(frame).numeric == ("x",)
+
+
+def test_a_label_named_column_with_three_values_says_why_it_is_not_the_label():
+    frame = pd.DataFrame({"label": ["normal", "fraud", "error"] * 10})
+    profile = profile_columns(frame)[0]
+    assert profile.role == Role.CATEGORICAL
+    assert "a label needs exactly two values, not 3" in profile.note
+
+
 def test_check_unknown_column(frame):
     with pytest.raises(DataError, match="'amout' is not in the table"):
         ColumnRoles(numeric=("amout",)).check(frame)

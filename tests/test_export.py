@@ -126,6 +126,20 @@ def test_neutralise_formulas_decides_per_column(dtype):
     assert frame["mixed"][0] == "-3.5"  # the input is not modified
 
 
+def test_padded_numbers_and_reader_missing_markers_keep_a_column_numeric():
+    frame = pd.DataFrame({"n": ["-0", " 5 ", "+3", "#N/A", "\t7"]})
+    # "\t7" starts with a tab, so it is quoted although the column is numeric.
+    assert neutralise_formulas(frame)["n"].tolist() == ["-0", " 5 ", "+3", "#N/A", "'\t7"]
+
+
+def test_a_carriage_return_in_a_cell_does_not_split_the_row():
+    frame = pd.DataFrame({"note": ["a\rb", "\rstart"], "n": ["1", "2"]})
+    data = rows_csv(frame, [0.1, 0.2], [False, False], None, only_flagged=False, sort_by_score=False)
+    table = read_back(data)
+    assert table["note"].tolist() == ["a\rb", "'\rstart"]
+    assert table["n"].tolist() == ["1", "2"]
+
+
 def test_mismatched_lengths_are_rejected():
     with pytest.raises(ValueError, match="one entry per row"):
         rows_csv(ORIGINAL, SCORES[:2], FLAGGED, TOP, only_flagged=False)

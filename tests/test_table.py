@@ -116,6 +116,27 @@ def test_infinity_and_missing_spellings():
     assert x.iloc[7] == 3.0
 
 
+def test_missing_and_infinite_spellings_are_counted_in_the_notes():
+    table = read_table(b"x,y\n1,a\nNULL,b\n?,c\n,d\n-inf,e\n1e309,f\n")
+    assert table.frame["x"].isna().sum() == 3
+    assert (
+        "column 'x': 2 value(s) such as 'NULL', '?' were read as missing (first at row 2); "
+        "1 value(s) are infinite (first at row 5); 1 value(s) are too large for a number and "
+        "were read as infinite (first at row 6: '1e309')"
+    ) in notes(table)
+
+
+def test_whole_numbers_too_long_for_a_float_are_noted():
+    table = read_table(b"account\n12345678901234567890\n1\n\n")
+    assert table.frame["account"].dtype == np.float64
+    assert "1 whole number(s) are too long to keep every digit" in notes(table)
+    assert "(first at row 1: '12345678901234567890')" in notes(table)
+
+
+def test_a_clean_number_column_has_no_note():
+    assert read_table(b"x,y\n1.5,a\n,b\n2,c\n").report.notes == ()
+
+
 def test_empty_cells_in_a_number_column_are_missing():
     table = read_table(b"a,b\n1,x\n,y\n3,z\n")
     assert table.frame["a"].dtype == np.float64
@@ -192,6 +213,11 @@ def test_binary_junk_is_refused():
     junk = bytes(range(256)) * 4
     with pytest.raises(DataError, match="does not look like a text table"):
         read_table(junk)
+
+
+def test_a_stray_nul_byte_is_refused_naming_its_line():
+    with pytest.raises(DataError, match=r"binary data \(first at line 3, character 4\)"):
+        read_table(b"a,b\n1,2\n3,4\x00\n5,6\n")
 
 
 def test_gzip_file_named_csv_is_recognised():
