@@ -9,6 +9,7 @@ flagged point plus a seeded random sample of the others, drawn with WebGL
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -26,12 +27,17 @@ RECONSTRUCTED_COLOR = "#F58518"
 SCORE_COLORSCALE = "Viridis"
 
 
-def downsample_indices(n: int, keep_mask: ArrayLike | None, max_points: int, seed: int = 0) -> np.ndarray:
+def downsample_indices(
+    n: int, keep_mask: ArrayLike | None, max_points: int, seed: int = 0, max_kept: int | None = None,
+) -> np.ndarray:
     """Sorted row indices to draw: every row in ``keep_mask`` plus a random sample of the rest.
 
     The sample tops the kept rows up to ``max_points`` in total; kept rows are
-    never dropped, even if they alone exceed ``max_points``. The same ``seed``
-    gives the same sample, so a figure does not reshuffle on every rerun.
+    never dropped, even if they alone exceed ``max_points``, unless there are more
+    than ``max_kept`` of them: then a sample of ``max_kept`` is kept (a threshold
+    that flags a third of a million rows must not send them all to the browser).
+    The same ``seed`` gives the same sample, so a figure does not reshuffle on
+    every rerun.
     """
     keep = np.zeros(n, dtype=bool) if keep_mask is None else np.asarray(keep_mask, dtype=bool)
     if keep.shape != (n,):
@@ -40,9 +46,114 @@ def downsample_indices(n: int, keep_mask: ArrayLike | None, max_points: int, see
         return np.arange(n)
     kept = np.flatnonzero(keep)
     others = np.flatnonzero(~keep)
+    if max_kept is not None and len(kept) > max_kept:
+        kept = np.random.default_rng(seed + 1).choice(kept, size=max_kept, replace=False)
     n_sample = min(max(max_points - len(kept), 0), len(others))
     sample = np.random.default_rng(seed).choice(others, size=n_sample, replace=False)
     return np.sort(np.concatenate([kept, sample]))
+
+
+@dataclass(frozen=True)
+class Histogram:
+    """Bin edges and per-group row counts: what a score histogram sends instead of the scores.
+
+    ``groups`` holds ``(name, counts)`` pairs: one ``"rows"`` group, or ``"normal"`` and
+    ``"anomaly"`` when labels split the rows. ``log_x`` means the edges are evenly spaced on a
+    log scale (and the figure uses a log axis). Computing it once lets a page redraw the
+    histogram at any threshold without touching the scores again.
+    """
+
+    edges: np.ndarray
+    groups: tuple[tuple[str, np.ndarray], ...]
+    log_x: bool = False
+
+
+def histogram_counts(
+    scores: ArrayLike, labels: ArrayLike | None = None, bins: int = 60, *, log_x: bool = False,
+) -> Histogram:
+    """Bin the scored rows (NaN scores left out), split by ``labels`` (0/1) when given.
+
+    With ``log_x`` the bins are evenly spaced in log(score), which spreads out the long right
+    tail reconstruction errors usually have; scores of 0 or below (if any) go in the first bin.
+    """
+    values = np.asarray(scores, dtype=float)
+    scored = np.isfinite(values)
+    positive = values[scored & (values > 0)]
+    log_x = log_x and positive.size > 0 and positive.max() > positive.min()
+    if log_x:
+        edges = np.geomspace(positive.min(), positive.max(), bins + 1)
+        values = np.where(scored, np.clip(values, edges[0], None), np.nan)
+    else:
+        edges = np.histogram_bin_edges(values[scored], bins=bins)
+    masks = [("rows", scored)]
+    if labels is not None:
+        y = np.asarray(labels)
+        masks = [("normal", scored & (y == 0)), ("anomaly", scored & (y == 1))]
+    groups = tuple((name, np.histogram(values[rows], bins=edges)[0]) for name, rows in masks)
+    return Histogram(edges=edges, groups=groups, log_x=log_x)
+
+
+def histogram_figure(
+    histogram: Histogram,
+    threshold: float,
+    *,
+    log_y: bool = False,
+    markers: Sequence[ThresholdChoice] = (),
+) -> go.Figure:
+    """Bars of ``histogram`` (stacked when split by label) with the threshold as a solid line.
+
+    Each marker (e.g. from ``automatic_thresholds``) is a dashed line annotated with its label
+    and how many rows it flags.
+    """
+    edges = histogram.edges
+    # On a log axis the middle of a bin is the geometric mean of its edges.
+    centers = np.sqrt(edges[:-1] * edges[1:]) if histogram.log_x else (edges[:-1] + edges[1:]) / 2
+    widths = np.diff(edges)
+    hover = np.column_stack([edges[:-1], edges[1:]])
+    colors = {"anomaly": ANOMALY_COLOR}
+    fig = go.Figure()
+    for name, counts in histogram.groups:
+        fig.add_trace(
+            go.Bar(
+                x=centers,
+                y=counts,
+                width=widths,
+                name=name,
+                marker_color=colors.get(name, NORMAL_COLOR),
+                customdata=hover,
+                hovertemplate="%{customdata[0]:.4g} to %{customdata[1]:.4g}<br>%{y} rows"
+                "<extra>%{fullData.name}</extra>",
+            )
+        )
+    # Labels sit at staggered heights (lowest threshold highest), so that close lines stay
+    # readable, and on the side of their line that has more room.
+    shown = sorted((m for m in markers if _on_axis(m.threshold, histogram.log_x)), key=lambda m: m.threshold)
+    for level, marker in enumerate(shown):
+        fig.add_vline(x=marker.threshold, line_dash="dash", line_color=MARKER_COLOR)
+        fig.add_annotation(
+            **_line_label(marker.threshold, histogram),
+            y=0.98 - 0.09 * level,
+            text=f"{marker.label.split(' (')[0]}: {marker.n_flagged:,}",
+            font_color=MARKER_COLOR,
+        )
+    if _on_axis(threshold, histogram.log_x):
+        fig.add_vline(x=threshold, line_color=THRESHOLD_COLOR, line_width=2)
+        fig.add_annotation(
+            **_line_label(threshold, histogram), y=1.06, text=f"threshold {threshold:.4g}",
+            font_color=THRESHOLD_COLOR,
+        )
+    fig.update_layout(
+        barmode="stack",
+        bargap=0,
+        showlegend=len(histogram.groups) > 1,
+        xaxis_title="anomaly score",
+        yaxis_title="rows",
+    )
+    if log_y:
+        fig.update_yaxes(type="log")
+    if histogram.log_x:
+        fig.update_xaxes(type="log", title="anomaly score (log scale)")
+    return fig
 
 
 def score_histogram(
@@ -61,62 +172,9 @@ def score_histogram(
     annotated with its label and how many rows it flags. Unscored (NaN) rows are
     left out.
     """
-    values = np.asarray(scores, dtype=float)
-    scored = np.isfinite(values)
-    edges = np.histogram_bin_edges(values[scored], bins=bins)
-    centers = (edges[:-1] + edges[1:]) / 2
-    widths = np.diff(edges)
-    hover = np.column_stack([edges[:-1], edges[1:]])
-    groups = [("rows", scored, NORMAL_COLOR)]
-    if labels is not None:
-        y = np.asarray(labels)
-        groups = [
-            ("normal", scored & (y == 0), NORMAL_COLOR),
-            ("anomaly", scored & (y == 1), ANOMALY_COLOR),
-        ]
-    fig = go.Figure()
-    for name, rows, color in groups:
-        counts, _ = np.histogram(values[rows], bins=edges)
-        fig.add_trace(
-            go.Bar(
-                x=centers,
-                y=counts,
-                width=widths,
-                name=name,
-                marker_color=color,
-                customdata=hover,
-                hovertemplate="%{customdata[0]:.4g} to %{customdata[1]:.4g}<br>%{y} rows"
-                "<extra>%{fullData.name}</extra>",
-            )
-        )
-    for marker in markers:
-        fig.add_vline(
-            x=marker.threshold,
-            line_dash="dash",
-            line_color=MARKER_COLOR,
-            annotation_text=f"{marker.label}: {marker.n_flagged:,}",
-            annotation_textangle=-90,
-            annotation_position="top left",
-            annotation_font_color=MARKER_COLOR,
-        )
-    if np.isfinite(threshold):
-        fig.add_vline(
-            x=threshold,
-            line_color=THRESHOLD_COLOR,
-            line_width=2,
-            annotation_text=f"threshold {threshold:.4g}",
-            annotation_position="top right",
-        )
-    fig.update_layout(
-        barmode="stack",
-        bargap=0,
-        showlegend=labels is not None,
-        xaxis_title="anomaly score",
-        yaxis_title="rows",
+    return histogram_figure(
+        histogram_counts(scores, labels, bins), threshold, log_y=log_y, markers=markers,
     )
-    if log_y:
-        fig.update_yaxes(type="log")
-    return fig
 
 
 def loss_curve(history: Mapping[str, Sequence[float]]) -> go.Figure:
@@ -181,16 +239,18 @@ def score_timeline(
     flagged: ArrayLike,
     threshold: float,
     max_points: int = 5000,
+    max_flagged: int | None = None,
 ) -> go.Figure:
     """Score per row against ``x`` (timestamps or row numbers; None = row number).
 
-    Flagged rows are always drawn; normal rows are sampled down to
-    ``max_points`` in total. Unscored rows are left out. Hovering shows the row
-    number (0-based position in the table).
+    Flagged rows are always drawn (up to ``max_flagged`` of them, if given);
+    normal rows are sampled down to ``max_points`` in total. Unscored rows are
+    left out. Hovering shows the row number (counted from 1, as in the file);
+    ``customdata[:, 0]`` holds each point's 0-based position.
     """
     values = np.asarray(scores, dtype=float)
     positions = np.arange(len(values)) if x is None else np.asarray(x)
-    rows = _rows_to_draw(np.isfinite(values), flagged, max_points)
+    rows = _rows_to_draw(np.isfinite(values), flagged, max_points, max_flagged)
     fig = _flag_scatter(positions, values, rows, flagged, values, color_by_score=False)
     if np.isfinite(threshold):
         fig.add_hline(y=threshold, line_color=THRESHOLD_COLOR, line_dash="dash")
@@ -199,7 +259,11 @@ def score_timeline(
 
 
 def embedding_scatter(
-    xy: ArrayLike, scores: ArrayLike, flagged: ArrayLike, max_points: int = 5000
+    xy: ArrayLike,
+    scores: ArrayLike,
+    flagged: ArrayLike,
+    max_points: int = 5000,
+    max_flagged: int | None = None,
 ) -> go.Figure:
     """2-D embedding of the rows (e.g. the bottleneck projected to 2-D), coloured by score.
 
@@ -211,32 +275,40 @@ def embedding_scatter(
     if points.ndim != 2 or points.shape != (len(values), 2):
         raise ValueError(f"xy must have shape ({len(values)}, 2), got {points.shape}.")
     drawable = np.isfinite(values) & np.isfinite(points).all(axis=1)
-    rows = _rows_to_draw(drawable, flagged, max_points)
+    rows = _rows_to_draw(drawable, flagged, max_points, max_flagged)
     fig = _flag_scatter(points[:, 0], points[:, 1], rows, flagged, values, color_by_score=True)
     fig.update_layout(xaxis_title="dimension 1", yaxis_title="dimension 2")
     return fig
 
 
 def reconstruction_bars(
-    columns: Sequence[str], actual: Sequence[object], reconstructed: Sequence[object]
+    columns: Sequence[str],
+    actual: Sequence[object],
+    reconstructed: Sequence[object],
+    *,
+    heights: tuple[Sequence[float], Sequence[float]] | None = None,
+    value_title: str = "value",
 ) -> go.Figure:
     """One row's actual vs reconstructed value per column, as grouped bars.
 
     Non-numeric values (categories) have no bar height; their text is shown on
-    the bar and in the hover so a category mismatch is still visible.
+    the bar and in the hover so a category mismatch is still visible. ``heights``
+    (actual, reconstructed) draws the bars on another scale than the values, e.g.
+    scaled so that columns measured in thousands and in tenths compare; the bars'
+    text still shows the values themselves.
     """
     names = [str(column) for column in columns]
     fig = go.Figure()
-    for name, values, color in (
-        ("actual", actual, NORMAL_COLOR),
-        ("reconstructed", reconstructed, RECONSTRUCTED_COLOR),
+    for index, (name, values, color) in enumerate(
+        (("actual", actual, NORMAL_COLOR), ("reconstructed", reconstructed, RECONSTRUCTED_COLOR))
     ):
-        heights = pd.to_numeric(pd.Series(list(values), dtype=object), errors="coerce")
+        bars = list(values) if heights is None else list(heights[index])
+        y = pd.to_numeric(pd.Series(bars, dtype=object), errors="coerce")
         text = ["" if pd.isna(v) else (f"{v:.4g}" if isinstance(v, float) else str(v)) for v in values]
         fig.add_trace(
             go.Bar(
                 x=names,
-                y=heights.to_numpy(dtype=float, na_value=np.nan),
+                y=y.to_numpy(dtype=float, na_value=np.nan),
                 name=name,
                 marker_color=color,
                 text=text,
@@ -244,7 +316,7 @@ def reconstruction_bars(
                 hovertemplate="%{x}: %{text}<extra>%{fullData.name}</extra>",
             )
         )
-    fig.update_layout(barmode="group", xaxis_title="column", yaxis_title="value")
+    fig.update_layout(barmode="group", xaxis_title="column", yaxis_title=value_title)
     return fig
 
 
@@ -294,13 +366,40 @@ def _curve_figure(x: ArrayLike, y: ArrayLike, point: tuple[float, float] | None,
     return fig
 
 
-def _rows_to_draw(drawable: np.ndarray, flagged: ArrayLike, max_points: int) -> np.ndarray:
+def _line_label(x: float, histogram: Histogram) -> dict[str, object]:
+    """Where a vertical line's label goes: next to the line, on the side with more room.
+
+    Annotations on a log axis take log10 of the value (shapes take the value itself).
+    """
+    lo, hi = histogram.edges[0], histogram.edges[-1]
+    if histogram.log_x:
+        x, lo, hi = np.log10(x), np.log10(lo), np.log10(hi)
+    right_half = hi > lo and (x - lo) / (hi - lo) > 0.6
+    return {
+        "x": float(x),
+        "xref": "x",
+        "yref": "paper",
+        "xanchor": "right" if right_half else "left",
+        "showarrow": False,
+        "bgcolor": "rgba(255, 255, 255, 0.75)",
+    }
+
+
+def _on_axis(x: float, log_x: bool) -> bool:
+    """Whether a vertical line at ``x`` can be drawn (a log axis has no place for 0 or below)."""
+    return bool(np.isfinite(x)) and (not log_x or x > 0)
+
+
+def _rows_to_draw(
+    drawable: np.ndarray, flagged: ArrayLike, max_points: int, max_flagged: int | None = None,
+) -> np.ndarray:
     """Row positions to draw: drawable rows, every flagged one plus a sample of the others."""
     is_flagged = np.asarray(flagged, dtype=bool)
     if is_flagged.shape != drawable.shape:
         raise ValueError(f"flagged must have one value per row ({drawable.shape}), got {is_flagged.shape}.")
     candidates = np.flatnonzero(drawable)
-    return candidates[downsample_indices(len(candidates), is_flagged[candidates], max_points)]
+    keep = is_flagged[candidates]
+    return candidates[downsample_indices(len(candidates), keep, max_points, max_kept=max_flagged)]
 
 
 def _flag_scatter(
@@ -344,8 +443,9 @@ def _flag_scatter(
                 mode="markers",
                 name=name,
                 marker=marker,
-                customdata=np.column_stack([subset, scores[subset]]),
-                hovertemplate="row %{customdata[0]}<br>score %{customdata[1]:.4g}"
+                # Positions for code, and row numbers counted from 1 (as in the file) for people.
+                customdata=np.column_stack([subset, scores[subset], subset + 1]),
+                hovertemplate="row %{customdata[2]}<br>score %{customdata[1]:.4g}"
                 "<extra>%{fullData.name}</extra>",
             )
         )

@@ -16,13 +16,14 @@ from detector.columns import ColumnRoles, label_vector
 from detector.errors import DataError
 from detector.model import AutoencoderConfig, AutoencoderDetector, EpochLog
 from detector.preprocessing import PreprocessConfig, Preprocessor
+from detector.results import ScoredTable, score_table
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
 logger = logging.getLogger(__name__)
 
-Status = Literal["queued", "running", "done", "stopped", "failed"]
+Status = Literal["queued", "running", "scoring", "done", "stopped", "failed"]
 
 # Shared by the dashboard and the CLI so that "Fast" means the same thing everywhere.
 PRESETS: dict[str, AutoencoderConfig] = {
@@ -67,13 +68,13 @@ class TrainingProgress:
 
     @property
     def active(self) -> bool:
-        """Whether the job is still queued or running."""
-        return self.status in ("queued", "running")
+        """Whether the job is still queued, training or scoring."""
+        return self.status in ("queued", "running", "scoring")
 
     @property
     def fraction(self) -> float:
         """Share of the epoch budget used, in [0, 1] (early stopping may end before 1)."""
-        if self.status in ("done", "stopped"):
+        if self.status in ("scoring", "done", "stopped"):
             return 1.0
         return min(self.epoch / self.total_epochs, 1.0) if self.total_epochs else 0.0
 
@@ -121,7 +122,9 @@ class TrainingJob:
     """Fit ``detector`` on ``X`` in a daemon thread, queued behind other trainings if needed.
 
     The thread never touches any UI; callers poll :meth:`progress`. :meth:`stop` ends
-    training after the current epoch and keeps the best weights seen so far.
+    training after the current epoch and keeps the best weights seen so far. Given
+    ``score_rows``, the job then scores that whole table (status ``"scoring"``) so the results
+    are ready the moment training ends: see :attr:`scored`.
 
     Parameters
     ----------
@@ -131,15 +134,32 @@ class TrainingJob:
         The training rows (features only; see :func:`training_rows`).
     total_epochs : int or None
         The epoch budget shown in progress; defaults to ``detector.config.epochs``.
+    score_rows : DataFrame or None
+        The table to score once the detector is fitted (an ``AutoencoderDetector`` only),
+        usually the whole dataset including rows left out of training.
+    score_roles : ColumnRoles or None
+        Names the label and timestamp columns of ``score_rows``, if it has them.
     """
 
     def __init__(
-        self, detector: Trainable, X: pd.DataFrame, *, total_epochs: int | None = None,
+        self,
+        detector: Trainable,
+        X: pd.DataFrame,
+        *,
+        total_epochs: int | None = None,
+        score_rows: pd.DataFrame | None = None,
+        score_roles: ColumnRoles | None = None,
     ) -> None:
         if total_epochs is None:
             total_epochs = int(getattr(getattr(detector, "config", None), "epochs", 0))
         self.detector = detector
         self._X: pd.DataFrame | None = X
+        self._score_rows = score_rows
+        self._score_roles = score_roles or ColumnRoles()
+        #: The fitted detector's verdict on ``score_rows`` (None until scored, or if it failed).
+        self.scored: ScoredTable | None = None
+        #: Why scoring failed, if it did (the model itself is still usable).
+        self.scoring_error: str | None = None
         self._total_epochs = total_epochs
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -243,7 +263,28 @@ class TrainingJob:
             _load_keras()
         X, self._X = self._X, None  # let the rows be freed once the model has them
         self.detector.fit(X, on_epoch=self._on_epoch)
-        self._finish("stopped" if self._stop.is_set() else "done")
+        stopped = self._stop.is_set()
+        self._score()
+        self._finish("stopped" if stopped else "done")
+
+    def _score(self) -> None:
+        """Score ``score_rows`` with the fitted detector; a failure is kept, not raised."""
+        rows, self._score_rows = self._score_rows, None
+        if rows is None or not isinstance(self.detector, AutoencoderDetector) or not self._loss:
+            return
+        with self._lock:
+            self._status = "scoring"
+        roles = self._score_roles
+        try:
+            self.scored = score_table(
+                self.detector, rows, label=roles.label, timestamp=roles.timestamp,
+                seed=self.detector.config.seed,
+            )
+        except Exception as exc:
+            # The model is fine; the Results page will try again and show the problem.
+            if not isinstance(exc, DataError):
+                logger.exception("Scoring after training failed")
+            self.scoring_error = str(exc) if isinstance(exc, DataError) else f"{type(exc).__name__}: {exc}"
 
     def _on_epoch(self, log: EpochLog) -> bool:
         with self._lock:
@@ -258,6 +299,7 @@ class TrainingJob:
             self._status = status
             self._error = error
             self._X = None
+            self._score_rows = None
             if self._started is not None:
                 self._ended = time.monotonic()
         self._finished.set()

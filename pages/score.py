@@ -1,24 +1,140 @@
-"""Score page: apply the trained model to a new file (the full view arrives in the next release)."""
+"""Score page: apply the session's model, or an uploaded model bundle, to a new file."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import streamlit as st
 
-from ui.state import get_state
+from detector.bundle import load_bundle
+from detector.errors import DataError
+from detector.model import AutoencoderDetector
+from detector.results import match_columns
+from detector.table import read_table
+from ui.results_view import render_workbench
+from ui.state import AppState, ScoringState, get_state
+
+UPLOAD_TYPES = ["csv", "tsv", "txt", "parquet", "pq"]
+SESSION_MODEL = "The model trained in this session"
+BUNDLE_MODEL = "A model bundle I upload"
 
 state = get_state()
 
 st.title("Score")
 st.caption(
-    "Here you will score a new file with the trained model, download the flagged rows, and save "
-    "or load the model itself."
+    "Score a new file with the model trained here, or with a model bundle downloaded earlier: "
+    "the same threshold, the same flagged-rows table and the same downloads as on Results."
 )
 
-if state.model is None:
-    st.info("A trained model is needed first: train one on the Train page.")
-    st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
-else:
-    st.info(
-        f"The model trained on {state.model.trained_on.dataset_name} is ready. Scoring new files "
-        "arrives in the next release."
+
+def read_upload(scoring: ScoringState) -> None:
+    """The file to score, parsed once per upload; a bad file says why."""
+    uploaded = st.file_uploader(
+        "File to score (CSV, TSV or Parquet)", type=UPLOAD_TYPES,
+        help="It needs the columns the model was trained on; other columns are kept in the "
+        "downloads but not used.",
     )
+    if uploaded is None:
+        scoring.forget_table(None)
+        return
+    if uploaded.file_id != scoring.upload_id:
+        scoring.forget_table(uploaded.file_id)
+        try:
+            data = uploaded.getvalue()
+            scoring.table = read_table(data, name=uploaded.name)
+            scoring.data = data
+        except DataError as exc:
+            scoring.table_error = str(exc)
+    if scoring.table_error:
+        st.error(f"Could not read {uploaded.name}: {scoring.table_error}")
+
+
+def read_bundle(scoring: ScoringState) -> None:
+    """The uploaded model bundle, loaded once per upload (never running code from it)."""
+    uploaded = st.file_uploader(
+        "Model bundle (.zip)", type=["zip"],
+        help="The zip from **Download model** on Results, or from `python -m detector train`.",
+    )
+    if uploaded is None:
+        scoring.bundle_id, scoring.bundle, scoring.bundle_error = None, None, None
+        return
+    if uploaded.file_id != scoring.bundle_id:
+        scoring.bundle_id, scoring.bundle, scoring.bundle_error = uploaded.file_id, None, None
+        try:
+            with st.spinner("Loading the model…"):
+                scoring.bundle = load_bundle(uploaded.getvalue())
+        except DataError as exc:
+            scoring.bundle_error = str(exc)
+    if scoring.bundle_error:
+        st.error(f"Could not load {uploaded.name}: {scoring.bundle_error}")
+
+
+def choose_model(state: AppState) -> tuple[AutoencoderDetector | None, float, dict[str, Any]]:
+    """The detector to score with, the threshold to start from, and its label/timestamp columns."""
+    options = [SESSION_MODEL, BUNDLE_MODEL] if state.model is not None else [BUNDLE_MODEL]
+    source = st.radio("Score with", options, horizontal=True)
+    if source == SESSION_MODEL and state.model is not None:
+        model = state.model
+        detector = model.detector
+        # The threshold chosen on Results carries over.
+        results = state.results
+        threshold = results.threshold if results and results.detector is detector else detector.threshold_
+        roles = model.trained_on.roles
+        st.caption(f"Trained on {model.trained_on.dataset_name}.")
+        return detector, float(threshold), {"label": roles.label, "timestamp": roles.timestamp,
+                                            "source": model.trained_on.dataset_name}
+    read_bundle(state.scoring)
+    bundle = state.scoring.bundle
+    if bundle is None:
+        return None, 0.0, {}
+    user = bundle.metadata.get("user")
+    user = user if isinstance(user, dict) else {}
+    # Only names written by this app are trusted, and only as column names.
+    columns = {key: user.get(key) if isinstance(user.get(key), str) else None
+               for key in ("label", "timestamp", "source")}
+    trained_on = f" trained on {columns['source']}" if columns["source"] else ""
+    st.caption(
+        f"Loaded a model{trained_on} with {len(bundle.detector.preprocessor_.source_columns_)} "
+        f"feature columns; threshold {bundle.detector.threshold_:.4g}."
+    )
+    return bundle.detector, float(bundle.detector.threshold_), columns
+
+
+def score_file(scoring: ScoringState, detector: AutoencoderDetector, threshold: float,
+               columns: dict[str, Any]) -> None:
+    table = scoring.table
+    assert table is not None
+    rows, n_columns = table.frame.shape
+    st.caption(f"{table.name}: {rows:,} rows × {n_columns:,} columns.")
+    match = match_columns(table.frame.columns, detector.preprocessor_.source_columns_)
+    try:
+        match.check()
+    except DataError as exc:
+        st.error(f"{table.name} cannot be scored with this model. {exc}")
+        return
+    ignored = [c for c in match.extra if c not in (columns.get("label"), columns.get("timestamp"))]
+    if ignored:
+        st.info(
+            f"Not used by the model (kept as they are in the downloads): {', '.join(ignored)}.",
+            icon=":material/info:",
+        )
+    with st.spinner(f"Scoring {rows:,} rows…"):
+        view = scoring.score(
+            detector, threshold=threshold, label=columns.get("label"), timestamp=columns.get("timestamp"),
+        )
+    if view is None:
+        st.error(f"{table.name} could not be scored: {scoring.view_error}")
+        return
+    render_workbench(view, bundle_metadata=columns)
+
+
+detector, threshold, columns = choose_model(state)
+read_upload(state.scoring)
+if detector is None:
+    st.info(
+        "Upload a model bundle, or train a model on the Train page first."
+        if state.model is None
+        else "Upload a model bundle (.zip) to score with it."
+    )
+elif state.scoring.table is not None:
+    score_file(state.scoring, detector, threshold, columns)

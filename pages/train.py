@@ -207,13 +207,14 @@ def live_progress(state: AppState) -> None:
                 f"({ahead} ahead of it) and starts automatically; you can leave this page."
             )
         else:
-            st.progress(
-                progress.fraction,
-                text=f"Epoch {progress.epoch} of {progress.total_epochs} · "
-                f"{fmt.duration(progress.elapsed)} elapsed",
-            )
+            text = f"Epoch {progress.epoch} of {progress.total_epochs} · "
+            if progress.status == "scoring":
+                text = "Trained; now scoring every row of the table for Results · "
+            st.progress(progress.fraction, text=f"{text}{fmt.duration(progress.elapsed)} elapsed")
             show_losses(progress)
-        if progress.stop_requested:
+        if progress.status == "scoring":
+            pass  # nothing left to stop: the model is trained
+        elif progress.stop_requested:
             st.caption("Stopping after the current epoch; the best model so far will be kept.")
         elif st.button("Stop", icon=":material/stop:", help="End training now and keep the best "
                        "model so far."):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +10,11 @@ import pandas as pd
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
-from ui.state import STATE_KEY, AppState
+from detector.columns import infer_roles
+from detector.model import AutoencoderConfig, AutoencoderDetector
+from detector.table import read_table
+from detector.training import feature_roles
+from ui.state import STATE_KEY, AppState, ModelState, TrainedOn
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
@@ -70,3 +75,39 @@ def assert_clean(at: AppTest) -> None:
     """No exception escaped and the page edge did not have to catch one either."""
     assert not at.exception, [e.value for e in at.exception]
     assert not [e for e in at.error if "unexpected" in e.value], [e.value for e in at.error]
+
+
+# Two epochs of a tiny network on tiny.csv: enough for pages that need a model, in a second.
+TINY_CONFIG = AutoencoderConfig(hidden_layers=(8,), bottleneck=2, epochs=2, patience=2, batch_size=16)
+
+
+@functools.cache
+def tiny_detector() -> AutoencoderDetector:
+    """A model of tiny.csv, trained once per test process (pages under test only use it)."""
+    table = read_table(tiny_csv(), name="tiny.csv")
+    roles = infer_roles(table.frame)
+    return AutoencoderDetector(config=TINY_CONFIG, columns=feature_roles(roles)).fit(
+        table.frame.loc[:, list(roles.features)]
+    )
+
+
+def with_model(at: AppTest, detector: AutoencoderDetector) -> AppTest:
+    """Put ``detector`` in the session as if it had just been trained on the loaded dataset."""
+    state = app_state(at)
+    dataset = state.dataset
+    state.model = ModelState(
+        detector=detector, trained_on=TrainedOn.of(dataset, len(dataset.frame)),
+        history=detector.history_, seconds=1.0, stopped_by_user=False, dataset=dataset,
+    )
+    return at
+
+
+def results_page() -> AppTest:
+    """The Results page for tiny.csv with the tiny model."""
+    at = with_model(upload(start_app(), "tiny.csv", tiny_csv()), tiny_detector())
+    return at.switch_page("pages/results.py").run()
+
+
+def metric(at: AppTest, label: str) -> str:
+    """The value of the metric labelled ``label``."""
+    return next(m.value for m in at.metric if m.label == label)

@@ -1,4 +1,4 @@
-"""End to end in headless Chromium: start the server, upload a CSV, train with Fast, see the model.
+"""End to end in headless Chromium: upload a CSV, train with Fast, move the threshold, download, score.
 
 The screenshots in docs/screenshots/ (shown in the README) are written by this test.
 """
@@ -105,6 +105,16 @@ def settle(page: Page) -> None:
     page.wait_for_timeout(500)
 
 
+def show_from(page: Page, heading: str) -> None:
+    """Scroll so that ``heading`` is at the top, with no hover or focus highlight in the picture."""
+    page.get_by_role("heading", name=heading).evaluate(
+        "heading => heading.scrollIntoView({block: 'start'})"
+    )
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    page.mouse.move(0, 0)
+    page.wait_for_timeout(500)
+
+
 @pytest.fixture
 def upload_file(tmp_path: Path) -> Path:
     """A sensor log under a new name, so that seeing its name proves the upload worked."""
@@ -143,9 +153,64 @@ def test_upload_train_with_fast_preset_and_see_the_result(page: Page, upload_fil
            ).to_be_visible()
     settle(page)
     # Start the picture at the network preview, so that the outcome and the curve are in it.
-    page.get_by_role("heading", name="The network").evaluate(
-        "heading => heading.scrollIntoView({block: 'start'})"
-    )
-    page.mouse.move(0, 0)  # no hover highlight in the picture
-    page.wait_for_timeout(300)
+    show_from(page, "The network")
     page.screenshot(path=SCREENSHOTS / "train.png")
+
+    # ---- Results: drag the threshold, see the count follow, download the flagged rows.
+    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="Results").click()
+    expect(page.get_by_role("heading", name="Results", exact=True)).to_be_visible()
+    flagged = page.locator('[data-testid="stMetric"]').filter(has_text="Rows flagged").locator(
+        '[data-testid="stMetricValue"]'
+    )
+    expect(flagged).to_be_visible()
+    settle(page)
+    before = flagged.inner_text()
+    thumb = page.get_by_role("slider").first
+    thumb.focus()
+    thumb.press("End")  # the highest score: nothing is above it
+    expect(flagged).to_have_text("0")
+    settle(page)
+    for _ in range(3):
+        thumb.press("PageDown")
+    expect(flagged).not_to_have_text("0")
+    settle(page)
+    assert flagged.inner_text() != before
+
+    # Adopt a suggested threshold for a sensible picture, then download what it flags.
+    page.get_by_role("button", name="Top 5%", exact=True).click()
+    settle(page)
+    count = int(flagged.inner_text().replace(",", ""))
+    threshold = float(
+        page.locator('[data-testid="stMetric"]').filter(has_text="Threshold")
+        .locator('[data-testid="stMetricValue"]').inner_text()
+    )
+    assert 0 < count < 2000
+    show_from(page, "Where to draw the line")
+    page.screenshot(path=SCREENSHOTS / "results.png")
+    show_from(page, "Flagged rows")
+    page.screenshot(path=SCREENSHOTS / "results_rows.png")
+
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name="Download flagged rows").click()
+    download = download_info.value
+    assert download.suggested_filename == "press_sensors_flagged.csv"
+    rows = pd.read_csv(download.path(), dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    original = pd.read_csv(upload_file, dtype=str, keep_default_na=False)
+    assert len(rows) == count
+    assert list(rows.columns[: original.shape[1]]) == list(original.columns)
+    assert (rows["is_anomaly_2"] == "1").all()  # the file has its own is_anomaly column
+    scores = rows["anomaly_score"].astype(float)
+    assert scores.is_monotonic_decreasing
+    assert scores.min() > threshold * (1 - 1e-3)  # the metric shows 4 significant digits
+    # Every downloaded row is a row of the upload, cell for cell as written there.
+    matched = rows[list(original.columns)].merge(original.drop_duplicates(), how="left", indicator=True)
+    assert (matched["_merge"] == "both").all()
+
+    # ---- Score: the same file again, with the session's model and the threshold just chosen.
+    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="Score").click()
+    expect(page.get_by_role("heading", name="Score", exact=True)).to_be_visible()
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(upload_file)
+    expect(flagged).to_have_text(f"{count:,}")
+    settle(page)
+    show_from(page, "Score")
+    page.screenshot(path=SCREENSHOTS / "score.png")

@@ -11,6 +11,8 @@ from detector.charts import (
     contribution_bars,
     downsample_indices,
     embedding_scatter,
+    histogram_counts,
+    histogram_figure,
     loss_curve,
     pr_curve_figure,
     reconstruction_bars,
@@ -88,6 +90,28 @@ def test_histogram_draws_threshold_and_annotated_markers():
     assert figure.layout.yaxis.type == "log"
 
 
+def test_log_histogram_spreads_a_long_tail_and_places_labels_on_the_log_axis():
+    scores = np.r_[RNG.lognormal(-4, 1, 5000), 0.0, np.nan]
+    histogram = histogram_counts(scores, bins=40, log_x=True)
+    assert histogram.log_x
+    assert np.allclose(np.diff(np.log(histogram.edges)), np.diff(np.log(histogram.edges))[0])
+    assert sum(int(c.sum()) for _, c in histogram.groups) == 5001  # the 0 is in the first bin
+    markers = [ThresholdChoice("iqr", "Q3 + 1.5·IQR", 0.1, 12, 0.002)]
+    figure = histogram_figure(histogram, 0.05, markers=markers)
+    assert figure.layout.xaxis.type == "log"
+    labels = {a.text: a.x for a in figure.layout.annotations}
+    assert labels["Q3 + 1.5·IQR: 12"] == pytest.approx(-1.0)  # log10(0.1): plotly's annotation units
+    assert {shape.x0 for shape in figure.layout.shapes} == {0.1, 0.05}
+
+
+def test_histogram_counts_are_computed_once_and_redrawn_at_any_threshold():
+    histogram = histogram_counts(SCORES, labels=(np.arange(20_000) % 10 == 0).astype(int))
+    for threshold in (1.0, 3.0):
+        figure = histogram_figure(histogram, threshold)
+        assert [trace.name for trace in figure.data] == ["normal", "anomaly"]
+        assert figure.layout.shapes[0].x0 == threshold
+
+
 # ---------------------------------------------------------------- curves
 
 
@@ -158,9 +182,30 @@ def test_reconstruction_bars_compare_actual_and_reconstructed_per_column():
     assert (actual.text[2], rebuilt.text[2]) == ("north", "south")  # ...but its text shows
 
 
+def test_reconstruction_bars_can_draw_scaled_heights_and_label_the_values():
+    figure = reconstruction_bars(
+        ["rpm", "temp"], [1500.0, 20.5], [1400.0, 21.0], heights=([2.0, 0.1], [1.0, 0.3]),
+        value_title="scaled",
+    )
+    actual, rebuilt = figure.data
+    assert list(actual.y) == [2.0, 0.1]
+    assert list(rebuilt.y) == [1.0, 0.3]
+    assert list(actual.text) == ["1500", "20.5"]
+    assert figure.layout.yaxis.title.text == "scaled"
+
+
 def test_contribution_bars_sorted_with_the_tail_pooled():
     shares = pd.Series(np.arange(1, 26, dtype=float), index=[f"c{i}" for i in range(1, 26)])
     shares /= shares.sum()
     (bars,) = contribution_bars(shares, max_columns=5).data
     assert list(bars.y) == ["c25", "c24", "c23", "c22", "other (21 columns)"]
     assert bars.x.sum() == pytest.approx(100)
+
+
+def test_downsample_samples_the_kept_rows_too_beyond_max_kept():
+    keep = np.zeros(100_000, dtype=bool)
+    keep[::2] = True  # half the rows flagged
+    rows = downsample_indices(100_000, keep, max_points=1000, max_kept=5000)
+    assert keep[rows].sum() == 5000
+    assert np.array_equal(rows, downsample_indices(100_000, keep, max_points=1000, max_kept=5000))
+    assert len(downsample_indices(100_000, keep, max_points=1000)) == 50_000  # no cap: all kept

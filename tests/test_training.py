@@ -265,12 +265,13 @@ def test_network_inputs_count_one_hot_columns():
 
 
 @pytest.mark.slow
-def test_a_real_detector_trains_in_the_background_and_can_score(table, jobs):
+def test_a_real_detector_trains_in_the_background_then_scores_the_whole_table(table, jobs):
     config = AutoencoderConfig(
         hidden_layers=TINY.hidden_layers, bottleneck=TINY.bottleneck, epochs=3, batch_size=64,
     )
     detector = AutoencoderDetector(config=config)
-    job = TrainingJob(detector, table)
+    # Trained on some rows, then scores the whole table so that Results opens at once.
+    job = TrainingJob(detector, table.iloc[:250], score_rows=table)
     jobs.append(job.start())
 
     progress = job.wait(120)
@@ -280,3 +281,6 @@ def test_a_real_detector_trains_in_the_background_and_can_score(table, jobs):
     assert len(progress.val_loss) == 3
     scores = detector.decision_function(table)
     assert np.isfinite(scores).all()
+    assert job.scoring_error is None
+    np.testing.assert_allclose(job.scored.scores, scores, rtol=1e-6)
+    assert job.scored.projection.xy.shape == (300, 2)

@@ -24,6 +24,13 @@ def loss(value: float | None) -> str:
     return f"{value:.4g}"
 
 
+def ratio(value: float | None) -> str:
+    """A metric in [0, 1] with three decimals, or an en dash when it is undefined."""
+    if value is None or not math.isfinite(value):
+        return "–"
+    return f"{value:.3f}"
+
+
 def model_summary(model: ModelState) -> str:
     """``"trained on data.csv (1,200 rows) in 0:12, final loss 0.0123"``."""
     trained_on, losses = model.trained_on, model.history["loss"]

@@ -52,6 +52,9 @@ def _model_status(state: AppState, live: bool) -> None:
         elif progress.status == "queued":
             position = progress.queue_position
             st.caption(f"Waiting for a free training slot (number {position} in line).")
+        elif progress.status == "scoring":
+            st.caption("Trained; scoring every row for Results.")
+            st.progress(1.0)
         else:
             st.caption(
                 f"Training: epoch {progress.epoch} of {progress.total_epochs}, "

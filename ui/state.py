@@ -8,17 +8,21 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import streamlit as st
 
 from detector.columns import ColumnProfile, ColumnRoles, infer_roles, label_vector, profile_columns
 from detector.errors import DataError
 from detector.model import AutoencoderConfig
 from detector.preprocessing import PreprocessConfig
+from detector.results import ScoredTable, original_text, row_explanation, score_table
+from detector.thresholds import threshold_for_share
 from detector.training import PRESETS, TrainingJob, network_inputs, training_rows
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from detector.bundle import LoadedBundle
     from detector.model import AutoencoderDetector
     from detector.table import Table
 
@@ -28,6 +32,8 @@ DEFAULT_PRESET = "Fast"
 
 # Dataset revisions are unique across sessions too, so widget keys and caches never collide.
 _revisions = itertools.count(1)
+# Likewise for scored views: each new view gets fresh threshold and table widgets.
+_view_ids = itertools.count(1)
 
 
 @dataclass
@@ -137,6 +143,8 @@ class ModelState:
     seconds: float
     stopped_by_user: bool
     trained_at: datetime = field(default_factory=datetime.now)
+    # The table it was trained on, kept so Results can show its rows after another is loaded.
+    dataset: DatasetState | None = None
 
 
 @dataclass
@@ -145,7 +153,124 @@ class TrainingState:
 
     job: TrainingJob
     trained_on: TrainedOn
+    dataset: DatasetState | None = None
     collected: bool = False
+
+
+@dataclass(eq=False)
+class ScoredView:
+    """A model's scores over one table and the threshold the user picked: what Results and Score show.
+
+    Every threshold change goes through :meth:`set_threshold`, which also moves the widgets
+    that show it (slider, share of rows); the widgets' keys come from :meth:`key`.
+    """
+
+    scored: ScoredTable
+    table: Table
+    # What the table was read from (upload bytes or a path), for downloads of the original cells.
+    data: bytes | Path | None
+    detector: AutoencoderDetector
+    threshold: float
+    # The row (0-based position) whose reconstruction is shown; None shows the top flagged row.
+    selected_row: int | None = None
+    id: int = field(default_factory=lambda: next(_view_ids))
+    # Set by set_threshold: the flagged table's rows moved, so its selection must follow.
+    table_moved: bool = False
+    _text: pd.DataFrame | None = field(default=None, repr=False)
+    _explained: dict[int, pd.DataFrame] = field(default_factory=dict, repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.table.name
+
+    def explain(self, position: int) -> pd.DataFrame:
+        """Actual vs reconstructed values of one row (kept, so a threshold drag costs nothing)."""
+        if position not in self._explained:
+            if len(self._explained) >= 64:
+                self._explained.clear()
+            self._explained[position] = row_explanation(
+                self.scored, self.detector, self.table.frame, position,
+            )
+        return self._explained[position]
+
+    def key(self, widget: str) -> str:
+        """The session-state key of one of this view's widgets ("threshold", "share", "table")."""
+        return f"view{self.id}_{widget}"
+
+    def slider_options(self) -> list[float]:
+        """The thresholds the slider offers: the scored table's grid, the model's and the current one."""
+        extra = [self.detector.threshold_, self.threshold]
+        return np.unique(np.r_[self.scored.threshold_grid, extra]).tolist()
+
+    def set_threshold(self, value: float) -> None:
+        """Make ``value`` the threshold and move the slider and share widgets to match."""
+        self.threshold = float(value)
+        self.table_moved = True
+        self.sync_widgets(force=True)
+
+    def set_share(self, percent: float) -> None:
+        """Set the threshold that flags ``percent`` % of the scored rows."""
+        self.set_threshold(threshold_for_share(self.scored.scores, min(max(percent, 0.0), 100.0) / 100))
+
+    def sync_widgets(self, *, force: bool = False) -> None:
+        """Write the threshold into the slider's and share box's state (if unset, or ``force``)."""
+        values = {
+            "threshold": self.threshold,
+            "share": round(100 * self.scored.share_flagged(self.threshold), 2),
+        }
+        for widget, value in values.items():
+            if force or self.key(widget) not in st.session_state:
+                st.session_state[self.key(widget)] = value
+
+    def original_text(self) -> pd.DataFrame:
+        """The table's cells as the user wrote them (read once, on the first download)."""
+        if self._text is None:
+            self._text = original_text(self.table, self.data)
+        return self._text
+
+
+@dataclass
+class ScoringState:
+    """The Score page: the file to score, an uploaded model bundle, and the scored result."""
+
+    upload_id: str | None = None
+    table: Table | None = None
+    data: bytes | None = None
+    table_error: str | None = None
+    bundle_id: str | None = None
+    bundle: LoadedBundle | None = None
+    bundle_error: str | None = None
+    view: ScoredView | None = None
+    view_error: str | None = None
+
+    def forget_table(self, upload_id: str | None) -> None:
+        """Drop the file to score (and its result); ``upload_id`` names the upload replacing it."""
+        self.upload_id, self.table, self.data, self.table_error = upload_id, None, None, None
+        self.view, self.view_error = None, None
+
+    def score(
+        self, detector: AutoencoderDetector, *, threshold: float, label: str | None,
+        timestamp: str | None,
+    ) -> ScoredView | None:
+        """Score the loaded table with ``detector`` unless that was already done; keep any error."""
+        table = self.table
+        if table is None:
+            return None
+        view = self.view
+        if view is not None and view.detector is detector and view.table is table:
+            return view
+        self.view, self.view_error = None, None
+        try:
+            scored = score_table(
+                detector, table.frame, label=label, timestamp=timestamp, seed=detector.config.seed,
+            )
+        except DataError as exc:
+            self.view_error = str(exc)
+            return None
+        self.view = ScoredView(
+            scored=scored, table=table, data=self.data, detector=detector, threshold=threshold,
+        )
+        return self.view
 
 
 @dataclass
@@ -156,8 +281,10 @@ class AppState:
     settings: TrainSettings = field(default_factory=TrainSettings)
     training: TrainingState | None = None
     model: ModelState | None = None
-    # Filled by the Results and Score pages; cleared whenever a new model arrives.
-    scores: Any = None
+    # The model's verdict on the table it was trained on (the Results page); replaced with
+    # every new model, usually already scored by the training job.
+    results: ScoredView | None = None
+    scoring: ScoringState = field(default_factory=ScoringState)
     # Identity (file_id) of the last upload handled, so a file is parsed once, not on every rerun.
     upload_id: str | None = None
     upload_error: str | None = None
@@ -193,8 +320,10 @@ class AppState:
         if dataset is None:
             raise DataError("Load a dataset on the Data page before training.")
         rows = dataset.training_frame()
+        # The job scores the whole table after training, so Results opens at once.
+        job = TrainingJob(detector, rows, score_rows=dataset.frame, score_roles=dataset.roles)
         self.training = TrainingState(
-            job=TrainingJob(detector, rows).start(), trained_on=TrainedOn.of(dataset, len(rows)),
+            job=job.start(), trained_on=TrainedOn.of(dataset, len(rows)), dataset=dataset,
         )
         return self.training
 
@@ -218,9 +347,39 @@ class AppState:
             history={"loss": list(progress.loss), "val_loss": list(progress.val_loss)},
             seconds=progress.elapsed,
             stopped_by_user=progress.status == "stopped",
+            dataset=training.dataset,
         )
-        self.scores = None
+        self.results = None
+        if job.scored is not None and training.dataset is not None:
+            self.results = self._view(job.scored, training.dataset, detector)  # type: ignore[arg-type]
         return True
+
+    # ----------------------------------------------------------------- results
+
+    def ensure_results(self) -> ScoredView | None:
+        """The current model's results, scoring its table now if the training job did not.
+
+        Raises ``DataError`` when the table cannot be scored.
+        """
+        model = self.model
+        if model is None or model.dataset is None:
+            return None
+        if self.results is not None and self.results.detector is model.detector:
+            return self.results
+        roles = model.trained_on.roles
+        scored = score_table(
+            model.detector, model.dataset.frame, label=roles.label, timestamp=roles.timestamp,
+            seed=model.detector.config.seed,
+        )
+        self.results = self._view(scored, model.dataset, model.detector)
+        return self.results
+
+    @staticmethod
+    def _view(scored: ScoredTable, dataset: DatasetState, detector: AutoencoderDetector) -> ScoredView:
+        return ScoredView(
+            scored=scored, table=dataset.table, data=dataset.data, detector=detector,
+            threshold=float(detector.threshold_),
+        )
 
     def model_is_current(self) -> bool:
         """Whether the model was trained on the current dataset with its current choices."""
@@ -246,6 +405,8 @@ __all__ = [
     "AppState",
     "DatasetState",
     "ModelState",
+    "ScoredView",
+    "ScoringState",
     "TrainSettings",
     "TrainedOn",
     "TrainingState",

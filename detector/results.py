@@ -1,0 +1,525 @@
+"""A model's verdict on a whole table, scored once, then viewed at any threshold in a blink.
+
+:func:`score_table` does the heavy part once per model and table: every row's score and
+each column's share of its error, labels and timestamps if the table has them, and a 2-D
+projection of the rows. The resulting :class:`ScoredTable` keeps the scores sorted, so a
+view at a new threshold (how many rows are flagged, which ones, precision and recall)
+costs a binary search plus the rows shown, never a pass over the model.
+"""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from detector.charts import Histogram, histogram_counts
+from detector.columns import label_vector
+from detector.errors import DataError
+from detector.evaluation import Evaluation, evaluate, pr_points, roc_points
+from detector.explanations import top_columns
+from detector.export import rows_csv
+from detector.table import Table, read_table_text
+from detector.thresholds import ThresholdChoice, automatic_thresholds
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from detector.model import AutoencoderDetector
+
+# Rows the projection is fitted on (all rows are then projected): PCA on a sample this size
+# finds the same two directions as on millions of rows, in a fraction of the time.
+PROJECTION_FIT_ROWS = 20_000
+# Rows transformed per step when projecting, so the model's inputs never exist all at once.
+_CHUNK_ROWS = 100_000
+# Thresholds a slider offers at most: one per 0.1% of the rows, plus every suggested threshold.
+THRESHOLD_GRID = 1000
+# How many contributing columns the flagged table and the downloads name per row.
+TOP_COLUMNS = 3
+# Column names the flagged table adds after the user's columns.
+SCORE_COLUMN = "anomaly score"
+TOP_COLUMNS_COLUMN = "top columns"
+
+
+@dataclass(frozen=True)
+class ColumnMatch:
+    """How a table's columns compare with the feature columns a model was trained on."""
+
+    missing: tuple[str, ...]
+    extra: tuple[str, ...]
+
+    def check(self) -> None:
+        """Raise ``DataError`` naming the missing feature columns, if any."""
+        if self.missing:
+            names = ", ".join(repr(c) for c in self.missing)
+            raise DataError(
+                f"The table lacks {len(self.missing)} column(s) the model was trained on: {names}. "
+                "Add them (same names, same kind of values) or score with a model trained on "
+                "this table's columns."
+            )
+
+
+def match_columns(columns: pd.Index | list[str], features: list[str] | tuple[str, ...]) -> ColumnMatch:
+    """Compare a table's ``columns`` with a model's ``features`` (the names it needs)."""
+    present = [str(c) for c in columns]
+    have = set(present)
+    wanted = set(features)
+    return ColumnMatch(
+        missing=tuple(c for c in features if c not in have),
+        extra=tuple(c for c in present if c not in wanted),
+    )
+
+
+@dataclass(frozen=True)
+class Projection:
+    """Each row as a point in 2-D, and what the two axes mean."""
+
+    xy: np.ndarray
+    axis_titles: tuple[str, str]
+    description: str
+
+
+@dataclass(eq=False)
+class ScoredTable:
+    """Every row's score and explanation, plus what any threshold view needs, computed once.
+
+    Row positions (0-based, in table order) identify rows everywhere. Fields after
+    ``contamination`` are derived from the others when the object is created.
+
+    Parameters
+    ----------
+    scores : ndarray of float
+        One score per row, higher = more anomalous; NaN where a row could not be scored.
+    shares : DataFrame
+        Rows x feature columns: each column's share of the row's error (rows sum to 1).
+    labels : ndarray of int8 or None
+        Known answers (1 = anomaly) from the table's label column, if it has a usable one.
+    label_column, x, x_title
+        The label column's name; the timeline's x values (timestamps or numbers, None for
+        row order) and their axis title.
+    projection : Projection or None
+        The rows in 2-D (None when the model has fewer than two inputs).
+    contamination : float
+        Share used for the "top share" automatic threshold.
+    notes : tuple of str
+        Things the user should know (a label column that could not be used, ...).
+    """
+
+    scores: np.ndarray
+    shares: pd.DataFrame
+    labels: np.ndarray | None = None
+    label_column: str | None = None
+    x: np.ndarray | None = None
+    x_title: str = "row"
+    projection: Projection | None = None
+    contamination: float = 0.05
+    notes: tuple[str, ...] = ()
+    # ---- derived
+    automatic: list[ThresholdChoice] = field(init=False)
+    histogram: Histogram = field(init=False)
+    log_histogram: Histogram = field(init=False)
+    threshold_grid: np.ndarray = field(init=False)
+    roc: tuple[np.ndarray, np.ndarray] | None = field(init=False)
+    pr: tuple[np.ndarray, np.ndarray] | None = field(init=False)
+    _order: np.ndarray = field(init=False, repr=False)
+    _ascending: np.ndarray = field(init=False, repr=False)
+    _anomalies_in_order: np.ndarray | None = field(init=False, repr=False)
+    _ranking: Evaluation | None = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.scores = np.asarray(self.scores, dtype=np.float64)
+        if self.scores.ndim != 1 or len(self.shares) != len(self.scores):
+            raise ValueError("scores must be 1-D with one entry per row of shares.")
+        finite = np.isfinite(self.scores)
+        if not finite.any():
+            raise DataError(
+                "No row could be scored: every row has all of the model's feature columns "
+                "missing. Check that the file holds values in those columns."
+            )
+        # Highest score first; unscored rows (NaN) sort last; stable keeps table order on ties.
+        order = np.argsort(-self.scores, kind="stable")
+        self._order = order[: int(finite.sum())]
+        self._ascending = self.scores[self._order][::-1].copy()
+        labels = self.labels
+        if labels is not None:
+            labels = self.labels = np.asarray(labels, dtype=np.int8)
+            if labels.shape != self.scores.shape:
+                raise ValueError("labels must have one entry per row.")
+        self.automatic = automatic_thresholds(self.scores, labels, self.contamination)
+        self.histogram = histogram_counts(self.scores, labels)
+        self.log_histogram = histogram_counts(self.scores, labels, log_x=True)
+        self.threshold_grid = self._grid()
+        self._anomalies_in_order = None
+        self._ranking = None
+        self.roc = self.pr = None
+        if labels is not None:
+            self._anomalies_in_order = np.cumsum(labels[self._order], dtype=np.int64)
+            # Threshold-free numbers, computed once: ROC-AUC, average precision, both curves.
+            self._ranking = evaluate(labels, self.scores, float("inf"))
+            roc, pr = roc_points(labels, self.scores), pr_points(labels, self.scores)
+            self.roc = roc if len(roc[0]) else None
+            self.pr = pr if len(pr[0]) else None
+
+    def _grid(self) -> np.ndarray:
+        """Sorted thresholds evenly spaced in rows flagged, from all rows to none.
+
+        Each is a score (flagging the rows above it), so that a slider over them moves
+        through the rows rather than through the score range, where a long tail would crowd
+        nearly every row into the first few steps. The suggested thresholds are included.
+        """
+        ascending = self._ascending
+        ranks = np.linspace(0, len(ascending) - 1, min(len(ascending), THRESHOLD_GRID)).round()
+        return np.unique(
+            np.r_[
+                np.nextafter(ascending[0], -np.inf),  # flags every row
+                ascending[ranks.astype(np.intp)],
+                [c.threshold for c in self.automatic],
+            ]
+        )
+
+    # ------------------------------------------------------------------ sizes
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.scores)
+
+    @property
+    def n_scored(self) -> int:
+        return len(self._order)
+
+    @property
+    def min_score(self) -> float:
+        return float(self._ascending[0])
+
+    @property
+    def max_score(self) -> float:
+        return float(self._ascending[-1])
+
+    @property
+    def has_labels(self) -> bool:
+        return self.labels is not None
+
+    @property
+    def long_tailed(self) -> bool:
+        """Whether the top score is over ten times the median: a log axis then shows more."""
+        median = float(np.median(self._ascending))
+        return median > 0 and self.max_score > 10 * median
+
+    # ------------------------------------------------------------------ views at a threshold
+
+    def count_flagged(self, threshold: float) -> int:
+        """How many rows score strictly above ``threshold``."""
+        return self.n_scored - int(np.searchsorted(self._ascending, threshold, side="right"))
+
+    def share_flagged(self, threshold: float) -> float:
+        """Flagged rows as a share of the scored rows."""
+        return self.count_flagged(threshold) / self.n_scored
+
+    def flagged_positions(self, threshold: float, limit: int | None = None) -> np.ndarray:
+        """Positions of the flagged rows, highest score first (at most ``limit`` of them)."""
+        n = self.count_flagged(threshold)
+        return self._order[: n if limit is None else min(n, limit)]
+
+    def flags(self, threshold: float) -> np.ndarray:
+        """One bool per row: flagged or not (unscored rows never are)."""
+        with np.errstate(invalid="ignore"):
+            return self.scores > threshold
+
+    def evaluation(self, threshold: float) -> Evaluation | None:
+        """Precision, recall, F1 and the confusion matrix at ``threshold`` (None without labels).
+
+        The same numbers as :func:`detector.evaluation.evaluate`, from running counts over the
+        sorted scores instead of a pass over every row.
+        """
+        if self._ranking is None or self._anomalies_in_order is None:
+            return None
+        flagged = self.count_flagged(threshold)
+        positives = int(self._anomalies_in_order[-1])
+        tp = int(self._anomalies_in_order[flagged - 1]) if flagged else 0
+        fp = flagged - tp
+        fn = positives - tp
+        tn = self.n_scored - positives - fp
+        nan = float("nan")
+        return replace(
+            self._ranking,
+            threshold=float(threshold),
+            precision=tp / flagged if flagged else nan,
+            recall=tp / positives if positives else nan,
+            f1=2 * tp / (2 * tp + fp + fn) if 2 * tp + fp + fn else nan,
+            tn=tn,
+            fp=fp,
+            fn=fn,
+            tp=tp,
+        )
+
+    def top_columns(self, positions: np.ndarray | None = None) -> pd.Series:
+        """``"b (71%), a (12%), c (9%)"`` per row (all rows, or those at ``positions``)."""
+        shares = self.shares if positions is None else self.shares.iloc[positions]
+        return top_columns(shares, k=TOP_COLUMNS)
+
+
+def score_table(
+    detector: AutoencoderDetector,
+    frame: pd.DataFrame,
+    *,
+    label: str | None = None,
+    timestamp: str | None = None,
+    contamination: float | None = None,
+    seed: int = 0,
+) -> ScoredTable:
+    """Score every row of ``frame`` with a fitted ``detector``: the one heavy step of a view.
+
+    ``label`` and ``timestamp`` name optional columns of ``frame``: a label that is not a
+    usable 0/1 column is left out with a note rather than failing the scoring.
+
+    Raises
+    ------
+    DataError
+        When ``frame`` lacks a feature column or holds values the model cannot read.
+    """
+    features = list(detector.preprocessor_.source_columns_)
+    match_columns(frame.columns, features).check()
+    inputs = frame.loc[:, features]
+    scores, shares = detector.score_with_contributions(inputs)
+    notes: list[str] = []
+    labels = None
+    if label is not None and label in frame.columns:
+        try:
+            labels = label_vector(frame[label])
+        except DataError as exc:
+            label = None
+            notes.append(f"The label column cannot be used for evaluation: {exc}")
+    else:
+        label = None
+    x, x_title = _timeline_x(frame, timestamp)
+    return ScoredTable(
+        scores=scores,
+        shares=shares.astype(np.float32),
+        labels=labels,
+        label_column=label,
+        x=x,
+        x_title=x_title,
+        projection=project_rows(detector, inputs, seed=seed),
+        contamination=detector.contamination if contamination is None else contamination,
+        notes=tuple(notes),
+    )
+
+
+def project_rows(detector: AutoencoderDetector, inputs: pd.DataFrame, *, seed: int = 0) -> Projection | None:
+    """The rows in 2-D: the first two principal components of the model's (scaled) inputs.
+
+    PCA is fitted on at most ``PROJECTION_FIT_ROWS`` rows, then every row is projected, so
+    that every flagged row can be drawn. None when the model has fewer than two inputs.
+    """
+    from sklearn.decomposition import PCA
+
+    preprocessor = detector.preprocessor_
+    if len(preprocessor.feature_names_out_) < 2 or len(inputs) < 2:
+        return None
+    rng = np.random.default_rng(seed)
+    fit_rows = inputs
+    if len(inputs) > PROJECTION_FIT_ROWS:
+        fit_rows = inputs.iloc[np.sort(rng.choice(len(inputs), PROJECTION_FIT_ROWS, replace=False))]
+    pca = PCA(n_components=2, random_state=seed).fit(preprocessor.transform(fit_rows))
+    xy = np.empty((len(inputs), 2), dtype=np.float32)
+    for start in range(0, len(inputs), _CHUNK_ROWS):
+        chunk = inputs.iloc[start : start + _CHUNK_ROWS]
+        xy[start : start + len(chunk)] = pca.transform(preprocessor.transform(chunk))
+    ratios = pca.explained_variance_ratio_
+    return Projection(
+        xy=xy,
+        axis_titles=(
+            f"component 1 ({ratios[0]:.0%} of the variation)",
+            f"component 2 ({ratios[1]:.0%} of the variation)",
+        ),
+        description="each row's scaled feature values, projected onto the two directions in "
+        "which the rows vary most (PCA)",
+    )
+
+
+@dataclass(frozen=True)
+class FlaggedRows:
+    """The flagged rows a page shows: the user's columns, then score and top columns.
+
+    ``table`` is indexed by row number (1-based, as in the file); ``positions`` are the
+    same rows' 0-based positions; ``n_flagged`` counts every flagged row, shown or not.
+    """
+
+    table: pd.DataFrame
+    positions: np.ndarray
+    n_flagged: int
+    shares: pd.DataFrame
+
+    @property
+    def truncated(self) -> bool:
+        return len(self.positions) < self.n_flagged
+
+
+def flagged_view(scored: ScoredTable, frame: pd.DataFrame, threshold: float, limit: int) -> FlaggedRows:
+    """The highest-scoring ``limit`` flagged rows of ``frame``, sorted by score."""
+    positions = scored.flagged_positions(threshold, limit)
+    table = frame.iloc[positions].copy()
+    taken = {str(c) for c in table.columns}
+    score_name = _free_name(SCORE_COLUMN, taken)
+    top_name = _free_name(TOP_COLUMNS_COLUMN, taken | {score_name})
+    table[score_name] = scored.scores[positions]
+    table[top_name] = scored.top_columns(positions).to_numpy()
+    table.index = pd.Index(positions + 1, name="row")
+    shares = scored.shares.iloc[positions]
+    shares.index = table.index
+    return FlaggedRows(
+        table=table, positions=positions, n_flagged=scored.count_flagged(threshold), shares=shares,
+    )
+
+
+def contribution_styles(flagged: FlaggedRows, min_share: float = 0.2) -> pd.DataFrame:
+    """CSS per cell of ``flagged.table``: a red background, stronger for a larger share of the error.
+
+    Only feature cells whose column explains at least ``min_share`` of the row's error are
+    coloured; every other cell gets an empty style.
+    """
+    styles = pd.DataFrame("", index=flagged.table.index, columns=flagged.table.columns)
+    for column in flagged.shares.columns:
+        if column not in styles.columns:
+            continue
+        share = flagged.shares[column].to_numpy(dtype=float, na_value=np.nan)
+        strong = share >= min_share
+        alpha = np.round(0.15 + 0.55 * np.clip(share, 0, 1), 2)
+        styles.loc[strong, column] = [f"background-color: rgba(228, 87, 86, {a})" for a in alpha[strong]]
+    return styles
+
+
+def row_explanation(
+    scored: ScoredTable, detector: AutoencoderDetector, frame: pd.DataFrame, position: int,
+) -> pd.DataFrame:
+    """One row's actual and reconstructed value and share of the error, per feature column.
+
+    Columns: ``column``, ``actual``, ``reconstructed``, ``share of error``, and both values
+    ``scaled`` as the model sees them (numeric columns; NaN for categories), so that columns
+    in different units compare. Sorted by share, largest first. ``scored`` holds the shares
+    already; only the reconstruction is computed here (one small predict).
+    """
+    preprocessor = detector.preprocessor_
+    features = list(preprocessor.source_columns_)
+    row = frame.iloc[[position]].loc[:, features]
+    reconstructed = detector.reconstruct(row).iloc[0][features]
+    actual = row.iloc[0]
+    center = np.full(len(features), np.nan)
+    scale = np.full(len(features), np.nan)
+    center[: len(preprocessor.center_)] = preprocessor.center_
+    scale[: len(preprocessor.scale_)] = preprocessor.scale_
+
+    def scaled(values: pd.Series) -> np.ndarray:
+        numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        return (numbers - center) / scale
+
+    explanation = pd.DataFrame(
+        {
+            "column": features,
+            "actual": pd.Series(actual.to_numpy(dtype=object), dtype=object),
+            "reconstructed": pd.Series(reconstructed.to_numpy(dtype=object), dtype=object),
+            "share of error": scored.shares.iloc[position][features].to_numpy(dtype=float),
+            "actual (scaled)": scaled(actual),
+            "reconstructed (scaled)": scaled(reconstructed),
+        }
+    )
+    return explanation.sort_values("share of error", ascending=False, kind="stable", ignore_index=True)
+
+
+def with_threshold(detector: AutoencoderDetector, threshold: float) -> AutoencoderDetector:
+    """A shallow copy of ``detector`` whose saved threshold is ``threshold`` (the user's choice).
+
+    The copy shares the network and preprocessing; only the threshold and the training rows'
+    flags differ, so a bundle saved from it flags exactly what the user was looking at.
+    """
+    chosen = copy.copy(detector)
+    chosen.threshold_ = float(threshold)
+    with np.errstate(invalid="ignore"):
+        chosen.labels_ = (np.asarray(detector.decision_scores_) > threshold).astype(np.int8)
+    return chosen
+
+
+def original_text(table: Table, data: bytes | Path | None) -> pd.DataFrame:
+    """Every cell of ``table`` as the text the user gave (``data``: the bytes or path it was read from).
+
+    Without ``data`` (a table built in memory) the typed values are written as text instead.
+    """
+    if data is None:
+        frame = table.frame
+        return pd.DataFrame({c: frame[c].astype(str).where(frame[c].notna(), "") for c in frame.columns})
+    text = read_table_text(data, table.report.dialect)
+    if text.shape != table.frame.shape:
+        raise DataError(
+            f"The file {table.name} now reads as {text.shape[0]:,} rows x {text.shape[1]} columns, "
+            f"not {table.frame.shape[0]:,} x {table.frame.shape[1]} as before; load it again."
+        )
+    return text
+
+
+def scored_rows_csv(
+    scored: ScoredTable, text: pd.DataFrame, threshold: float, *, only_flagged: bool,
+) -> bytes:
+    """CSV bytes of the user's rows (``text`` from :func:`original_text`) with score, flag and top columns.
+
+    ``only_flagged`` keeps the flagged rows, highest score first; otherwise every row, in
+    table order. Spreadsheet-safe, see :func:`detector.export.rows_csv`.
+    """
+    if only_flagged:
+        # Naming the top columns costs time per row: only the rows written need them.
+        positions = scored.flagged_positions(threshold)
+        top = pd.Series("", index=range(scored.n_rows), dtype=object)
+        top.iloc[positions] = scored.top_columns(positions).to_numpy()
+    else:
+        top = scored.top_columns()
+    return rows_csv(
+        text, scored.scores, scored.flags(threshold), top,
+        only_flagged=only_flagged, sort_by_score=only_flagged,
+    )
+
+
+def _timeline_x(frame: pd.DataFrame, timestamp: str | None) -> tuple[np.ndarray | None, str]:
+    """x values for the score timeline: the timestamp column if it reads as times, else rows."""
+    if timestamp is None or timestamp not in frame.columns:
+        return None, "row"
+    series = frame[timestamp]
+    if pd.api.types.is_numeric_dtype(series):
+        return series.to_numpy(dtype=float, na_value=np.nan), timestamp
+    with warnings.catch_warnings():
+        # pandas warns when it parses element by element; a slow parse beats no timeline.
+        warnings.simplefilter("ignore", UserWarning)
+        try:
+            parsed = pd.to_datetime(series, errors="coerce")
+        except (ValueError, TypeError, OverflowError):
+            return None, "row"
+    if parsed.notna().mean() < 0.9:
+        return None, "row"
+    return parsed.to_numpy(), timestamp
+
+
+def _free_name(base: str, taken: set[str]) -> str:
+    """``base``, or ``base (2)``, ``base (3)``, ... whichever the user's table does not use."""
+    name, suffix = base, 2
+    while name in taken:
+        name, suffix = f"{base} ({suffix})", suffix + 1
+    return name
+
+
+__all__ = [
+    "ColumnMatch",
+    "FlaggedRows",
+    "Projection",
+    "ScoredTable",
+    "contribution_styles",
+    "flagged_view",
+    "match_columns",
+    "original_text",
+    "project_rows",
+    "row_explanation",
+    "score_table",
+    "scored_rows_csv",
+    "with_threshold",
+]

@@ -1,0 +1,120 @@
+"""The Score page, driven through AppTest: new files, uploaded bundles, schema checks."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+from apptest_helpers import app_state, assert_clean, metric, results_page, start_app, tiny_csv, tiny_detector
+from streamlit.testing.v1 import AppTest
+
+from ui.results_view import model_download, rows_download
+from ui.state import ScoredView
+
+# Every test here uses a small model trained once per test process (tiny_detector).
+pytestmark = pytest.mark.slow
+
+BUNDLE_MODEL = "A model bundle I upload"
+
+
+def score_page(at: AppTest) -> AppTest:
+    return at.switch_page("pages/score.py").run()
+
+
+def upload_to_score(at: AppTest, name: str, data: bytes) -> AppTest:
+    uploader = next(u for u in at.file_uploader if u.label.startswith("File to score"))
+    uploader.set_value((name, data, "text/csv"))
+    return at.run()
+
+
+def scored_view(at: AppTest) -> ScoredView:
+    view = app_state(at).scoring.view
+    assert view is not None, [e.value for e in at.error]
+    return view
+
+
+def test_a_new_file_is_scored_with_the_sessions_model_and_its_threshold():
+    at = results_page()
+    results = app_state(at).results
+    chosen = float(np.sort(results.scored.scores)[44])  # flags 15 rows
+    at.select_slider(key=results.key("threshold")).set_value(chosen).run()
+    score_page(at)
+    # The same rows in another order, under another name.
+    shuffled = pd.read_csv(io.BytesIO(tiny_csv())).iloc[::-1]
+    upload_to_score(at, "later.csv", shuffled.to_csv(index=False).encode())
+
+    assert_clean(at)
+    view = scored_view(at)
+    assert view.threshold == results.threshold
+    np.testing.assert_allclose(view.scored.scores[::-1], results.scored.scores, rtol=1e-6)
+    assert metric(at, "Rows flagged") == "15"
+    assert view.scored.labels is not None  # the training label column is used when present
+    assert next(b.label for b in at.get("download_button")) == "Download flagged rows"
+    download = pd.read_csv(io.BytesIO(rows_download(view, view.threshold, only_flagged=True)))
+    assert len(download) == 15
+
+
+def test_a_saved_bundle_reproduces_the_training_sessions_scores_and_threshold():
+    at = results_page()
+    results = app_state(at).results
+    chosen = float(np.sort(results.scored.scores)[53])  # flags 6 rows
+    at.select_slider(key=results.key("threshold")).set_value(chosen).run()
+    bundle = model_download(results, results.threshold, {"label": "is_anomaly", "source": "tiny.csv"})
+
+    score_page(at)
+    at.radio[0].set_value(BUNDLE_MODEL).run()
+    next(u for u in at.file_uploader if u.label.startswith("Model bundle")).set_value(
+        ("tiny_model.zip", bundle, "application/zip")
+    )
+    at.run()
+    upload_to_score(at, "again.csv", tiny_csv())
+
+    assert_clean(at)
+    view = scored_view(at)
+    assert view.detector is not tiny_detector()  # loaded from the zip
+    assert view.threshold == pytest.approx(results.threshold)
+    np.testing.assert_allclose(view.scored.scores, results.scored.scores, rtol=1e-6)
+    assert metric(at, "Rows flagged") == f"{results.scored.count_flagged(results.threshold):,}"
+    assert view.scored.label_column == "is_anomaly"
+    assert any("trained on tiny.csv" in c.value for c in at.caption)
+
+
+def test_missing_columns_are_named_and_extra_columns_are_listed_as_ignored():
+    at = score_page(results_page())
+    frame = pd.read_csv(io.BytesIO(tiny_csv()))
+
+    upload_to_score(at, "no_pressure.csv", frame.drop(columns="pressure").to_csv(index=False).encode())
+    assert_clean(at)
+    assert len(at.error) == 1
+    assert "no_pressure.csv cannot be scored" in at.error[0].value
+    assert "'pressure'" in at.error[0].value
+    assert app_state(at).scoring.view is None
+
+    upload_to_score(at, "wider.csv", frame.assign(operator="kim").to_csv(index=False).encode())
+    assert_clean(at)
+    assert not at.error
+    assert any("Not used by the model" in i.value and "operator" in i.value for i in at.info)
+    assert scored_view(at).scored.n_rows == 60
+
+
+def test_a_file_that_is_not_a_bundle_is_refused_with_a_reason():
+    at = score_page(results_page())
+    at.radio[0].set_value(BUNDLE_MODEL).run()
+
+    next(u for u in at.file_uploader if u.label.startswith("Model bundle")).set_value(
+        ("model.zip", b"not a zip at all", "application/zip")
+    )
+    at.run()
+
+    assert_clean(at)
+    assert at.error[0].value.startswith("Could not load model.zip: This is not a model bundle")
+
+
+def test_without_a_model_the_page_asks_for_a_bundle():
+    at = score_page(start_app())
+
+    assert_clean(at)
+    assert at.radio[0].options == [BUNDLE_MODEL]
+    assert "Upload a model bundle" in at.info[0].value

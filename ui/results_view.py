@@ -1,0 +1,366 @@
+"""The results workbench, shared by Results and Score: threshold, numbers, flagged rows, charts, downloads.
+
+Everything that depends on the threshold is one fragment, so moving the slider reruns only
+this part of the page. The fragment only reads what the scored table already holds: no
+model call runs on a drag (except reconstructing a newly selected row, once).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from detector.bundle import bundle_bytes
+from detector.charts import (
+    contribution_bars,
+    embedding_scatter,
+    histogram_figure,
+    pr_curve_figure,
+    reconstruction_bars,
+    roc_curve_figure,
+    score_timeline,
+)
+from detector.results import (
+    FlaggedRows,
+    contribution_styles,
+    flagged_view,
+    scored_rows_csv,
+    with_threshold,
+)
+from detector.thresholds import ThresholdChoice
+from ui import format as fmt
+from ui.state import ScoredView
+
+# Rows the flagged table shows at most; the download holds all of them.
+TABLE_ROWS = 500
+# Points per scatter chart at most, besides every flagged row (which is always drawn)...
+CHART_POINTS = 3000
+# ...unless a threshold flags more than this many rows: then a sample of them is drawn.
+CHART_FLAGGED = 10_000
+# Share of a row's error from which its cell is coloured in the flagged table.
+HIGHLIGHT_SHARE = 0.2
+# Columns in the reconstruction chart at most (the largest contributors).
+EXPLAIN_COLUMNS = 10
+CHART_CONFIG = {"displayModeBar": False}
+
+
+def render_workbench(view: ScoredView, *, bundle_metadata: dict[str, Any] | None = None) -> None:
+    """Draw the whole workbench for ``view``; ``bundle_metadata`` is saved in model downloads."""
+    for note in view.scored.notes:
+        st.warning(note)
+    _threshold_dependent(view, bundle_metadata or {})
+
+
+@st.fragment
+def _threshold_dependent(view: ScoredView, bundle_metadata: dict[str, Any]) -> None:
+    view.sync_widgets()
+    st.subheader("Where to draw the line")
+    _distribution(view)
+    _threshold_controls(view)
+    threshold = view.threshold
+    _headline(view, threshold)
+    flagged = flagged_view(view.scored, view.table.frame, threshold, TABLE_ROWS)
+    _flagged_rows(view, flagged)
+    _where(view, threshold)
+    _downloads(view, threshold, flagged.n_flagged, bundle_metadata)
+
+
+# ------------------------------------------------------------------ the threshold
+
+
+def _distribution(view: ScoredView) -> None:
+    scored = view.scored
+    log_x_box, log_y_box = st.columns(2)
+    log_x = log_x_box.checkbox(
+        "Log scale for scores", value=scored.long_tailed, key=view.key("log_x"),
+        help="Spreads out the long right tail that reconstruction errors usually have.",
+    )
+    log_y = log_y_box.checkbox(
+        "Log scale for row counts", key=view.key("log_y"),
+        help="Makes bars of a few rows visible next to bars of thousands.",
+    )
+    histogram = scored.log_histogram if log_x else scored.histogram
+    figure = histogram_figure(histogram, view.threshold, log_y=log_y, markers=scored.automatic)
+    figure.update_layout(height=380, margin={"t": 30, "b": 10}, legend={"orientation": "h", "y": 1.1})
+    st.plotly_chart(figure, config=CHART_CONFIG)
+    st.caption(
+        "How badly the model rebuilds each row (its anomaly score). The solid line is the "
+        "threshold: rows to its right are flagged. Dashed lines are where the automatic methods "
+        "would put it, with how many rows each would flag."
+    )
+
+
+def _threshold_controls(view: ScoredView) -> None:
+    slider, share = st.columns([4, 1])
+    slider.select_slider(
+        "Threshold",
+        options=view.slider_options(),
+        format_func=_score,
+        key=view.key("threshold"),
+        on_change=_slider_moved,
+        args=(view,),
+        help="Rows scoring above this are flagged. The slider moves through the rows (each step "
+        "flags about 0.1% more or fewer), not evenly through the scores. Moving it never "
+        "retrains or rescores.",
+    )
+    share.number_input(
+        "Share of rows flagged (%)",
+        min_value=0.0,
+        max_value=100.0,
+        step=0.5,
+        format="%.2f",
+        key=view.key("share"),
+        on_change=_share_typed,
+        args=(view,),
+        help="Type a share to move the threshold so that this share of rows is flagged.",
+    )
+    st.caption("Or adopt a suggested threshold:")
+    scored = view.scored
+    saved = float(view.detector.threshold_)
+    choices = [
+        *scored.automatic,
+        ThresholdChoice(
+            "saved", "Model's own (the expected share of anomalies set at training)", saved,
+            scored.count_flagged(saved), scored.share_flagged(saved),
+        ),
+    ]
+    for column, choice in zip(st.columns(len(choices)), choices, strict=True):
+        column.button(
+            choice.label.split(" (")[0],  # "Best F1 (0.72, from labels)" -> "Best F1"
+            key=view.key(f"adopt_{choice.method}"),
+            on_click=view.set_threshold,
+            args=(choice.threshold,),
+            help=f"{choice.label}: threshold {choice.threshold:.4g}.",
+            width="stretch",
+        )
+        column.caption(f"{choice.n_flagged:,} rows · {choice.threshold:.4g}")
+
+
+def _score(value: float) -> str:
+    return f"{value:.4g}"
+
+
+def _slider_moved(view: ScoredView) -> None:
+    view.set_threshold(st.session_state[view.key("threshold")])
+
+
+def _share_typed(view: ScoredView) -> None:
+    view.set_share(st.session_state[view.key("share")])
+
+
+# ------------------------------------------------------------------ the numbers
+
+
+def _headline(view: ScoredView, threshold: float) -> None:
+    scored = view.scored
+    n_flagged = scored.count_flagged(threshold)
+    evaluation = scored.evaluation(threshold)
+    columns = st.columns(6 if evaluation is not None else 3)
+    columns[0].metric("Rows flagged", f"{n_flagged:,}")
+    columns[1].metric("Share flagged", f"{n_flagged / scored.n_scored:.2%}")
+    columns[2].metric("Threshold", f"{threshold:.4g}")
+    unscored = scored.n_rows - scored.n_scored
+    if unscored:
+        st.caption(
+            f"{unscored:,} rows have no value in any feature column and could not be scored; "
+            "they are never flagged."
+        )
+    if evaluation is None:
+        st.caption("Choose a label column on the Data page to see how well the flags match it.")
+        return
+    columns[3].metric("Precision", fmt.ratio(evaluation.precision), help="Share of flagged rows "
+                      "that the label marks as anomalies.")
+    columns[4].metric("Recall", fmt.ratio(evaluation.recall), help="Share of labelled anomalies "
+                      "that are flagged.")
+    columns[5].metric("F1", fmt.ratio(evaluation.f1), help="Harmonic mean of precision and recall.")
+    st.markdown(f"**How good is this**, against the label column `{scored.label_column}`")
+    matrix, roc, pr = st.columns([2, 3, 3])
+    with matrix:
+        st.metric("ROC-AUC", fmt.ratio(evaluation.roc_auc), help="Chance that a random anomaly "
+                  "scores above a random normal row; independent of the threshold.")
+        st.metric("Average precision", fmt.ratio(evaluation.average_precision),
+                  help="Area under the precision-recall curve; independent of the threshold.")
+        st.table(
+            pd.DataFrame(
+                {"flagged": [evaluation.tp, evaluation.fp], "not flagged": [evaluation.fn, evaluation.tn]},
+                index=pd.Index(["anomaly (label)", "normal (label)"], name="confusion matrix"),
+            ),
+        )
+    if scored.roc is not None:
+        figure = roc_curve_figure(*scored.roc, point=(evaluation.false_positive_rate, evaluation.recall))
+        roc.plotly_chart(_small(figure, "ROC curve"), config=CHART_CONFIG)
+    if scored.pr is not None:
+        point = (evaluation.recall, evaluation.precision) if np.isfinite(evaluation.precision) else None
+        pr.plotly_chart(_small(pr_curve_figure(*scored.pr, point=point), "Precision-recall curve"),
+                        config=CHART_CONFIG)
+
+
+# ------------------------------------------------------------------ the rows
+
+
+def _flagged_rows(view: ScoredView, flagged: FlaggedRows) -> None:
+    st.subheader("Flagged rows")
+    if flagged.n_flagged == 0:
+        st.info("No row scores above the threshold: lower it to see flagged rows.")
+        view.selected_row = None
+        return
+    shown = len(flagged.positions)
+    if flagged.truncated:
+        st.caption(
+            f"The {shown:,} highest-scoring of {flagged.n_flagged:,} flagged rows; "
+            "**Download flagged rows** below has all of them."
+        )
+    else:
+        st.caption(f"All {flagged.n_flagged:,} flagged rows, highest score first.")
+    st.caption(
+        f"Red cells explain a large share (≥ {HIGHLIGHT_SHARE:.0%}) of their row's error; the "
+        "darker, the larger. Select a row to see what the model expected instead."
+    )
+    table_key = view.key("table")
+    if view.table_moved:
+        # The threshold moved, so the rows moved: keep the selected row selected if still shown.
+        view.table_moved = False
+        rows = np.flatnonzero(flagged.positions == view.selected_row).tolist()
+        st.session_state[table_key] = {"selection": {"rows": rows, "columns": [], "cells": []}}
+    event = st.dataframe(
+        _styled(flagged),
+        key=table_key,
+        on_select="rerun",
+        selection_mode="single-row",
+        height=min(38 + 35 * shown, 420),
+    )
+    selected = event.selection.rows if event is not None else []
+    view.selected_row = int(flagged.positions[selected[0]]) if selected else None
+    _explain(view, view.selected_row if selected else int(flagged.positions[0]))
+
+
+def _styled(flagged: FlaggedRows) -> Any:
+    """The table with contribution colours and compact numbers (pandas' default shows 6 decimals)."""
+    table = flagged.table
+    floats = [c for c in table.columns if pd.api.types.is_float_dtype(table[c])]
+    return table.style.apply(lambda _: contribution_styles(flagged, HIGHLIGHT_SHARE), axis=None).format(
+        {column: "{:.6g}" for column in floats}, na_rep="",
+    )
+
+
+def _explain(view: ScoredView, position: int) -> None:
+    score = view.scored.scores[position]
+    how = "selected" if view.selected_row is not None else "the highest-scoring flagged row"
+    st.markdown(f"**Why row {position + 1} stands out** ({how}; score {score:.4g})")
+    explanation = view.explain(position).head(EXPLAIN_COLUMNS)
+    left, right = st.columns([3, 2])
+    bars = reconstruction_bars(
+        explanation["column"], explanation["actual"], explanation["reconstructed"],
+        heights=(explanation["actual (scaled)"], explanation["reconstructed (scaled)"]),
+        value_title="scaled as the model sees it",
+    )
+    left.plotly_chart(_small(bars, "Actual vs reconstructed value"), config=CHART_CONFIG)
+    shares = explanation.set_index("column")["share of error"]
+    right.plotly_chart(_small(contribution_bars(shares), "Share of the row's error"), config=CHART_CONFIG)
+    st.caption(
+        "The model rebuilds each row from a compressed summary; the columns it rebuilds worst "
+        "carry most of the error and are the reason the row scores high. Bars are scaled as the "
+        "model sees each column, so that columns in different units compare; the labels show "
+        "the values themselves (categories have no bar, only their label)."
+    )
+
+
+# ------------------------------------------------------------------ where
+
+
+def _where(view: ScoredView, threshold: float) -> None:
+    scored = view.scored
+    st.subheader("Where the anomalies are")
+    flags = scored.flags(threshold)
+    timeline, embedding = st.columns(2)
+    # Row numbers count from 1, as in the file and the flagged table.
+    x = scored.x if scored.x is not None else np.arange(1, scored.n_rows + 1)
+    figure = score_timeline(
+        x, scored.scores, flags, threshold, max_points=CHART_POINTS, max_flagged=CHART_FLAGGED,
+    )
+    figure.update_layout(xaxis_title=scored.x_title)
+    over = "time" if scored.x is not None else "row order"
+    timeline.plotly_chart(_small(figure, f"Score over {over}", legend_below=True), config=CHART_CONFIG)
+    projection = scored.projection
+    if projection is not None:
+        figure = embedding_scatter(
+            projection.xy, scored.scores, flags, max_points=CHART_POINTS, max_flagged=CHART_FLAGGED,
+        )
+        figure.update_layout(xaxis_title=projection.axis_titles[0], yaxis_title=projection.axis_titles[1])
+        embedding.plotly_chart(
+            _small(figure, "Rows in 2-D, coloured by score", legend_below=True), config=CHART_CONFIG,
+        )
+        embedding.caption(f"Each point is a row: {projection.description}. Flagged rows are diamonds.")
+    n_flagged = int(flags.sum())
+    if n_flagged > CHART_FLAGGED:
+        st.caption(
+            f"The charts show a random sample of {CHART_FLAGGED:,} of the {n_flagged:,} flagged "
+            "rows, and of the others, so that they stay quick; raise the threshold to see every "
+            "flagged row."
+        )
+    elif scored.n_scored > CHART_POINTS:
+        st.caption(
+            f"The charts show every flagged row and a random sample of the others "
+            f"({CHART_POINTS:,} points in all at most), so that they stay quick with many rows."
+        )
+
+
+# ------------------------------------------------------------------ downloads
+
+
+def _downloads(view: ScoredView, threshold: float, n_flagged: int, metadata: dict[str, Any]) -> None:
+    st.subheader("Take it with you")
+    stem = Path(view.name).stem or "table"
+    # (label, builder, file name, type, help); a builder runs only when its button is clicked.
+    files = [
+        ("Download flagged rows", partial(rows_download, view, threshold, only_flagged=True),
+         f"{stem}_flagged.csv", "text/csv",
+         "The flagged rows, highest score first: your columns exactly as uploaded, then "
+         "anomaly_score, is_anomaly and top_columns."),
+        ("Download all rows with scores", partial(rows_download, view, threshold, only_flagged=False),
+         f"{stem}_scored.csv", "text/csv",
+         "Every row in the original order, with its score, flag and top columns."),
+        ("Download model", partial(model_download, view, threshold, metadata),
+         f"{stem}_model.zip", "application/zip",
+         "A zip bundle (Keras model + JSON, no code) that keeps this threshold; load it on the "
+         "Score page or with `python -m detector score`."),
+    ]
+    for column, (label, build, file_name, mime, help_text) in zip(st.columns(3), files, strict=True):
+        column.download_button(
+            label,
+            data=build,
+            file_name=file_name,
+            mime=mime,
+            on_click="ignore",
+            disabled=label == "Download flagged rows" and n_flagged == 0,
+            icon=":material/download:",
+            help=help_text,
+        )
+    st.caption(
+        "Files are built when you click. CSVs are UTF-8 and safe to open in spreadsheet "
+        "programs: cells that would run as formulas start with an apostrophe."
+    )
+
+
+def rows_download(view: ScoredView, threshold: float, *, only_flagged: bool) -> bytes:
+    """The CSV the row download buttons serve, built when clicked."""
+    return scored_rows_csv(view.scored, view.original_text(), threshold, only_flagged=only_flagged)
+
+
+def model_download(view: ScoredView, threshold: float, metadata: dict[str, Any]) -> bytes:
+    """The model bundle the model download button serves, saved with ``threshold``."""
+    return bundle_bytes(with_threshold(view.detector, threshold), metadata=metadata)
+
+
+def _small(figure: Any, title: str, *, legend_below: bool = False) -> Any:
+    """A compact chart with a small title; ``legend_below`` keeps the legend off a colour bar."""
+    figure.update_layout(title={"text": title, "font": {"size": 14}}, height=340, margin={"t": 40, "b": 10})
+    if legend_below:
+        figure.update_layout(legend={"orientation": "h", "x": 0, "y": -0.25, "yanchor": "top"},
+                             height=380)
+    return figure
