@@ -141,6 +141,11 @@ def _write_members(detector: AutoencoderDetector, folder: Path, metadata: dict[s
             "n_train_rows": int(detector.n_train_rows_),
             "data_fingerprint": detector.data_fingerprint_,
             "fit_seconds": float(detector.fit_seconds_),
+            "scoring": {
+                "code_mean": [float(v) for v in detector.code_mean_],
+                "code_precision": [[float(v) for v in row] for row in detector.code_precision_],
+                "score_scales": [float(v) for v in detector.score_scales_],
+            },
         },
     )
     _write_json(
@@ -286,6 +291,9 @@ def _load_directory(folder: Path) -> LoadedBundle:
     detector.n_train_rows_ = int(_number(spec, "n_train_rows"))
     detector.data_fingerprint_ = str(spec.get("data_fingerprint", ""))
     detector.fit_seconds_ = _number(spec, "fit_seconds")
+    detector.code_mean_, detector.code_precision_, detector.score_scales_ = _scoring_from_dict(
+        spec.get("scoring"), detector.config_.bottleneck
+    )
     scores_path = folder / SCORES_FILE
     if scores_path.is_file():
         try:
@@ -299,6 +307,28 @@ def _load_directory(folder: Path) -> LoadedBundle:
         detector.decision_scores_ = np.array([], dtype=np.float64)
     detector.labels_ = detector._labels(detector.decision_scores_)
     return LoadedBundle(detector=detector, metadata=metadata)
+
+
+def _scoring_from_dict(data: object, bottleneck: int | None) -> tuple[np.ndarray, np.ndarray, tuple]:
+    """The code statistics and score scales, checked for shape and finiteness."""
+    problem = f"{DETECTOR_FILE}: scoring must hold the code mean, precision and two score scales"
+    if not isinstance(data, dict) or bottleneck is None:
+        raise DataError(problem + ".")
+    try:
+        mean = np.asarray(data["code_mean"], dtype=np.float64)
+        precision = np.asarray(data["code_precision"], dtype=np.float64)
+        scales = np.asarray(data["score_scales"], dtype=np.float64)
+    except (KeyError, TypeError, ValueError):
+        raise DataError(problem + ".") from None
+    if (
+        mean.shape != (bottleneck,)
+        or precision.shape != (bottleneck, bottleneck)
+        or scales.shape != (2,)
+        or not all(np.isfinite(a).all() for a in (mean, precision, scales))
+        or (scales <= 0).any()
+    ):
+        raise DataError(problem + f" for a {bottleneck}-wide bottleneck.")
+    return mean, precision, (float(scales[0]), float(scales[1]))
 
 
 def _read_json(path: Path) -> Any:

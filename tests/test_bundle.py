@@ -180,3 +180,12 @@ def test_garbage_json_is_refused(zipped):
 def test_saving_an_unfitted_detector_fails(tmp_path: Path):
     with pytest.raises(Exception, match="not fitted"):
         save_bundle(AutoencoderDetector(), tmp_path / "x")
+
+
+def test_tampered_score_statistics_are_refused(zipped):
+    members = _members(zipped)
+    spec = json.loads(members["detector.json"])
+    spec["scoring"]["code_mean"] = spec["scoring"]["code_mean"][:-1]
+    members["detector.json"] = json.dumps(spec).encode()
+    with pytest.raises(DataError, match="scoring"):
+        load_bundle(_zip(members))

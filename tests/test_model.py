@@ -26,12 +26,15 @@ def fitted() -> tuple[AutoencoderDetector, pd.DataFrame]:
 def test_resolved_sizes_follow_the_data_shape():
     small = AutoencoderConfig().resolved(n_rows=200, n_features=6)
     wide = AutoencoderConfig().resolved(n_rows=1_000_000, n_features=200)
-    assert small.hidden_layers == (16, 8)
-    assert small.bottleneck == 2
+    assert small.hidden_layers == (16,)
+    assert small.bottleneck == 3
     assert small.batch_size == 32
-    assert wide.hidden_layers == (256, 128)
-    assert wide.bottleneck == 32
+    assert small.epochs == 100, "a small table gets the full epoch budget"
+    assert wide.hidden_layers == (256,)
+    assert wide.bottleneck == 100
     assert wide.batch_size == 1024
+    assert wide.epochs == 5, "max_steps lowers the epochs of a large table, to no fewer than 5"
+    assert AutoencoderConfig(max_steps=None).resolved(1_000_000, 200).epochs == 100
     # Whatever the width, the code layer is narrower than the layer before it.
     for n_features in (1, 3, 10, 40, 500):
         config = AutoencoderConfig().resolved(n_rows=500, n_features=n_features)
@@ -188,3 +191,24 @@ def test_scoring_before_fit_says_so():
 def test_contamination_outside_range_is_refused(contamination):
     with pytest.raises(ValueError, match="contamination"):
         AutoencoderDetector(config=TINY, contamination=contamination).fit(np.zeros((20, 2)))
+
+
+def test_score_is_the_sum_of_its_two_components(fitted):
+    detector, frame = fitted
+    parts = detector.score_components(frame)
+    assert list(parts.columns) == ["reconstruction", "code"]
+    np.testing.assert_allclose(parts.sum(axis=1), detector.decision_scores_, rtol=1e-5)
+    # Both parts are in units of a typical training row, so an ordinary row scores about 2.
+    assert 1.0 < np.median(detector.decision_scores_) < 3.5
+    assert (parts.to_numpy() >= 0).all()
+
+
+def test_a_value_far_beyond_the_clip_still_scores_as_extreme(fitted):
+    detector, frame = fitted
+    rows = frame.head(3).copy()
+    rows.loc[rows.index[1], "a"] = 50.0  # scaled far beyond the ±5 the network sees
+    rows.loc[rows.index[2], "a"] = 1e300  # enormous, yet the score stays finite
+    scores = detector.decision_function(rows)
+    assert np.isfinite(scores).all()
+    assert scores[2] > scores[1] > scores[0]
+    assert detector.feature_errors(rows).iloc[2].idxmax() == "a"
