@@ -114,6 +114,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _train(args: argparse.Namespace) -> int:
+    from detector.results import unscored_note
     from detector.table import read_table
 
     table = read_table(args.input)
@@ -144,7 +145,7 @@ def _train(args: argparse.Namespace) -> int:
         f"trained {len(detector.history_['loss'])} epochs in {detector.fit_seconds_:.1f}s; "
         f"threshold {detector.threshold_:.6g} flags {flagged:,} of {len(frame):,} rows"
     )
-    unscored = _unscored_note(detector.decision_scores_)
+    unscored = unscored_note(detector.decision_scores_)
     if unscored:
         _say(f"{unscored}; they were left out of training")
     if labels is not None:
@@ -164,6 +165,7 @@ def _score(args: argparse.Namespace) -> int:
     from detector.bundle import load_bundle
     from detector.explanations import top_columns
     from detector.export import rows_csv
+    from detector.results import unscored_note
     from detector.table import read_table, read_table_text
 
     detector = load_bundle(args.model).detector
@@ -187,7 +189,7 @@ def _score(args: argparse.Namespace) -> int:
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_bytes(data)
     _say(f"flagged {int(flagged.sum()):,} of {len(scores):,} rows above threshold {threshold:.6g}")
-    unscored = _unscored_note(scores)
+    unscored = unscored_note(scores)
     if unscored:
         where = "are not in the output" if args.only_flagged else "have an empty score in the output"
         _say(f"{unscored}; they {where}")
@@ -221,15 +223,6 @@ def _roles(frame, columns: Sequence[str] | None, label: str | None) -> ColumnRol
     )
     roles.check(frame)
     return roles
-
-
-def _unscored_note(scores: np.ndarray) -> str | None:
-    """'3 rows had no feature values (first at row 4) and could not be scored', or None."""
-    unscored = np.flatnonzero(~np.isfinite(scores))
-    if not unscored.size:
-        return None
-    rows = "1 row" if unscored.size == 1 else f"{unscored.size:,} rows"
-    return f"{rows} had no feature values (first at row {unscored[0] + 1}) and could not be scored"
 
 
 def _say(message: str) -> None:

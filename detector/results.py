@@ -295,6 +295,12 @@ def score_table(
             notes.append(f"The label column cannot be used for evaluation: {exc}")
     else:
         label = None
+    unscored = unscored_note(scores)
+    if unscored:
+        notes.append(
+            f"{unscored}: they are never flagged, and the download of all rows lists them with "
+            "an empty score."
+        )
     x, x_title = _timeline_x(frame, timestamp)
     return ScoredTable(
         scores=scores,
@@ -307,6 +313,15 @@ def score_table(
         contamination=detector.contamination if contamination is None else contamination,
         notes=tuple(notes),
     )
+
+
+def unscored_note(scores: np.ndarray) -> str | None:
+    """'3 rows had no feature values (first at row 4) and could not be scored', or None."""
+    unscored = np.flatnonzero(~np.isfinite(scores))
+    if not unscored.size:
+        return None
+    rows = "1 row" if unscored.size == 1 else f"{unscored.size:,} rows"
+    return f"{rows} had no feature values (first at row {unscored[0] + 1}) and could not be scored"
 
 
 def project_rows(detector: AutoencoderDetector, inputs: pd.DataFrame, *, seed: int = 0) -> Projection | None:
@@ -521,5 +536,6 @@ __all__ = [
     "row_explanation",
     "score_table",
     "scored_rows_csv",
+    "unscored_note",
     "with_threshold",
 ]

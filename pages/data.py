@@ -47,7 +47,6 @@ def handle_upload(state: AppState) -> None:
         return
     if uploaded.file_id != state.upload_id:
         # Parse once per upload: reruns (any widget change) reuse the parsed table.
-        state.upload_id = uploaded.file_id
         state.upload_error = None
         try:
             data = uploaded.getvalue()
@@ -56,6 +55,9 @@ def handle_upload(state: AppState) -> None:
             state.upload_error = str(exc)
         else:
             state.load_dataset(table, source=f"upload:{uploaded.file_id}", data=data)
+        # Only now: after an unexpected error the next run tries again (and the page's edge
+        # says so again) rather than silently keeping the old table as if this one were read.
+        state.upload_id = uploaded.file_id
     if state.upload_error:
         kept = f" {state.dataset.name} is still loaded." if state.dataset is not None else ""
         st.error(f"Could not read {uploaded.name}: {state.upload_error}{kept}")

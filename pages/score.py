@@ -38,13 +38,15 @@ def read_upload(scoring: ScoringState) -> None:
         scoring.forget_table(None)
         return
     if uploaded.file_id != scoring.upload_id:
-        scoring.forget_table(uploaded.file_id)
+        # Marked as read only once read or refused, so an unexpected error is retried (as on Data).
+        scoring.forget_table(None)
         try:
             data = uploaded.getvalue()
             scoring.table = read_table(data, name=uploaded.name)
             scoring.data = data
         except DataError as exc:
             scoring.table_error = str(exc)
+        scoring.upload_id = uploaded.file_id
     if scoring.table_error:
         st.error(f"Could not read {uploaded.name}: {scoring.table_error}")
 

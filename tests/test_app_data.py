@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
 import textwrap
+import weakref
 from pathlib import Path
 
-from apptest_helpers import APP, app_state, assert_clean, start_app, tiny_csv, upload
+import pandas as pd
+import pytest
+from apptest_helpers import (
+    APP,
+    app_state,
+    assert_clean,
+    start_app,
+    tiny_csv,
+    tiny_detector,
+    upload,
+    with_model,
+)
 
 from detector.columns import ColumnRoles
 from ui.samples import SAMPLES
@@ -159,3 +172,41 @@ def test_no_page_load_imports_tensorflow():
 
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.slow
+def test_repeated_uploads_keep_only_the_current_table_and_the_models_alive():
+    at = upload(start_app(), "trained_on.csv", tiny_csv())
+    with_model(at, tiny_detector()).switch_page("pages/results.py").run()
+    kept = app_state(at).dataset
+    at.switch_page("pages/data.py").run()
+    replaced = []
+    for n_rows in (61, 62, 63, 64):
+        upload(at, f"upload_{n_rows}.csv", tiny_csv(n_rows))
+        assert_clean(at)
+        replaced.append(weakref.ref(app_state(at).dataset.frame))
+
+    gc.collect()
+
+    alive = [ref() is not None for ref in replaced]
+    assert alive == [False, False, False, True], "an earlier upload's table is still held"
+    assert app_state(at).model.dataset is kept  # Results still shows what the model was trained on
+
+
+@pytest.mark.slow
+def test_repeated_big_uploads_do_not_grow_memory(tmp_path):
+    # The upload benchmark, small, in a fresh interpreter so that RSS is the app's alone. Free
+    # memory is handed back before each reading, so RSS follows what is still held: once the
+    # first upload has warmed the allocators it stays level, while keeping every upload alive
+    # would add about as much again with each one.
+    out = tmp_path / "upload_memory"
+    result = subprocess.run(
+        [sys.executable, "benchmarks/upload_memory.py", "--uploads", "6", "--megabytes", "20",
+         "--release", "--out", str(out)],
+        cwd=Path(APP).parent, capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert result.returncode in (0, 1), result.stderr[-3000:]
+    rss = pd.read_csv(out.with_suffix(".csv")).set_index("upload")["rss_mb"]
+
+    growth = (rss[6] - rss[0]) / (rss[1] - rss[0])
+    assert growth <= 2, f"RSS grew {growth:.2f} x as much as with one upload: {rss.round().to_dict()}"

@@ -13,8 +13,11 @@ from apptest_helpers import (
     assert_clean,
     metric,
     results_page,
+    start_app,
     tiny_csv,
     tiny_detector,
+    upload,
+    with_model,
 )
 from sklearn.metrics import f1_score, precision_score, recall_score, roc_auc_score
 from streamlit.testing.v1 import AppTest
@@ -190,3 +193,29 @@ def test_a_trained_model_arrives_with_its_results_ready():
     at.switch_page("pages/results.py").run()
     assert_clean(at)
     assert metric(at, "Rows flagged") == f"{state.results.scored.count_flagged(state.results.threshold):,}"
+
+
+def test_rows_without_feature_values_are_reported_and_downloaded_with_an_empty_score():
+    # tiny.csv with every feature of rows 4, 11 and 18 (1-based) blank; the label stays.
+    lines = tiny_csv().decode().splitlines()
+    for row in (4, 11, 18):
+        lines[row] = ",,," + lines[row].split(",")[-1]
+    at = upload(start_app(), "gaps.csv", "\n".join(lines).encode())
+    at = with_model(at, tiny_detector()).switch_page("pages/results.py").run()
+
+    assert_clean(at)
+    assert any(
+        "3 rows had no feature values (first at row 4) and could not be scored" in w.value
+        for w in at.warning
+    ), [w.value for w in at.warning]
+    view = app_state(at).results
+    assert metric(at, "Share flagged") == f"{view.scored.count_flagged(view.threshold) / 57:.2%}"
+    written = pd.read_csv(
+        io.BytesIO(rows_download(view, view.threshold, only_flagged=False)), dtype=str,
+        keep_default_na=False, encoding="utf-8-sig",
+    )
+    assert len(written) == 60
+    unscored = written.index.isin([3, 10, 17])
+    assert (written.loc[unscored, ["temp", "pressure", "site"]] == "").all().all()
+    assert (written.loc[unscored, ["anomaly_score", "is_anomaly_2", "top_columns"]] == "").all().all()
+    assert (written.loc[~unscored, "anomaly_score"] != "").all()

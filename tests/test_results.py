@@ -184,6 +184,22 @@ def test_score_table_refuses_missing_columns_and_notes_an_unusable_label(fitted)
 
 
 @pytest.mark.slow
+def test_score_table_notes_rows_without_feature_values(fitted):
+    detector, frame = fitted
+    assert score_table(detector, frame).notes == ()
+    gaps = frame.copy()
+    gaps.loc[[4, 9], ["a", "b", "c", "d", "site"]] = None
+
+    scored = score_table(detector, gaps)
+
+    assert scored.n_scored == 298
+    assert scored.notes == (
+        "2 rows had no feature values (first at row 5) and could not be scored: they are never "
+        "flagged, and the download of all rows lists them with an empty score.",
+    )
+
+
+@pytest.mark.slow
 def test_row_explanation_lists_actual_and_reconstructed_values_largest_share_first(fitted):
     detector, frame = fitted
     scored = score_table(detector, frame)

@@ -164,12 +164,6 @@ def _headline(view: ScoredView, threshold: float) -> None:
     columns[0].metric("Rows flagged", f"{n_flagged:,}")
     columns[1].metric("Share flagged", f"{n_flagged / scored.n_scored:.2%}")
     columns[2].metric("Threshold", f"{threshold:.4g}")
-    unscored = scored.n_rows - scored.n_scored
-    if unscored:
-        st.caption(
-            f"{unscored:,} rows have no value in any feature column and could not be scored; "
-            "they are never flagged."
-        )
     if evaluation is None:
         st.caption("Choose a label column on the Data page to see how well the flags match it.")
         return

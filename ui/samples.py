@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import streamlit as st
@@ -48,7 +48,7 @@ def available_samples() -> list[Sample]:
     return [sample for sample in SAMPLES if (SAMPLE_DIR / sample.file).is_file()]
 
 
-# Shared by every session: sessions only read the frame (training copies the rows it uses).
+# Shared by every session (one entry per file); load_sample gives each session its own frame.
 @st.cache_resource(show_spinner=False, max_entries=len(SAMPLES))
 def read_sample(file: str) -> Table:
     """Read a bundled sample by file name."""
@@ -57,9 +57,11 @@ def read_sample(file: str) -> Table:
 
 def load_sample(state: AppState, sample: Sample) -> None:
     """Make ``sample`` the session's dataset, with its known label column set."""
-    dataset = state.load_dataset(
-        read_sample(sample.file), source=f"sample:{sample.file}", data=SAMPLE_DIR / sample.file,
-    )
+    shared = read_sample(sample.file)
+    # Sessions share the cached table's memory but not its objects: the frame is copy-on-write,
+    # so a change made through one session's frame copies the data instead of reaching others.
+    table = replace(shared, frame=shared.frame.copy(deep=False))
+    dataset = state.load_dataset(table, source=f"sample:{sample.file}", data=SAMPLE_DIR / sample.file)
     roles, label = dataset.roles, sample.label
     if label is not None and label != roles.label:
         # We know our own files better than a guess from column names can.
