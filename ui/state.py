@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 
 # The only session_state key the app owns; everything else hangs off the AppState stored here.
 STATE_KEY = "app_state"
-DEFAULT_PRESET = "Fast"
+# The benchmarked library defaults (benchmarks/README.md), the same as the CLI uses.
+DEFAULT_PRESET = "Balanced"
 
 # Dataset revisions are unique across sessions too, so widget keys and caches never collide.
 _revisions = itertools.count(1)
