@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import Enum
 
@@ -168,7 +170,20 @@ def profile_columns(frame: pd.DataFrame) -> list[ColumnProfile]:
     Expensive checks use an evenly spaced sample of :data:`SAMPLE_SIZE` values, so a million
     rows take well under a second per column.
     """
-    return [_profile(str(name), frame[name]) for name in frame.columns]
+    columns = [(str(name), frame[name]) for name in frame.columns]
+    # Counting the distinct values of long number columns dominates, and pandas does it without
+    # the GIL, so those are profiled side by side on every core. Text columns stay on this
+    # thread: reading dates silences warnings, and the warnings filters are process-wide.
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        numbers = {
+            position: pool.submit(_profile, name, series)
+            for position, (name, series) in enumerate(columns)
+            if isinstance(series, pd.Series) and series.dtype.kind in "biufcmM"
+        }
+        return [
+            numbers[position].result() if position in numbers else _profile(name, series)
+            for position, (name, series) in enumerate(columns)
+        ]
 
 
 def profile_table(profiles: list[ColumnProfile]) -> pd.DataFrame:
@@ -285,14 +300,12 @@ def _profile(name: str, series: pd.Series) -> ColumnProfile:
         return make(Role.CATEGORICAL, "true/false values", low, high)
     if _is_number(series):
         valid = series.dropna()
-        with np.errstate(invalid="ignore"):
-            whole = bool(np.all(np.mod(valid.to_numpy(dtype=float), 1) == 0))
-        if whole and _looks_like_id(name):
+        if _looks_like_id(name) and _all_whole(valid):
             return make(Role.IDENTIFIER, "whole numbers named like an id; not used", low, high)
         if (
-            whole
-            and n_distinct == n_rows
+            n_distinct == n_rows
             and (valid.is_monotonic_increasing or valid.is_monotonic_decreasing)
+            and _all_whole(valid)
         ):
             return make(Role.IDENTIFIER, "unique, ordered whole numbers: a row number", low, high)
         return make(Role.NUMERIC, "numbers" + _label_hint(name, n_distinct), low, high)
@@ -364,6 +377,17 @@ def _is_number(series: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
 
 
+def _all_whole(valid: pd.Series) -> bool:
+    """Whether every (non-missing) number is a whole number; a sample settles most columns."""
+    if valid.dtype.kind in "iu":
+        return True
+    values = valid.to_numpy(dtype=float)
+    with np.errstate(invalid="ignore"):
+        if not np.all(np.mod(values[_sample_positions(len(values))], 1) == 0):
+            return False
+        return bool(np.all(np.mod(values, 1) == 0))
+
+
 def _holds_label_words(series: pd.Series) -> bool:
     """Whether a two-valued column reads like anomaly/normal (e.g. malignant/benign, fraud/legit)."""
     if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
@@ -393,8 +417,12 @@ def _sample(values: pd.Series) -> pd.Series:
     """Evenly spaced values: deterministic and spread over the whole column."""
     if len(values) <= SAMPLE_SIZE:
         return values
-    positions = np.unique(np.linspace(0, len(values) - 1, SAMPLE_SIZE).astype(np.int64))
-    return values.iloc[positions]
+    return values.iloc[_sample_positions(len(values))]
+
+
+def _sample_positions(n: int) -> np.ndarray:
+    """:data:`SAMPLE_SIZE` evenly spaced positions out of ``n`` (all of them if fewer)."""
+    return np.unique(np.linspace(0, n - 1, min(n, SAMPLE_SIZE)).astype(np.int64))
 
 
 def _parse_dates(sample: pd.Series) -> tuple[pd.Series | None, str | None]:

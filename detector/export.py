@@ -36,7 +36,7 @@ _NUMBER_RE = re.compile(_NUMBER)
 _MISSING_MARKERS = frozenset({"-", "--", ".", *(token.lower() for token in MISSING_TOKENS)})
 
 
-def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+def neutralise_formulas(frame: pd.DataFrame, *, table: pd.DataFrame | None = None) -> pd.DataFrame:
     """Copy of ``frame`` where text cells and header names cannot run as spreadsheet formulas.
 
     A text cell starting with ``= + - @``, tab or carriage return gets a
@@ -45,24 +45,40 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     ``NA`` or ``-``), plain numbers like ``-3.5``, ``+1`` or ``1e308`` are left
     untouched; in a text column every starting ``-`` or ``+`` is quoted. Columns
     that are not text (numbers, dates) are left as they are.
+
+    When ``frame`` holds some rows of a larger ``table`` (same columns), whether a
+    column is numeric is decided over all of the table's rows, so the rows come
+    out exactly as they would from neutralising the whole table, for a fraction
+    of the work.
     """
     result = frame.copy()
     for position in range(frame.shape[1]):
         series = frame.iloc[:, position]
         if not (pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series)):
             continue
-        text = series.astype(str).where(series.notna(), "")
+        text = _cell_text(series)
         risky = text.str.startswith(FORMULA_PREFIXES)
         if not risky.any():
             continue
-        # The reader ignores spaces around numbers, so " 5 " does not make a column text; only
-        # a cell that is exactly a number is left as it is ("\t5" still starts with a tab).
-        trimmed = text.str.strip()
-        if (trimmed.str.fullmatch(_NUMBER) | trimmed.str.lower().isin(_MISSING_MARKERS)).all():
+        if _numeric_column(_cell_text(table.iloc[:, position]) if table is not None else text):
             risky &= ~text.str.fullmatch(_NUMBER)
         result.isetitem(position, series.where(~risky, "'" + text))
     result.columns = [_neutralise_name(column) for column in frame.columns]
     return result
+
+
+def _cell_text(series: pd.Series) -> pd.Series:
+    return series.astype(str).where(series.notna(), "")
+
+
+def _numeric_column(text: pd.Series) -> bool:
+    """Whether every cell is a plain number or a missing marker, ignoring surrounding spaces.
+
+    The reader ignores spaces around numbers, so " 5 " does not make a column text; only a
+    cell that is exactly a number is left as it is ("\t5" still starts with a tab).
+    """
+    trimmed = text.str.strip()
+    return bool((trimmed.str.fullmatch(_NUMBER) | trimmed.str.lower().isin(_MISSING_MARKERS)).all())
 
 
 def rows_csv(
@@ -122,16 +138,18 @@ def rows_csv(
         name = _free_name(base, taken)
         taken.add(name)
         out[name] = column
-    out = neutralise_formulas(out)
 
     rows = np.flatnonzero(is_flagged & scored) if only_flagged else np.arange(n_rows)
     if sort_by_score:
         # Negated so the highest score comes first; NaN sorts last; stable keeps row order.
         rows = rows[np.argsort(-clean[rows], kind="stable")]
+    # Only the rows written are neutralised (the whole table still decides which columns are
+    # numeric): a few flagged rows of a million then cost a few columns' checks, not a pass.
+    written = neutralise_formulas(out.iloc[rows], table=out if len(rows) < n_rows else None)
     buffer = io.BytesIO()
     # CRLF line ends (RFC 4180) also make the writer quote a cell holding a lone "\r", which
     # with "\n" line ends it would leave bare, splitting the row in two for Excel and pandas.
-    out.iloc[rows].to_csv(buffer, index=False, encoding="utf-8-sig", na_rep="", lineterminator="\r\n")
+    written.to_csv(buffer, index=False, encoding="utf-8-sig", na_rep="", lineterminator="\r\n")
     return buffer.getvalue()
 
 

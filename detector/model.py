@@ -568,8 +568,17 @@ class AutoencoderDetector(BaseEstimator):
         return errors, codes
 
     def _code_distance(self, codes: np.ndarray) -> np.ndarray:
-        centred = codes - self.code_mean_
-        return np.einsum("ij,jk,ik->i", centred, self.code_precision_, centred)
+        """Each code's squared Mahalanobis distance from the training codes' mean.
+
+        Computed as (c P) . c through BLAS, a batch of rows at a time: a three-operand einsum
+        loops in C without BLAS and took 10x longer (40% of scoring a million rows). The two
+        agree to within 1e-14 relative.
+        """
+        distances = np.empty(len(codes))
+        for start in range(0, len(codes), _PREDICT_BATCH):
+            centred = codes[start : start + _PREDICT_BATCH] - self.code_mean_
+            distances[start : start + len(centred)] = ((centred @ self.code_precision_) * centred).sum(axis=1)
+        return distances
 
     def _combine(self, reconstruction: np.ndarray, code_distance: np.ndarray) -> np.ndarray:
         return reconstruction / self.score_scales_[0] + code_distance / self.score_scales_[1]

@@ -126,6 +126,20 @@ def test_neutralise_formulas_decides_per_column(dtype):
     assert frame["mixed"][0] == "-3.5"  # the input is not modified
 
 
+def test_flagged_rows_are_neutralised_as_in_the_whole_table():
+    # Rows 0 and 2 hold only numbers, but "-x" elsewhere makes "amount" a text column, so the
+    # flagged rows' "-5" must be quoted just as in the download of every row.
+    frame = pd.DataFrame({"amount": ["-5", "-x", "-7", "3"], "n": ["-1", "2", "-3", "4"]})
+    scores = np.array([0.9, 0.1, 0.8, 0.2])
+    flagged = scores > 0.5
+    every_row = read_back(rows_csv(frame, scores, flagged, None, only_flagged=False))
+    only = read_back(rows_csv(frame, scores, flagged, None, only_flagged=True))
+
+    assert only["amount"].tolist() == ["'-5", "'-7"]
+    assert only["n"].tolist() == ["-1", "-3"]
+    assert only.to_dict("list") == every_row.head(2).to_dict("list")
+
+
 def test_padded_numbers_and_reader_missing_markers_keep_a_column_numeric():
     frame = pd.DataFrame({"n": ["-0", " 5 ", "+3", "#N/A", "\t7"]})
     # "\t7" starts with a tab, so it is quoted although the column is numeric.
