@@ -556,8 +556,7 @@ class AutoencoderDetector(BaseEstimator):
         indicator = np.zeros((len(source), n_sources))
         indicator[np.arange(len(source)), source] = 1.0
         scorer = self._scoring_model()
-        for start in range(0, len(matrix), _PREDICT_BATCH):
-            rows = slice(start, min(start + _PREDICT_BATCH, len(matrix)))
+        for rows in _row_batches(len(matrix)):
             rebuilt, code = scorer.predict_on_batch(matrix[rows])
             squared = np.square(np.asarray(rebuilt) - targets[rows], dtype=np.float64)
             if direct:
@@ -575,28 +574,20 @@ class AutoencoderDetector(BaseEstimator):
         agree to within 1e-14 relative.
         """
         distances = np.empty(len(codes))
-        for start in range(0, len(codes), _PREDICT_BATCH):
-            centred = codes[start : start + _PREDICT_BATCH] - self.code_mean_
-            distances[start : start + len(centred)] = ((centred @ self.code_precision_) * centred).sum(axis=1)
+        for rows in _row_batches(len(codes)):
+            centred = codes[rows] - self.code_mean_
+            distances[rows] = ((centred @ self.code_precision_) * centred).sum(axis=1)
         return distances
 
     def _combine(self, reconstruction: np.ndarray, code_distance: np.ndarray) -> np.ndarray:
         return reconstruction / self.score_scales_[0] + code_distance / self.score_scales_[1]
 
-    def _reconstructed_batches(self, matrix: np.ndarray) -> Iterator[tuple[slice, np.ndarray]]:
-        """The network's reconstruction of ``matrix``, batch by batch: (rows, reconstruction).
-
-        ``predict_on_batch`` reuses Keras' compiled predict function without the data pipeline
-        and final concatenation of ``predict`` (the same numbers, a third less time).
-        """
-        for start in range(0, len(matrix), _PREDICT_BATCH):
-            rows = slice(start, min(start + _PREDICT_BATCH, len(matrix)))
-            yield rows, np.asarray(self.model_.predict_on_batch(matrix[rows]))
-
     def _reconstruct_matrix(self, matrix: np.ndarray) -> np.ndarray:
+        # predict_on_batch reuses Keras' compiled predict function without the data pipeline and
+        # final concatenation of predict (the same numbers, a third less time).
         reconstructed = np.empty_like(matrix)
-        for rows, batch in self._reconstructed_batches(matrix):
-            reconstructed[rows] = batch
+        for rows in _row_batches(len(matrix)):
+            reconstructed[rows] = np.asarray(self.model_.predict_on_batch(matrix[rows]))
         return reconstructed
 
     def _shares_frame(
@@ -747,6 +738,12 @@ def _progress_callback(epochs: int, on_epoch: Callable[[EpochLog], bool | None] 
                 self.model.stop_training = True
 
     return Progress()
+
+
+def _row_batches(n_rows: int) -> Iterator[slice]:
+    """Consecutive slices of at most ``_PREDICT_BATCH`` rows covering ``range(n_rows)``."""
+    for start in range(0, n_rows, _PREDICT_BATCH):
+        yield slice(start, min(start + _PREDICT_BATCH, n_rows))
 
 
 def _typical(values: np.ndarray) -> float:
