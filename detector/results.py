@@ -219,10 +219,15 @@ class ScoredTable:
         """Flagged rows as a share of the scored rows."""
         return self.count_flagged(threshold) / self.n_scored
 
-    def flagged_positions(self, threshold: float, limit: int | None = None) -> np.ndarray:
-        """Positions of the flagged rows, highest score first (at most ``limit`` of them)."""
+    def flagged_positions(self, threshold: float, limit: int | None = None, offset: int = 0) -> np.ndarray:
+        """Positions of the flagged rows, highest score first.
+
+        ``offset`` skips that many of them and ``limit`` returns at most that many: a page of
+        the flagged rows in score order.
+        """
         n = self.count_flagged(threshold)
-        return self._order[: n if limit is None else min(n, limit)]
+        start = min(max(offset, 0), n)
+        return self._order[start : n if limit is None else min(n, start + limit)]
 
     def flags(self, threshold: float) -> np.ndarray:
         """One bool per row: flagged or not (unscored rows never are)."""
@@ -368,15 +373,19 @@ class FlaggedRows:
     positions: np.ndarray
     n_flagged: int
     shares: pd.DataFrame
+    # How many higher-scoring flagged rows come before the first one in ``table``.
+    offset: int = 0
 
     @property
     def truncated(self) -> bool:
         return len(self.positions) < self.n_flagged
 
 
-def flagged_view(scored: ScoredTable, frame: pd.DataFrame, threshold: float, limit: int) -> FlaggedRows:
-    """The highest-scoring ``limit`` flagged rows of ``frame``, sorted by score."""
-    positions = scored.flagged_positions(threshold, limit)
+def flagged_view(
+    scored: ScoredTable, frame: pd.DataFrame, threshold: float, limit: int, offset: int = 0,
+) -> FlaggedRows:
+    """``limit`` flagged rows of ``frame`` in score order, from the ``offset``-th highest on."""
+    positions = scored.flagged_positions(threshold, limit, offset)
     table = frame.iloc[positions].copy()
     taken = {str(c) for c in table.columns}
     score_name = _free_name(SCORE_COLUMN, taken)
@@ -388,6 +397,7 @@ def flagged_view(scored: ScoredTable, frame: pd.DataFrame, threshold: float, lim
     shares.index = table.index
     return FlaggedRows(
         table=table, positions=positions, n_flagged=scored.count_flagged(threshold), shares=shares,
+        offset=min(max(offset, 0), scored.count_flagged(threshold)),
     )
 
 
@@ -397,15 +407,15 @@ def contribution_styles(flagged: FlaggedRows, min_share: float = 0.2) -> pd.Data
     Only feature cells whose column explains at least ``min_share`` of the row's error are
     coloured; every other cell gets an empty style.
     """
-    styles = pd.DataFrame("", index=flagged.table.index, columns=flagged.table.columns)
-    for column in flagged.shares.columns:
-        if column not in styles.columns:
-            continue
-        share = flagged.shares[column].to_numpy(dtype=float, na_value=np.nan)
+    table = flagged.table
+    # Shares lined up with the table's columns (NaN for columns that are not features).
+    share = flagged.shares.reindex(columns=table.columns).to_numpy(dtype=float, na_value=np.nan)
+    with np.errstate(invalid="ignore"):
         strong = share >= min_share
-        alpha = np.round(0.15 + 0.55 * np.clip(share, 0, 1), 2)
-        styles.loc[strong, column] = [f"background-color: rgba(228, 87, 86, {a})" for a in alpha[strong]]
-    return styles
+    alpha = np.round(0.15 + 0.55 * np.clip(share[strong], 0, 1), 2)
+    styles = np.full(table.shape, "", dtype=object)
+    styles[strong] = [f"background-color: rgba(228, 87, 86, {a})" for a in alpha]
+    return pd.DataFrame(styles, index=table.index, columns=table.columns)
 
 
 def row_explanation(

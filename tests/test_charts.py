@@ -209,3 +209,49 @@ def test_downsample_samples_the_kept_rows_too_beyond_max_kept():
     assert keep[rows].sum() == 5000
     assert np.array_equal(rows, downsample_indices(100_000, keep, max_points=1000, max_kept=5000))
     assert len(downsample_indices(100_000, keep, max_points=1000)) == 50_000  # no cap: all kept
+
+
+def test_downsample_moves_few_points_when_the_threshold_moves():
+    # The drawn sample comes from one random order: flagging a few more rows swaps few points,
+    # rather than redrawing a fresh sample (which would make the chart jump on every drag).
+    scores = RNG.gamma(2.0, size=50_000)
+    before = downsample_indices(50_000, scores > np.quantile(scores, 0.99), max_points=3000)
+    after = downsample_indices(50_000, scores > np.quantile(scores, 0.985), max_points=3000)
+    assert len(np.intersect1d(before, after)) > 0.9 * len(before)
+
+
+def test_capped_kept_rows_are_a_random_sample_not_the_first_ones():
+    keep = np.zeros(100_000, dtype=bool)
+    keep[:50_000] = True
+    rows = downsample_indices(100_000, keep, max_points=1000, max_kept=5000)
+    kept = rows[keep[rows]]
+    assert len(kept) == 5000
+    assert kept.max() > 40_000 and kept.min() < 10_000  # spread over all kept rows
+
+
+def test_layout_is_merged_over_each_figures_defaults():
+    layout = {"height": 300, "title": {"text": "t"}, "xaxis": {"title": {"text": "when"}}}
+    flagged = np.nan_to_num(SCORES) > 9
+    figures = [
+        histogram_figure(histogram_counts(SCORES), 9.0, layout=layout),
+        roc_curve_figure([0, 0.5, 1], [0, 0.8, 1], point=(0.5, 0.8), layout=layout),
+        pr_curve_figure([0, 1], [1, 0.5], layout=layout),
+        score_timeline(None, SCORES, flagged, 9.0, layout=layout),
+        embedding_scatter(RNG.normal(size=(len(SCORES), 2)), SCORES, flagged, layout=layout),
+        reconstruction_bars(["a"], [1.0], [2.0], layout=layout),
+        contribution_bars({"a": 1.0}, layout=layout),
+    ]
+    for figure in figures:
+        assert figure.layout.height == 300
+        assert figure.layout.title.text == "t"
+        assert figure.layout.xaxis.title.text == "when"
+    # Defaults the layout does not name stay.
+    assert figures[1].layout.yaxis.title.text == "true positive rate (recall)"
+    assert len(figures[1].layout.shapes) == 1  # the chance diagonal
+
+
+def test_timeline_without_x_places_rows_at_their_row_number():
+    scores = np.array([0.1, 5.0, 0.2])
+    figure = score_timeline(None, scores, scores > 1, threshold=1.0)
+    assert list(figure.data[1].x) == [2]  # the second row
+    assert figure.data[1].customdata.tolist() == [[1, 2]]  # position, row number

@@ -243,3 +243,27 @@ def test_with_threshold_changes_only_the_saved_threshold(fitted):
     assert chosen.labels_.all()
     assert detector.threshold_ != 0.0
     assert chosen.model_ is detector.model_
+
+
+def test_flagged_rows_come_in_pages_in_score_order():
+    scored = known()
+    assert scored.flagged_positions(0.3, limit=2, offset=2).tolist() == [1, 8]
+    assert scored.flagged_positions(0.3, limit=2, offset=3).tolist() == [8]
+    assert scored.flagged_positions(0.3, limit=2, offset=9).tolist() == []
+    frame = pd.DataFrame({"a": np.arange(10.0), "b": list("abcdefghij")})
+    page = flagged_view(scored, frame, 0.3, limit=2, offset=2)
+    assert page.table.index.tolist() == [2, 9]  # row numbers of positions 1 and 8
+    assert page.offset == 2
+    assert page.n_flagged == 4
+    assert page.truncated
+
+
+def test_contribution_styles_shade_by_share_and_skip_other_columns():
+    shares = pd.DataFrame({"a": [0.25, 0.0], "b": [0.75, np.nan]})
+    scored = ScoredTable(scores=np.array([1.0, 0.5]), shares=shares)
+    frame = pd.DataFrame({"b": [3.0, 4.0], "a": [1.0, 2.0]})  # another column order than shares
+    styles = contribution_styles(flagged_view(scored, frame, 0.0, limit=10), min_share=0.2)
+    assert list(styles.columns) == ["b", "a", "anomaly score", "top columns"]
+    assert styles.loc[1, "b"] == "background-color: rgba(228, 87, 86, 0.56)"  # 0.15 + 0.55 * 0.75
+    assert styles.loc[1, "a"] == "background-color: rgba(228, 87, 86, 0.29)"
+    assert styles.loc[2].tolist() == ["", "", "", ""]  # 0 and NaN shares: no colour
