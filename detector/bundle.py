@@ -23,7 +23,7 @@ import numpy as np
 
 from detector.columns import ColumnRoles
 from detector.errors import DataError
-from detector.model import AutoencoderConfig, AutoencoderDetector
+from detector.model import AutoencoderConfig, AutoencoderDetector, TrainingPlan, import_keras
 from detector.preprocessing import PreprocessConfig, Preprocessor
 
 FORMAT = "tabular-autoencoder-bundle"
@@ -118,7 +118,7 @@ def load_bundle(source: str | Path | bytes | BinaryIO) -> LoadedBundle:
 
 
 def _write_members(detector: AutoencoderDetector, folder: Path, metadata: dict[str, Any] | None) -> None:
-    import keras
+    keras = import_keras()
     import sklearn
     import tensorflow as tf
 
@@ -131,6 +131,7 @@ def _write_members(detector: AutoencoderDetector, folder: Path, metadata: dict[s
             "format_version": FORMAT_VERSION,
             "config": detector.config.to_dict(),
             "resolved_config": detector.config_.to_dict(),
+            "training_plan": detector.training_plan_.to_dict(),
             "contamination": detector.contamination,
             "preprocess": asdict(detector.preprocess),
             "columns": _roles_to_dict(detector.columns_),
@@ -291,6 +292,7 @@ def _load_directory(folder: Path) -> LoadedBundle:
     detector.n_train_rows_ = int(_number(spec, "n_train_rows"))
     detector.data_fingerprint_ = str(spec.get("data_fingerprint", ""))
     detector.fit_seconds_ = _number(spec, "fit_seconds")
+    detector.training_plan_ = _training_plan(spec, detector)
     detector.code_mean_, detector.code_precision_, detector.score_scales_ = _scoring_from_dict(
         spec.get("scoring"), detector.config_.bottleneck
     )
@@ -307,6 +309,19 @@ def _load_directory(folder: Path) -> LoadedBundle:
         detector.decision_scores_ = np.array([], dtype=np.float64)
     detector.labels_ = detector._labels(detector.decision_scores_)
     return LoadedBundle(detector=detector, metadata=metadata)
+
+
+def _training_plan(spec: dict[str, Any], detector: AutoencoderDetector) -> TrainingPlan:
+    """The saved training plan; bundles from before it was saved get it rebuilt from their configs."""
+    if "training_plan" in spec:
+        try:
+            return TrainingPlan.from_dict(spec["training_plan"])
+        except DataError as exc:
+            raise DataError(f"{DETECTOR_FILE}: {exc}") from None
+    try:
+        return TrainingPlan.of(detector.config, detector.config_, detector.n_train_rows_)
+    except ValueError:
+        raise DataError(f"{DETECTOR_FILE}: resolved_config must give the batch size.") from None
 
 
 def _scoring_from_dict(data: object, bottleneck: int | None) -> tuple[np.ndarray, np.ndarray, tuple]:
@@ -416,7 +431,7 @@ def _check_keras_archive(path: Path) -> None:
 
 def _load_keras_model(path: Path) -> Any:
     _check_keras_archive(path)
-    import keras
+    keras = import_keras()
 
     try:
         model = keras.saving.load_model(path, compile=False, safe_mode=True)

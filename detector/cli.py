@@ -81,6 +81,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--epochs", type=int, metavar="N", help="maximum training epochs")
     train.add_argument(
+        "--max-steps",
+        type=int,
+        metavar="N",
+        help=f"most batch steps; on a large file this lowers the epochs, and the run says so "
+        f"(default: {AutoencoderConfig().max_steps}; 0 = no limit)",
+    )
+    train.add_argument(
         "--contamination",
         type=float,
         default=0.05,
@@ -132,6 +139,8 @@ def _train(args: argparse.Namespace) -> int:
     config = AutoencoderConfig(seed=args.seed)
     if args.epochs is not None:
         config = replace(config, epochs=args.epochs)
+    if args.max_steps is not None:
+        config = replace(config, max_steps=args.max_steps or None)
 
     def progress(log: EpochLog) -> None:
         val = f", val_loss {log.val_loss:.4f}" if log.val_loss is not None else ""
@@ -140,6 +149,9 @@ def _train(args: argparse.Namespace) -> int:
     detector = AutoencoderDetector(config=config, contamination=args.contamination, columns=roles)
     detector.fit(frame, on_epoch=progress)
     path = detector.save(args.model_out, metadata={"source": Path(args.input).name})
+    plan = detector.training_plan_
+    hint = "; raise --max-steps to train longer" if plan.limited_by_max_steps else ""
+    _say(f"training plan: {plan.describe()}{hint}")
     flagged = int(np.nansum(detector.labels_))
     _say(
         f"trained {len(detector.history_['loss'])} epochs in {detector.fit_seconds_:.1f}s; "

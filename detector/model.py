@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import math
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, fields, replace
@@ -27,6 +29,31 @@ ACTIVATIONS = ("relu", "elu", "gelu", "selu", "tanh", "swish")
 # Rows scored per call when predicting; large enough to amortise Keras' per-call overhead,
 # small enough that the intermediate activations stay a few hundred MB at most.
 _PREDICT_BATCH = 16_384
+
+
+_keras_lock = threading.Lock()
+_keras_loaded = False
+
+
+def import_keras() -> Any:
+    """Import Keras (and TensorFlow) once per process, then exempt what is loaded from the GC.
+
+    The import leaves some 400,000 long-lived objects that every full garbage collection walks
+    again, holding the GIL for 0.2-0.3 s each time. Streamlit runs a full collection after every
+    script run once Keras is loaded (its ``clear_session`` clean-up), so without this each rerun
+    of the dashboard, a threshold drag included, paid that, and training next to a busy page
+    slowed several times. ``gc.freeze`` moves everything alive now out of the collected
+    generations. Every Keras import in the library goes through here.
+    """
+    global _keras_loaded
+    with _keras_lock:
+        import keras  # seconds, the first time
+
+        if not _keras_loaded:
+            gc.collect()
+            gc.freeze()
+            _keras_loaded = True
+    return keras
 
 
 @dataclass(frozen=True)
@@ -190,6 +217,80 @@ _CONFIG_CONSTRAINTS: dict[str, tuple[Callable[[Any], bool], str]] = {
 
 
 @dataclass(frozen=True)
+class TrainingPlan:
+    """How many epochs training was asked for and how many it was allowed, with the reason.
+
+    ``max_steps`` lowers the epoch budget on large tables (see
+    :meth:`AutoencoderConfig.resolved`); this records that choice so it is shown, never silent.
+    ``steps_per_epoch`` counts batches in one pass over ``n_rows`` (the held-out validation
+    share makes the real count a little lower). The epochs actually run are
+    ``len(history_["loss"])``: early stopping may end training before ``epochs_allowed``.
+    """
+
+    n_rows: int
+    batch_size: int
+    steps_per_epoch: int
+    epochs_requested: int
+    epochs_allowed: int
+    max_steps: int | None
+
+    @classmethod
+    def of(cls, config: AutoencoderConfig, resolved: AutoencoderConfig, n_rows: int) -> TrainingPlan:
+        """The plan of ``config`` (as asked) once ``resolved`` for ``n_rows`` training rows."""
+        if resolved.batch_size is None:
+            raise ValueError("TrainingPlan.of() needs a resolved config; call config.resolved(...) first.")
+        return cls(
+            n_rows=int(n_rows),
+            batch_size=int(resolved.batch_size),
+            steps_per_epoch=max(1, math.ceil(n_rows / resolved.batch_size)),
+            epochs_requested=int(config.epochs),
+            epochs_allowed=int(resolved.epochs),
+            max_steps=config.max_steps,
+        )
+
+    @property
+    def limited_by_max_steps(self) -> bool:
+        """Whether ``max_steps`` allowed fewer epochs than were asked for."""
+        return self.epochs_allowed < self.epochs_requested
+
+    def describe(self) -> str:
+        """One phrase: ``"5 of 200 epochs: the step limit (3,000 batch steps) caps ..."``."""
+        steps = f"{self.steps_per_epoch:,} steps of {self.batch_size:,} rows per epoch"
+        if not self.limited_by_max_steps:
+            return f"up to {self.epochs_allowed:,} epochs on {self.n_rows:,} rows ({steps})"
+        return (
+            f"{self.epochs_allowed:,} of {self.epochs_requested:,} epochs: the step limit "
+            f"({self.max_steps:,} batch steps) caps training on {self.n_rows:,} rows ({steps})"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as JSON-able values, plus ``limited_by_max_steps`` for a reader's sake."""
+        return {**asdict(self), "limited_by_max_steps": self.limited_by_max_steps}
+
+    @classmethod
+    def from_dict(cls, data: object) -> TrainingPlan:
+        """Build a plan from :meth:`to_dict` output, refusing missing or ill-typed fields."""
+        if not isinstance(data, dict):
+            raise DataError("The training plan is not a JSON object.")
+        values = {key: value for key, value in data.items() if key != "limited_by_max_steps"}
+        if set(values) != {f.name for f in fields(cls)}:
+            raise DataError("The training plan's fields are not the ones this tool writes.")
+        if not all(
+            _is_int(value, 1) or (key == "max_steps" and value is None) for key, value in values.items()
+        ):
+            raise DataError("The training plan must hold positive whole numbers.")
+        return cls(**values)
+
+
+def training_plan(config: AutoencoderConfig, n_rows: int, n_features: int) -> TrainingPlan:
+    """How ``config`` would train on ``n_rows`` rows of ``n_features`` network inputs.
+
+    Plain arithmetic, no TensorFlow: the UI shows this before anything is trained.
+    """
+    return TrainingPlan.of(config, config.resolved(n_rows, n_features), n_rows)
+
+
+@dataclass(frozen=True)
 class EpochLog:
     """What a fit callback learns after each epoch."""
 
@@ -234,7 +335,7 @@ def architecture(config: AutoencoderConfig, n_inputs: int) -> list[LayerSummary]
 
 def build_autoencoder(config: AutoencoderConfig, n_inputs: int) -> keras.Model:
     """Build the (uncompiled) dense autoencoder for a resolved ``config``."""
-    import keras
+    keras = import_keras()
 
     regularizer = keras.regularizers.L2(config.l2) if config.l2 > 0 else None
     seed = config.seed
@@ -267,7 +368,9 @@ class AutoencoderDetector(BaseEstimator):
 
     Give it a DataFrame of raw columns (it chooses, encodes and scales the features itself) or
     a numeric array. After :meth:`fit`, ``decision_scores_`` holds the training rows' scores and
-    ``threshold_`` the score above which ``contamination`` of them fall.
+    ``threshold_`` the score above which ``contamination`` of them fall; ``training_plan_``
+    (a :class:`TrainingPlan`) says how many epochs were asked for and allowed, and whether
+    ``config.max_steps`` lowered them.
 
     Parameters
     ----------
@@ -347,6 +450,7 @@ class AutoencoderDetector(BaseEstimator):
 
         self.columns_ = roles
         self.config_ = config
+        self.training_plan_ = TrainingPlan.of(self.config, config, len(matrix))
         self.n_features_in_ = len(frame.columns)
         self.feature_names_in_ = np.asarray(frame.columns, dtype=object)
         started = time.perf_counter()
@@ -538,7 +642,7 @@ class AutoencoderDetector(BaseEstimator):
         """The network with a second output, the bottleneck code (built once, shares weights)."""
         model = getattr(self, "_scoring_model_cache", None)
         if model is None or model[0] is not self.model_:
-            import keras
+            keras = import_keras()
 
             net = self.model_
             scorer = keras.Model(net.inputs, [net.outputs[0], net.get_layer("bottleneck").output])
@@ -625,7 +729,7 @@ def _train(
     on_epoch: Callable[[EpochLog], bool | None] | None,
 ) -> tuple[Any, dict[str, list[float]], bool]:
     """Fit a fresh network on ``matrix``; return it, its loss history and whether the user stopped it."""
-    import keras
+    keras = import_keras()
     import tensorflow as tf
 
     rng = np.random.default_rng(config.seed)
@@ -708,7 +812,7 @@ def _shuffled_batches(tf: Any, train: np.ndarray, batch_size: int, seed: int) ->
 
 def _progress_callback(epochs: int, on_epoch: Callable[[EpochLog], bool | None] | None) -> Any:
     """A Keras callback that records the losses and forwards each epoch to ``on_epoch``."""
-    import keras
+    keras = import_keras()
 
     class Progress(keras.callbacks.Callback):
         def __init__(self) -> None:
@@ -769,6 +873,8 @@ __all__ = [
     "AutoencoderDetector",
     "EpochLog",
     "LayerSummary",
+    "TrainingPlan",
     "architecture",
     "build_autoencoder",
+    "training_plan",
 ]

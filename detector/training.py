@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 import os
 import threading
@@ -14,7 +13,7 @@ import pandas as pd
 
 from detector.columns import ColumnRoles, label_vector
 from detector.errors import DataError
-from detector.model import AutoencoderConfig, AutoencoderDetector, EpochLog
+from detector.model import AutoencoderConfig, AutoencoderDetector, EpochLog, import_keras
 from detector.preprocessing import PreprocessConfig, Preprocessor
 from detector.results import ScoredTable, score_table
 
@@ -270,7 +269,7 @@ class TrainingJob:
             self._status = "running"
             self._started = time.monotonic()
         if isinstance(self.detector, AutoencoderDetector):
-            _load_keras()
+            import_keras()  # off the UI thread: the import takes seconds
         X, self._X = self._X, None  # let the rows be freed once the model has them
         self.detector.fit(X, on_epoch=self._on_epoch)
         stopped = self._stop.is_set()
@@ -316,29 +315,6 @@ class TrainingJob:
             if self._started is not None:
                 self._ended = time.monotonic()
         self._finished.set()
-
-
-_keras_lock = threading.Lock()
-_keras_loaded = False
-
-
-def _load_keras() -> None:
-    """Import Keras once per process, then exempt everything imported so far from the GC.
-
-    The import leaves some 400,000 long-lived objects that every full garbage collection walks
-    again, holding the GIL for about 0.3 s each time. Next to a busy host (the dashboard reruns a
-    script every second while it trains) full collections come often and starved the training
-    thread, making training several times slower; ``gc.freeze`` takes those objects out of them.
-    """
-    global _keras_loaded
-    with _keras_lock:
-        if _keras_loaded:
-            return
-        import keras  # noqa: F401  (the seconds-long import happens here, off the UI thread)
-
-        gc.collect()
-        gc.freeze()
-        _keras_loaded = True
 
 
 def _release_slot() -> None:

@@ -7,12 +7,11 @@ import streamlit as st
 from detector.columns import ColumnRoles, label_vector, profile_table
 from detector.errors import DataError
 from detector.preprocessing import PreprocessConfig
-from detector.table import read_table
 from ui.samples import available_samples, load_sample
 from ui.state import AppState, DatasetState, get_state
+from ui.upload import read_new_upload, table_uploader
 
 NONE = "(none)"
-UPLOAD_TYPES = ["csv", "tsv", "txt", "parquet", "pq"]
 SCALINGS = {
     "robust": "Robust (median and IQR): recommended, barely moved by outliers",
     "standard": "Standard (mean and standard deviation)",
@@ -37,27 +36,21 @@ st.caption(
 
 def handle_upload(state: AppState) -> None:
     """Read a newly uploaded file once; on failure keep the current dataset and say why."""
-    uploaded = st.file_uploader(
+    uploaded = table_uploader(
         "Upload a CSV, TSV or Parquet file",
-        type=UPLOAD_TYPES,
-        help="Up to 1 GB. The delimiter, encoding and decimal mark are detected.",
+        help="The delimiter, encoding and decimal mark are detected.",
     )
     if uploaded is None:
         state.upload_error = None
         return
-    if uploaded.file_id != state.upload_id:
-        # Parse once per upload: reruns (any widget change) reuse the parsed table.
-        state.upload_error = None
-        try:
-            data = uploaded.getvalue()
-            table = read_table(data, name=uploaded.name)
-        except DataError as exc:
-            state.upload_error = str(exc)
-        else:
-            state.load_dataset(table, source=f"upload:{uploaded.file_id}", data=data)
+    read = read_new_upload(uploaded, last_id=state.upload_id)
+    if read is not None:
+        state.upload_error = read.error
+        if read.table is not None:
+            state.load_dataset(read.table, source=f"upload:{read.file_id}", data=read.data)
         # Only now: after an unexpected error the next run tries again (and the page's edge
         # says so again) rather than silently keeping the old table as if this one were read.
-        state.upload_id = uploaded.file_id
+        state.upload_id = read.file_id
     if state.upload_error:
         kept = f" {state.dataset.name} is still loaded." if state.dataset is not None else ""
         st.error(f"Could not read {uploaded.name}: {state.upload_error}{kept}")

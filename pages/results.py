@@ -21,6 +21,9 @@ st.caption(
 def show_results(state: AppState, model: ModelState) -> None:
     # (No st.stop() on this page: it would also stop the sidebar, drawn after the page.)
     st.success(f"A model is ready: {fmt.model_summary(model)}.", icon=":material/check_circle:")
+    note = fmt.step_limit_note(model.detector.training_plan_, len(model.history["loss"]))
+    if note:
+        st.info(note, icon=":material/speed:")
     if not state.model_is_current():
         st.warning(
             f"These results are for {model.trained_on.dataset_name} with the column choices the "

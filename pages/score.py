@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import streamlit as st
@@ -10,11 +11,11 @@ from detector.bundle import load_bundle
 from detector.errors import DataError
 from detector.model import AutoencoderDetector
 from detector.results import match_columns
-from detector.table import read_table
+from ui import format as fmt
 from ui.results_view import render_workbench
 from ui.state import AppState, ScoringState, get_state
+from ui.upload import read_new_upload, table_uploader
 
-UPLOAD_TYPES = ["csv", "tsv", "txt", "parquet", "pq"]
 SESSION_MODEL = "The model trained in this session"
 BUNDLE_MODEL = "A model bundle I upload"
 
@@ -29,24 +30,19 @@ st.caption(
 
 def read_upload(scoring: ScoringState) -> None:
     """The file to score, parsed once per upload; a bad file says why."""
-    uploaded = st.file_uploader(
-        "File to score (CSV, TSV or Parquet)", type=UPLOAD_TYPES,
+    uploaded = table_uploader(
+        "File to score (CSV, TSV or Parquet)",
         help="It needs the columns the model was trained on; other columns are kept in the "
         "downloads but not used.",
     )
     if uploaded is None:
         scoring.forget_table(None)
         return
-    if uploaded.file_id != scoring.upload_id:
-        # Marked as read only once read or refused, so an unexpected error is retried (as on Data).
-        scoring.forget_table(None)
-        try:
-            data = uploaded.getvalue()
-            scoring.table = read_table(data, name=uploaded.name)
-            scoring.data = data
-        except DataError as exc:
-            scoring.table_error = str(exc)
-        scoring.upload_id = uploaded.file_id
+    # Marked as read only once read or refused, so an unexpected error is retried (as on Data).
+    read = read_new_upload(uploaded, last_id=scoring.upload_id)
+    if read is not None:
+        scoring.forget_table(read.file_id)
+        scoring.table, scoring.data, scoring.table_error = read.table, read.data, read.error
     if scoring.table_error:
         st.error(f"Could not read {uploaded.name}: {scoring.table_error}")
 
@@ -120,10 +116,20 @@ def score_file(scoring: ScoringState, detector: AutoencoderDetector, threshold: 
             f"Not used by the model (kept as they are in the downloads): {', '.join(ignored)}.",
             icon=":material/info:",
         )
-    with st.spinner(f"Scoring {rows:,} rows…"):
-        view = scoring.score(
-            detector, threshold=threshold, label=columns.get("label"), timestamp=columns.get("timestamp"),
-        )
+    view = scoring.scored_view(detector)
+    if view is None:
+        # Scoring a large file takes a while; reruns (a threshold drag) reuse the result.
+        started = time.perf_counter()
+        with st.status(f"Scoring {rows:,} rows of {table.name}…") as status:
+            view = scoring.score(
+                detector, threshold=threshold, label=columns.get("label"),
+                timestamp=columns.get("timestamp"),
+            )
+            took = fmt.took(time.perf_counter() - started)
+            if view is None:
+                status.update(label=f"Could not score {table.name}", state="error")
+            else:
+                status.update(label=f"Scored {rows:,} rows of {table.name}{took}", state="complete")
     if view is None:
         st.error(f"{table.name} could not be scored: {scoring.view_error}")
         return

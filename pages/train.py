@@ -9,7 +9,13 @@ import streamlit as st
 
 from detector.charts import loss_curve
 from detector.errors import DataError
-from detector.model import ACTIVATIONS, AutoencoderConfig, AutoencoderDetector, architecture
+from detector.model import (
+    ACTIVATIONS,
+    AutoencoderConfig,
+    AutoencoderDetector,
+    TrainingPlan,
+    architecture,
+)
 from detector.training import (
     PRESET_DESCRIPTIONS,
     PRESETS,
@@ -81,6 +87,12 @@ def choose_config(settings: TrainSettings) -> AutoencoderConfig | None:
             "Maximum epochs", min_value=1, max_value=10_000, value=config.epochs,
             key=f"epochs_{rev}",
         )
+        max_steps = middle.number_input(
+            "Step limit (batch steps, 0 = none)", min_value=0, max_value=10**9,
+            value=config.max_steps or 0, key=f"max_steps_{rev}",
+            help="On large tables this lowers the epochs (to no fewer than 5) so that training "
+            "takes about this many batch steps; the network preview says when it does.",
+        )
         patience = middle.number_input(
             "Patience (epochs without improvement)", min_value=1, max_value=10_000,
             value=config.patience, key=f"patience_{rev}",
@@ -125,6 +137,7 @@ def choose_config(settings: TrainSettings) -> AutoencoderConfig | None:
             learning_rate=float(learning_rate),
             batch_size=None if batch_size is None else int(batch_size),
             epochs=int(epochs),
+            max_steps=int(max_steps) or None,
             validation_fraction=float(validation),
             patience=int(patience),
             seed=int(seed),
@@ -147,14 +160,18 @@ def show_architecture(dataset: DatasetState, config: AutoencoderConfig) -> bool:
         st.page_link("pages/data.py", label="Fix it on the Data page", icon=":material/table:")
         return False
     resolved = config.resolved(n_rows, n_inputs)
+    plan = TrainingPlan.of(config, resolved, n_rows)
     layers = architecture(resolved, n_inputs)
     total = sum(layer.params for layer in layers)
     st.subheader("The network")
     st.caption(
-        f"{n_rows:,} training rows, encoded into {n_inputs:,} inputs. "
-        f"Batches of {resolved.batch_size} rows; at most {resolved.epochs} epochs, stopping after "
-        f"{resolved.patience} without improvement."
+        f"{n_rows:,} training rows, encoded into {n_inputs:,} inputs. Training stops early after "
+        f"{resolved.patience} epochs without improvement."
     )
+    if plan.limited_by_max_steps:
+        st.info(fmt.planned_epochs(plan), icon=":material/speed:")
+    else:
+        st.caption(fmt.planned_epochs(plan))
     shape = " → ".join([str(n_inputs), *(str(layer.units) for layer in layers)])
     st.markdown(f"**{shape}** · {total:,} parameters")
     with st.expander("Layers"):
@@ -258,6 +275,10 @@ def show_outcome(state: AppState) -> None:
         f"epoch {best} (the best) are kept.",
         icon=":material/check_circle:",
     )
+    plan = getattr(training.job.detector, "training_plan_", None)
+    note = fmt.step_limit_note(plan, progress.epoch) if plan is not None else None
+    if note:
+        st.info(note, icon=":material/speed:")
     show_losses(progress)
     st.page_link(
         RESULTS_PAGE, label="See the results: which rows the model flags",

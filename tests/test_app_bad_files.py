@@ -120,7 +120,7 @@ def test_an_unexpected_error_while_reading_is_reported_every_run_not_forgotten(m
     def broken(*args, **kwargs):
         raise RuntimeError("a bug in the reader")
 
-    monkeypatch.setattr("detector.table.read_table", broken)
+    monkeypatch.setattr("ui.upload.read_table", broken)  # where both upload pages read files
     upload(at, "tiny.csv", tiny_csv())
     at.run()  # any rerun: the upload was not read, so the page must not act as if it were
 

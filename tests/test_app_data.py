@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import streamlit
 from apptest_helpers import (
     APP,
     app_state,
@@ -21,6 +22,7 @@ from apptest_helpers import (
     upload,
     with_model,
 )
+from streamlit import config
 
 from detector.columns import ColumnRoles
 from ui.samples import SAMPLES
@@ -60,6 +62,56 @@ def test_an_upload_is_parsed_once_not_on_every_rerun():
     at.run()
 
     assert app_state(at).dataset is first
+    assert not at.status, "no 'Reading…' status when nothing is read"
+
+
+def test_reading_an_upload_names_the_file_and_its_size_then_what_was_read():
+    data = tiny_csv()
+
+    at = upload(start_app(), "tiny.csv", data)
+
+    assert [(s.label, s.state) for s in at.status] == [
+        (f"Read tiny.csv ({len(data) / 1024:.1f} KB): 60 rows × 4 columns", "complete")
+    ]
+    at = upload(at, "broken.parquet", b"PAR1 this is not really parquet")
+    assert [(s.label, s.state) for s in at.status] == [("Could not read broken.parquet (31 bytes)", "error")]
+
+
+def _limit_caption(at) -> str:
+    return next(c.value for c in at.caption if c.value.startswith("Files up to "))
+
+
+def test_the_uploader_states_the_servers_upload_limit():
+    limit = config.get_option("server.maxUploadSize")  # 1024 from our .streamlit/config.toml
+    at = start_app()
+
+    expected = f"Files up to {limit} MB" if limit < 1024 else f"Files up to {limit / 1024:g} GB"
+    assert _limit_caption(at).startswith(expected + ";")
+    assert at.file_uploader[0].proto.max_upload_size_mb == limit, "what the browser enforces"
+
+    # Read from the config, never written in the page: another setting changes both.
+    where = config.get_where_defined("server.maxUploadSize")
+    config.set_option("server.maxUploadSize", 300)
+    try:
+        at = start_app()
+        assert _limit_caption(at).startswith("Files up to 300 MB;")
+        assert at.file_uploader[0].proto.max_upload_size_mb == 300
+    finally:
+        config.set_option("server.maxUploadSize", limit, where_defined=where)
+
+
+def test_streamlits_uploader_refuses_a_file_over_the_limit_with_its_own_message():
+    # A larger file never reaches the page: the browser's uploader (react-dropzone with
+    # maxSize = max_upload_size_mb) lists it with "File must be <limit> or smaller." and sends
+    # nothing, and its drop zone says "<limit> per file". These are Streamlit's own words, in
+    # its frontend bundle; if an upgrade drops them, the page must say more than its caption.
+    bundle = "\n".join(
+        path.read_text(encoding="utf-8", errors="replace")
+        for path in (Path(streamlit.__file__).parent / "static").rglob("*.js")
+    )
+    assert "case`file-too-large`:return`File must be ${" in bundle
+    assert "} or smaller.`" in bundle
+    assert "per file`" in bundle
 
 
 def test_a_bad_file_shows_the_reason_and_keeps_the_previous_dataset():

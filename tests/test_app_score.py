@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from apptest_helpers import app_state, assert_clean, metric, results_page, start_app, tiny_csv, tiny_detector
+from streamlit import config
 from streamlit.testing.v1 import AppTest
 
 from ui.results_view import model_download, rows_download
@@ -46,6 +47,10 @@ def test_a_new_file_is_scored_with_the_sessions_model_and_its_threshold():
     upload_to_score(at, "later.csv", shuffled.to_csv(index=False).encode())
 
     assert_clean(at)
+    assert [(s.label, s.state) for s in at.status] == [
+        ("Read later.csv (1.2 KB): 60 rows × 4 columns", "complete"),
+        ("Scored 60 rows of later.csv", "complete"),
+    ]
     view = scored_view(at)
     assert view.threshold == results.threshold
     np.testing.assert_allclose(view.scored.scores[::-1], results.scored.scores, rtol=1e-6)
@@ -54,6 +59,19 @@ def test_a_new_file_is_scored_with_the_sessions_model_and_its_threshold():
     assert next(b.label for b in at.get("download_button")) == "Download flagged rows"
     download = pd.read_csv(io.BytesIO(rows_download(view, view.threshold, only_flagged=True)))
     assert len(download) == 15
+    at.run()
+    assert not at.status, "a rerun neither reads nor scores the file again"
+    assert app_state(at).scoring.view is view
+
+
+def test_the_file_uploader_states_the_servers_upload_limit():
+    at = score_page(results_page())
+
+    uploader = next(u for u in at.file_uploader if u.label.startswith("File to score"))
+    limit = uploader.proto.max_upload_size_mb
+    assert limit == config.get_option("server.maxUploadSize")
+    expected = f"Files up to {limit} MB" if limit < 1024 else f"Files up to {limit / 1024:g} GB"
+    assert any(c.value.startswith(expected + ";") for c in at.caption), [c.value for c in at.caption]
 
 
 def test_a_saved_bundle_reproduces_the_training_sessions_scores_and_threshold():

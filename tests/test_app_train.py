@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 
 import pandas as pd
 import pytest
@@ -16,6 +17,9 @@ from detector.training import TrainingJob
 
 # Two epochs of a tiny network on 60 rows: the cost is TensorFlow's import, not the training.
 TINY = AutoencoderConfig(hidden_layers=(8,), bottleneck=2, epochs=2, patience=2, batch_size=16)
+# 200 epochs asked for, but 60 rows in batches of 16 are 4 steps an epoch, and a 1-step limit
+# allows the minimum of 5 epochs.
+STEP_LIMITED = replace(TINY, epochs=200, patience=200, max_steps=1)
 
 
 def train_page(config: AutoencoderConfig = TINY) -> AppTest:
@@ -50,6 +54,39 @@ def test_the_train_page_shows_the_network_before_training():
     assert any(m.value.startswith("**4 → 8 → 2 → 8 → 4**") for m in at.markdown)
     assert any("parameters" in m.value for m in at.markdown)
     assert not train_button(at).disabled
+
+
+def test_the_preview_says_when_the_step_limit_lowers_the_epochs():
+    at = train_page(STEP_LIMITED)
+
+    assert_clean(at)
+    notes = [info.value for info in at.info]
+    assert any(
+        note.startswith("Training runs 5 of 200 epochs: the step limit (1 batch steps) caps training "
+                        "on 60 rows") and "**Step limit**" in note
+        for note in notes
+    ), notes
+    assert not train_button(at).disabled
+
+
+def test_the_preview_states_the_epochs_when_nothing_limits_them():
+    at = train_page()
+
+    assert not any("step limit" in info.value for info in at.info)
+    assert any(c.value.startswith("Training runs up to 2 epochs on 60 rows") for c in at.caption)
+
+
+def test_a_presets_step_limit_reaches_the_form_and_the_config():
+    at = train_page()
+    state = app_state(at)
+
+    at.radio(key="preset").set_value("Fast").run()
+    rev = state.settings.revision
+    assert at.number_input(key=f"max_steps_{rev}").value == 1000
+    assert state.settings.config.max_steps == 1000
+
+    at.number_input(key=f"max_steps_{rev}").set_value(0).run()  # 0: no limit
+    assert state.settings.config.max_steps is None
 
 
 def test_a_preset_fills_the_advanced_settings():
@@ -114,6 +151,22 @@ def test_training_completes_and_its_model_reaches_the_state():
     assert any(link.label.startswith("See the results") for link in at.get("page_link"))
     assert not train_button(at).disabled
     assert any("Trained on tiny.csv" in caption.value for caption in at.sidebar.caption)
+
+
+@pytest.mark.slow
+def test_a_step_limited_training_says_how_many_of_its_epochs_it_ran():
+    at = train_page(STEP_LIMITED)
+    train_button(at).click().run()
+    wait_until_trained(at)
+    at.run()
+
+    assert_clean(at)
+    assert len(app_state(at).model.history["loss"]) == 5
+    assert at.success[0].value.startswith("Training finished after 5 epochs")
+    assert any(
+        info.value.startswith("Trained 5 of the 200 epochs asked for: the step limit (1 batch steps)")
+        for info in at.info
+    ), [info.value for info in at.info]
 
 
 @pytest.mark.slow

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,7 @@ from conftest import TINY, correlated_table
 
 from detector.bundle import MODEL_FILE, bundle_bytes, load_bundle, save_bundle
 from detector.errors import DataError
-from detector.model import AutoencoderDetector
+from detector.model import AutoencoderDetector, TrainingPlan
 
 pytestmark = pytest.mark.slow
 
@@ -52,6 +53,8 @@ def test_directory_round_trip_gives_identical_scores(trained, tmp_path):
     assert loaded.columns_ == detector.columns_
     assert loaded.config_ == detector.config_
     assert loaded.history_ == detector.history_
+    assert isinstance(loaded.training_plan_, TrainingPlan)
+    assert loaded.training_plan_ == detector.training_plan_
     np.testing.assert_array_equal(loaded.predict(frame), detector.predict(frame))
 
 
@@ -66,6 +69,45 @@ def test_zip_round_trip_from_path_bytes_and_file(trained, zipped, tmp_path):
     assert bundle.metadata["user"] == {"source": "test"}
     assert bundle.metadata["n_train_rows"] == 200
     assert {"tensorflow", "keras", "numpy"} <= set(bundle.metadata["versions"])
+
+
+@pytest.fixture(scope="module")
+def step_limited():
+    """Trained for 5 of the 40 epochs asked for: 2 batch steps allow no more (the minimum)."""
+    config = replace(TINY, epochs=40, patience=40, max_steps=2)
+    return AutoencoderDetector(config=config).fit(correlated_table(n_rows=200))
+
+
+def test_the_training_plan_is_saved_and_restored(step_limited):
+    data = bundle_bytes(step_limited)
+    spec = json.loads(_members(data)["detector.json"])
+    assert spec["training_plan"]["limited_by_max_steps"] is True
+    assert (spec["training_plan"]["epochs_requested"], spec["training_plan"]["epochs_allowed"]) == (40, 5)
+
+    loaded = load_bundle(data).detector
+
+    assert loaded.training_plan_ == step_limited.training_plan_
+    assert loaded.training_plan_.limited_by_max_steps
+
+
+def test_a_bundle_from_before_training_plans_loads_with_its_plan_rebuilt(step_limited):
+    members = _members(bundle_bytes(step_limited))
+    spec = json.loads(members["detector.json"])
+    del spec["training_plan"]
+    members["detector.json"] = json.dumps(spec).encode()
+
+    loaded = load_bundle(_zip(members)).detector
+
+    assert loaded.training_plan_ == step_limited.training_plan_
+
+
+def test_a_tampered_training_plan_is_refused(zipped):
+    members = _members(zipped)
+    spec = json.loads(members["detector.json"])
+    spec["training_plan"]["epochs_allowed"] = "all of them"
+    members["detector.json"] = json.dumps(spec).encode()
+    with pytest.raises(DataError, match="training plan"):
+        load_bundle(_zip(members))
 
 
 def test_bundle_holds_no_pickle(zipped):

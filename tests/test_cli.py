@@ -43,6 +43,7 @@ def test_train_then_score_each_sample(tmp_path, sample, label, expected_columns)
     )
     assert trained.returncode == 0, trained.stderr
     assert "epoch 1/5" in trained.stderr
+    assert "training plan: up to 5 epochs" in trained.stderr
     assert f"against '{label}': ROC-AUC" in trained.stderr
     assert model.is_file()
 
@@ -58,6 +59,21 @@ def test_train_then_score_each_sample(tmp_path, sample, label, expected_columns)
     flagged = result["is_anomaly"] == "1"
     assert 0 < flagged.sum() < len(result) * 0.2
     assert result.loc[flagged, "top_columns"].str.len().gt(0).all()
+
+
+def test_train_says_in_one_line_when_the_step_limit_lowered_the_epochs(capsys, tmp_path):
+    # sensors.csv: 6,048 rows in batches of 128 are 48 steps an epoch; 10 steps allow the minimum, 5.
+    args = ["--epochs", "50", "--max-steps", "10", "--model-out", str(tmp_path / "m")]
+    code = main(["train", str(SAMPLES / "sensors.csv"), *args])
+    err = capsys.readouterr().err.splitlines()
+
+    assert code == 0
+    assert "epoch 5/5" in "\n".join(err)
+    plan = [line for line in err if line.startswith("training plan:")]
+    assert plan == [
+        "training plan: 5 of 50 epochs: the step limit (10 batch steps) caps training on 6,048 rows "
+        "(48 steps of 128 rows per epoch); raise --max-steps to train longer"
+    ]
 
 
 def test_only_flagged_with_a_threshold(tmp_path):

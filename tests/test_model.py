@@ -12,7 +12,14 @@ from sklearn.metrics import roc_auc_score
 
 from detector.columns import ColumnRoles
 from detector.errors import DataError, NotFittedError
-from detector.model import AutoencoderConfig, AutoencoderDetector, architecture, build_autoencoder
+from detector.model import (
+    AutoencoderConfig,
+    AutoencoderDetector,
+    TrainingPlan,
+    architecture,
+    build_autoencoder,
+    training_plan,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -39,6 +46,46 @@ def test_resolved_sizes_follow_the_data_shape():
     for n_features in (1, 3, 10, 40, 500):
         config = AutoencoderConfig().resolved(n_rows=500, n_features=n_features)
         assert config.bottleneck < config.hidden_layers[-1]
+
+
+def test_the_training_plan_says_when_the_step_limit_lowers_the_epochs():
+    plan = training_plan(AutoencoderConfig(epochs=200), n_rows=1_000_000, n_features=20)
+
+    assert plan == TrainingPlan(
+        n_rows=1_000_000, batch_size=1024, steps_per_epoch=977, epochs_requested=200,
+        epochs_allowed=5, max_steps=3000,
+    )
+    assert plan.limited_by_max_steps
+    assert plan.describe().startswith("5 of 200 epochs: the step limit (3,000 batch steps)")
+    assert "1,000,000 rows" in plan.describe()
+    unlimited = training_plan(AutoencoderConfig(epochs=200, max_steps=None), 1_000_000, 20)
+    assert not unlimited.limited_by_max_steps
+    assert unlimited.describe().startswith("up to 200 epochs")
+    small = training_plan(AutoencoderConfig(epochs=200), n_rows=100, n_features=20)
+    assert (small.epochs_allowed, small.limited_by_max_steps) == (200, False)
+
+
+def test_training_plan_dict_round_trip_and_refuses_bad_fields():
+    plan = training_plan(AutoencoderConfig(epochs=200), 1_000_000, 20)
+    data = plan.to_dict()
+    assert data["limited_by_max_steps"] is True, "said plainly to whoever reads the JSON"
+    assert TrainingPlan.from_dict(data) == plan
+    with pytest.raises(DataError, match="training plan"):
+        TrainingPlan.from_dict({**data, "epochs_allowed": "5"})
+    with pytest.raises(DataError, match="training plan"):
+        TrainingPlan.from_dict({key: v for key, v in data.items() if key != "batch_size"})
+
+
+def test_fit_records_how_the_step_limit_cut_the_epochs():
+    # 120 rows in batches of 32 are 4 steps an epoch: 2 steps allow the minimum of 5 epochs.
+    config = replace(TINY, epochs=40, patience=40, max_steps=2)
+    detector = AutoencoderDetector(config=config).fit(correlated_table(n_rows=120))
+
+    plan = detector.training_plan_
+    assert (plan.epochs_requested, plan.epochs_allowed, plan.steps_per_epoch) == (40, 5, 4)
+    assert (plan.n_rows, plan.batch_size, plan.max_steps) == (120, 32, 2)
+    assert plan.limited_by_max_steps
+    assert len(detector.history_["loss"]) == 5 == detector.config_.epochs
 
 
 def test_explicit_sizes_are_kept():
@@ -89,6 +136,10 @@ def test_fit_learns_history_scores_and_threshold(fitted):
     np.testing.assert_allclose(detector.decision_function(frame), detector.decision_scores_, rtol=1e-5)
     assert detector.columns_.numeric == ("a", "b", "c", "d")
     assert detector.columns_.categorical == ("site",)
+    assert detector.training_plan_ == TrainingPlan(
+        n_rows=300, batch_size=32, steps_per_epoch=10, epochs_requested=40, epochs_allowed=40,
+        max_steps=3000,
+    ), "the default step limit leaves a small table all its epochs"
 
 
 def test_injected_anomalies_score_highest(fitted):

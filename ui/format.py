@@ -6,7 +6,11 @@ import math
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from detector.model import TrainingPlan
     from ui.state import ModelState
+
+# Where the Train page lets the user change max_steps; named in every note about the step limit.
+STEP_LIMIT_FIELD = "**Step limit** under *Advanced settings*"
 
 
 def duration(seconds: float) -> str:
@@ -15,6 +19,11 @@ def duration(seconds: float) -> str:
     hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def took(seconds: float) -> str:
+    """``" in 0:12"`` for a step that took a noticeable while, else nothing (``0.3`` -> ``""``)."""
+    return f" in {duration(seconds)}" if seconds >= 1 else ""
 
 
 def loss(value: float | None) -> str:
@@ -29,6 +38,35 @@ def ratio(value: float | None) -> str:
     if value is None or not math.isfinite(value):
         return "–"
     return f"{value:.3f}"
+
+
+def file_size(n_bytes: int) -> str:
+    """``278_921_216`` -> ``"266 MB"``; binary units, as Streamlit counts its upload limit."""
+    for unit, scale in (("GB", 2**30), ("MB", 2**20), ("KB", 2**10)):
+        if n_bytes >= scale:
+            value = n_bytes / scale
+            number = f"{value:.1f}".removesuffix(".0") if value < 10 else f"{value:,.0f}"
+            return f"{number} {unit}"
+    return f"{n_bytes:,} bytes"
+
+
+def planned_epochs(plan: TrainingPlan) -> str:
+    """Before training: the epochs the settings allow, and how to get more if the step limit cut them."""
+    text = f"Training runs {plan.describe()}."
+    if plan.limited_by_max_steps:
+        text += f" Raise {STEP_LIMIT_FIELD} to train longer."
+    return text
+
+
+def step_limit_note(plan: TrainingPlan, epochs_run: int) -> str | None:
+    """After training: how the step limit cut the epochs asked for (None when it did not)."""
+    if not plan.limited_by_max_steps:
+        return None
+    return (
+        f"Trained {epochs_run:,} of the {plan.epochs_requested:,} epochs asked for: the step limit "
+        f"({plan.max_steps:,} batch steps) allows {plan.epochs_allowed:,} on {plan.n_rows:,} rows "
+        f"({plan.steps_per_epoch:,} steps per epoch). Raise {STEP_LIMIT_FIELD} to train longer."
+    )
 
 
 def model_summary(model: ModelState) -> str:

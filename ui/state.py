@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,7 +15,14 @@ from detector.columns import ColumnProfile, ColumnRoles, infer_roles, label_vect
 from detector.errors import DataError
 from detector.model import AutoencoderConfig
 from detector.preprocessing import PreprocessConfig
-from detector.results import ScoredTable, original_text, row_explanation, score_table
+from detector.results import (
+    FlaggedRows,
+    ScoredTable,
+    flagged_view,
+    original_text,
+    row_explanation,
+    score_table,
+)
 from detector.thresholds import threshold_for_share
 from detector.training import PRESETS, TrainingJob, network_inputs, training_rows
 
@@ -179,6 +186,7 @@ class ScoredView:
     table_moved: bool = False
     _text: pd.DataFrame | None = field(default=None, repr=False)
     _explained: dict[int, pd.DataFrame] = field(default_factory=dict, repr=False)
+    _page: tuple[bytes, FlaggedRows] | None = field(default=None, repr=False)
 
     @property
     def name(self) -> str:
@@ -193,6 +201,14 @@ class ScoredView:
                 self.scored, self.detector, self.table.frame, position,
             )
         return self._explained[position]
+
+    def flagged_page(self, threshold: float, rows: int, offset: int) -> FlaggedRows:
+        """A page of the flagged rows (kept while a threshold drag leaves the same rows on it)."""
+        positions = self.scored.flagged_positions(threshold, rows, offset)
+        key = positions.tobytes()
+        if self._page is None or self._page[0] != key:
+            self._page = (key, flagged_view(self.scored, self.table.frame, threshold, rows, offset))
+        return replace(self._page[1], n_flagged=self.scored.count_flagged(threshold))
 
     def key(self, widget: str) -> str:
         """The session-state key of one of this view's widgets ("threshold", "share", "table")."""
@@ -249,6 +265,13 @@ class ScoringState:
         self.upload_id, self.table, self.data, self.table_error = upload_id, None, None, None
         self.view, self.view_error = None, None
 
+    def scored_view(self, detector: AutoencoderDetector) -> ScoredView | None:
+        """The loaded table's result with ``detector`` if it is scored already, else None."""
+        view = self.view
+        if view is not None and view.detector is detector and view.table is self.table:
+            return view
+        return None
+
     def score(
         self, detector: AutoencoderDetector, *, threshold: float, label: str | None,
         timestamp: str | None,
@@ -257,8 +280,8 @@ class ScoringState:
         table = self.table
         if table is None:
             return None
-        view = self.view
-        if view is not None and view.detector is detector and view.table is table:
+        view = self.scored_view(detector)
+        if view is not None:
             return view
         self.view, self.view_error = None, None
         try:
