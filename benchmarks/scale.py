@@ -111,6 +111,7 @@ METRICS = (
     Metric("app_first_run_s", "Results page, first run", "s"),
     Metric("app_rerun_ms", "threshold change, median of 20 reruns", "ms", "{:,.0f}"),
     Metric("app_rerun_max_ms", "threshold change, slowest of 20", "ms", "{:,.0f}"),
+    Metric("app_script_ms", "… of which the script run on the server (median)", "ms", "{:,.0f}"),
     Metric("app_bytes", "bytes sent per threshold change (median)", "bytes", "{:,.0f}"),
     Metric("app_chart_bytes", "… of which charts", "bytes", "{:,.0f}"),
     Metric("app_table_bytes", "… of which tables", "bytes", "{:,.0f}"),
@@ -347,7 +348,8 @@ def results_page(path: Path, table: Any, detector: Any, scored: Any, out: dict[s
     table put into session state (as after a training), on the Results page. Each of 20
     threshold changes sets the slider to a threshold flagging between 1% and 10% of the rows
     and times ``AppTest.run()`` (a whole-script rerun: the real server reruns only the
-    threshold fragment, so this is an upper bound). Bytes are the serialized size of every
+    threshold fragment, so this is an upper bound), and apart from it the script run alone
+    (the server's share, without AppTest reading the messages back). Bytes are the serialized size of every
     ForwardMsg the rerun emitted (``ByteSize()`` of the protobufs the server would send over
     the websocket, before compression), split by element type. Returns why it was skipped,
     or None.
@@ -362,7 +364,16 @@ def results_page(path: Path, table: Any, detector: Any, scored: Any, out: dict[s
     from ui.state import AppState, ModelState, TrainedOn
 
     sizes: list[dict[str, int]] = []
+    script_times: list[float] = []
     original = LocalScriptRunner.forward_msgs
+    original_thread = LocalScriptRunner._run_script_thread
+
+    def timed_thread(self: LocalScriptRunner) -> None:
+        started = time.perf_counter()
+        try:
+            original_thread(self)
+        finally:
+            script_times.append(time.perf_counter() - started)
 
     def recording(self: LocalScriptRunner) -> list:
         messages = original(self)
@@ -377,6 +388,7 @@ def results_page(path: Path, table: Any, detector: Any, scored: Any, out: dict[s
         return messages
 
     LocalScriptRunner.forward_msgs = recording  # type: ignore[method-assign]
+    LocalScriptRunner._run_script_thread = timed_thread  # type: ignore[method-assign]
     try:
         at = start_app()
         state = app_state(at)
@@ -405,6 +417,7 @@ def results_page(path: Path, table: Any, detector: Any, scored: Any, out: dict[s
         # Alternate ends so every change really moves the threshold.
         picks = np.r_[picks[::2], picks[1::2][::-1]]
         times, per_run = [], []
+        script_times.clear()
         for threshold in picks:
             at.select_slider(key=view.key("threshold")).set_value(float(threshold))
             sizes.clear()
@@ -416,7 +429,9 @@ def results_page(path: Path, table: Any, detector: Any, scored: Any, out: dict[s
                 return f"a threshold change raised: {at.exception[0].value}"
     finally:
         LocalScriptRunner.forward_msgs = original  # type: ignore[method-assign]
+        LocalScriptRunner._run_script_thread = original_thread  # type: ignore[method-assign]
     out["app_rerun_ms"] = 1000 * statistics.median(times)
+    out["app_script_ms"] = 1000 * statistics.median(script_times)
     out["app_rerun_max_ms"] = 1000 * max(times)
     out["app_bytes"] = statistics.median(r["total"] for r in per_run)
     out["app_chart_bytes"] = statistics.median(r.get("plotly_chart", 0) for r in per_run)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -23,9 +24,11 @@ from sklearn.metrics import f1_score, precision_score, recall_score, roc_auc_sco
 from streamlit.testing.v1 import AppTest
 from test_app_train import train_button, train_page, wait_until_trained
 
+from detector.columns import infer_roles
 from detector.model import AutoencoderDetector
 from detector.results import ScoredTable
-from detector.table import read_table_text
+from detector.table import read_table, read_table_text
+from detector.training import feature_roles
 from ui.results_view import rows_download
 from ui.state import ScoredView
 
@@ -58,6 +61,31 @@ def test_results_open_with_the_models_threshold_and_its_flagged_rows():
     assert [b.label for b in at.get("download_button")] == [
         "Download flagged rows", "Download all rows with scores", "Download model",
     ]
+
+
+def test_the_model_summary_says_when_the_step_limit_cut_training():
+    table = read_table(tiny_csv(), name="tiny.csv")
+    roles = infer_roles(table.frame)
+    # 60 rows in batches of 16 are 4 steps an epoch: a 1-step limit allows the minimum, 5 epochs.
+    config = replace(TINY_CONFIG, epochs=200, patience=200, max_steps=1)
+    limited = AutoencoderDetector(config=config, columns=feature_roles(roles)).fit(
+        table.frame.loc[:, list(roles.features)]
+    )
+    at = with_model(upload(start_app(), "tiny.csv", tiny_csv()), limited)
+
+    at.switch_page("pages/results.py").run()
+
+    assert_clean(at)
+    assert any(
+        info.value.startswith("Trained 5 of the 200 epochs asked for: the step limit (1 batch steps)")
+        for info in at.info
+    ), [info.value for info in at.info]
+
+
+def test_a_model_trained_on_every_epoch_gets_no_step_limit_note():
+    at = results_page()
+
+    assert not any("step limit" in info.value for info in at.info)
 
 
 def test_moving_the_threshold_changes_count_and_table_and_never_retrains(monkeypatch):
@@ -219,3 +247,40 @@ def test_rows_without_feature_values_are_reported_and_downloaded_with_an_empty_s
     assert (written.loc[unscored, ["temp", "pressure", "site"]] == "").all().all()
     assert (written.loc[unscored, ["anomaly_score", "is_anomaly_2", "top_columns"]] == "").all().all()
     assert (written.loc[~unscored, "anomaly_score"] != "").all()
+
+
+def test_flagged_rows_come_in_pages_and_the_page_follows_the_threshold():
+    at = results_page()
+    view = app_state(at).results
+    # A slider step flagging over 50 rows. (AppTest sends a select-slider's value back as its
+    # label, so the step's label must be unique among the options: "{:.4g}" can repeat.)
+    options = view.slider_options()
+    labels = [f"{t:.4g}" for t in options]
+    threshold = next(
+        t for t, label in zip(options, labels, strict=True)
+        if 50 < view.scored.count_flagged(t) < 60 and labels.count(label) == 1
+    )
+    n = view.scored.count_flagged(threshold)
+    at.select_slider(key=view.key("threshold")).set_value(threshold).run()
+    assert_clean(at)
+    pager = at.number_input(key=view.key("page"))
+    assert pager.label == "Page (of 2)"
+    first = flagged_table(at)
+    assert len(first) == 50
+    assert any(f"Flagged rows 1 to 50 of {n}" in c.value for c in at.caption)
+
+    pager.set_value(2).run()
+
+    second = flagged_table(at)
+    assert len(second) == n - 50
+    assert any(f"Flagged rows 51 to {n} of {n}" in c.value for c in at.caption)
+    order = view.scored.flagged_positions(view.threshold)
+    assert (second.index.to_numpy() - 1).tolist() == order[50:].tolist()
+    assert second["anomaly score"].max() <= first["anomaly score"].min()
+
+    at.number_input(key=view.key("share")).set_value(5.0).run()  # 3 rows: one page
+
+    assert_clean(at)
+    assert len(flagged_table(at)) == 3
+    assert not [n for n in at.number_input if n.key == view.key("page")]
+    assert any("All 3 flagged rows" in c.value for c in at.caption)

@@ -7,6 +7,7 @@ model call runs on a drag (except reconstructing a newly selected row, once).
 
 from __future__ import annotations
 
+import math
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,6 @@ from detector.charts import (
 from detector.results import (
     FlaggedRows,
     contribution_styles,
-    flagged_view,
     scored_rows_csv,
     with_threshold,
 )
@@ -36,8 +36,9 @@ from detector.thresholds import ThresholdChoice
 from ui import format as fmt
 from ui.state import ScoredView
 
-# Rows the flagged table shows at most; the download holds all of them.
-TABLE_ROWS = 500
+# Flagged rows per page of the table (every flagged row is on some page, and in the download).
+# Colouring cells costs about 0.2 ms per row on each threshold change, so pages stay short.
+PAGE_ROWS = 50
 # Points per scatter chart at most, besides every flagged row (which is always drawn)...
 CHART_POINTS = 3000
 # ...unless a threshold flags more than this many rows: then a sample of them is drawn.
@@ -64,10 +65,9 @@ def _threshold_dependent(view: ScoredView, bundle_metadata: dict[str, Any]) -> N
     _threshold_controls(view)
     threshold = view.threshold
     _headline(view, threshold)
-    flagged = flagged_view(view.scored, view.table.frame, threshold, TABLE_ROWS)
-    _flagged_rows(view, flagged)
+    _flagged_rows(view, threshold)
     _where(view, threshold)
-    _downloads(view, threshold, flagged.n_flagged, bundle_metadata)
+    _downloads(view, threshold, view.scored.count_flagged(threshold), bundle_metadata)
 
 
 # ------------------------------------------------------------------ the threshold
@@ -85,8 +85,10 @@ def _distribution(view: ScoredView) -> None:
         help="Makes bars of a few rows visible next to bars of thousands.",
     )
     histogram = scored.log_histogram if log_x else scored.histogram
-    figure = histogram_figure(histogram, view.threshold, log_y=log_y, markers=scored.automatic)
-    figure.update_layout(height=380, margin={"t": 30, "b": 10}, legend={"orientation": "h", "y": 1.1})
+    figure = histogram_figure(
+        histogram, view.threshold, log_y=log_y, markers=scored.automatic,
+        layout={"height": 380, "margin": {"t": 30, "b": 10}, "legend": {"orientation": "h", "y": 1.1}},
+    )
     st.plotly_chart(figure, config=CHART_CONFIG)
     st.caption(
         "How badly the model rebuilds each row (its anomaly score). The solid line is the "
@@ -186,38 +188,53 @@ def _headline(view: ScoredView, threshold: float) -> None:
             ),
         )
     if scored.roc is not None:
-        figure = roc_curve_figure(*scored.roc, point=(evaluation.false_positive_rate, evaluation.recall))
-        roc.plotly_chart(_small(figure, "ROC curve"), config=CHART_CONFIG)
+        point = (evaluation.false_positive_rate, evaluation.recall)
+        figure = roc_curve_figure(*scored.roc, point=point, layout=_small("ROC curve"))
+        roc.plotly_chart(figure, config=CHART_CONFIG)
     if scored.pr is not None:
         point = (evaluation.recall, evaluation.precision) if np.isfinite(evaluation.precision) else None
-        pr.plotly_chart(_small(pr_curve_figure(*scored.pr, point=point), "Precision-recall curve"),
-                        config=CHART_CONFIG)
+        figure = pr_curve_figure(*scored.pr, point=point, layout=_small("Precision-recall curve"))
+        pr.plotly_chart(figure, config=CHART_CONFIG)
 
 
 # ------------------------------------------------------------------ the rows
 
 
-def _flagged_rows(view: ScoredView, flagged: FlaggedRows) -> None:
+def _flagged_rows(view: ScoredView, threshold: float) -> None:
     st.subheader("Flagged rows")
-    if flagged.n_flagged == 0:
+    n_flagged = view.scored.count_flagged(threshold)
+    if n_flagged == 0:
         st.info("No row scores above the threshold: lower it to see flagged rows.")
         view.selected_row = None
         return
+    n_pages = math.ceil(n_flagged / PAGE_ROWS)
+    page_key = view.key("page")
+    if st.session_state.get(page_key, 1) > n_pages:  # the threshold went up: fewer pages now
+        st.session_state[page_key] = n_pages
+    about, pager = st.columns([5, 1], vertical_alignment="bottom")
+    page = 1
+    if n_pages > 1:
+        page = int(pager.number_input(
+            f"Page (of {n_pages:,})", min_value=1, max_value=n_pages, step=1, key=page_key,
+            on_change=_page_turned, args=(view,),
+            help=f"{PAGE_ROWS} flagged rows per page, highest score first.",
+        ))
+    flagged = view.flagged_page(threshold, PAGE_ROWS, (page - 1) * PAGE_ROWS)
     shown = len(flagged.positions)
     if flagged.truncated:
-        st.caption(
-            f"The {shown:,} highest-scoring of {flagged.n_flagged:,} flagged rows; "
-            "**Download flagged rows** below has all of them."
+        about.caption(
+            f"Flagged rows {flagged.offset + 1:,} to {flagged.offset + shown:,} of {n_flagged:,}, "
+            "highest score first. **Download flagged rows** below has all of them."
         )
     else:
-        st.caption(f"All {flagged.n_flagged:,} flagged rows, highest score first.")
+        about.caption(f"All {n_flagged:,} flagged rows, highest score first.")
     st.caption(
         f"Red cells explain a large share (≥ {HIGHLIGHT_SHARE:.0%}) of their row's error; the "
         "darker, the larger. Select a row to see what the model expected instead."
     )
     table_key = view.key("table")
     if view.table_moved:
-        # The threshold moved, so the rows moved: keep the selected row selected if still shown.
+        # The threshold or page moved, so the rows moved: keep the selected row selected if shown.
         view.table_moved = False
         rows = np.flatnonzero(flagged.positions == view.selected_row).tolist()
         st.session_state[table_key] = {"selection": {"rows": rows, "columns": [], "cells": []}}
@@ -233,6 +250,10 @@ def _flagged_rows(view: ScoredView, flagged: FlaggedRows) -> None:
     _explain(view, view.selected_row if selected else int(flagged.positions[0]))
 
 
+def _page_turned(view: ScoredView) -> None:
+    view.table_moved = True
+
+
 def _styled(flagged: FlaggedRows) -> Any:
     """The table with contribution colours and compact numbers (pandas' default shows 6 decimals)."""
     table = flagged.table
@@ -244,7 +265,7 @@ def _styled(flagged: FlaggedRows) -> Any:
 
 def _explain(view: ScoredView, position: int) -> None:
     score = view.scored.scores[position]
-    how = "selected" if view.selected_row is not None else "the highest-scoring flagged row"
+    how = "selected" if view.selected_row is not None else "the highest-scoring row on this page"
     st.markdown(f"**Why row {position + 1} stands out** ({how}; score {score:.4g})")
     explanation = view.explain(position).head(EXPLAIN_COLUMNS)
     left, right = st.columns([3, 2])
@@ -252,10 +273,12 @@ def _explain(view: ScoredView, position: int) -> None:
         explanation["column"], explanation["actual"], explanation["reconstructed"],
         heights=(explanation["actual (scaled)"], explanation["reconstructed (scaled)"]),
         value_title="scaled as the model sees it",
+        layout=_small("Actual vs reconstructed value"),
     )
-    left.plotly_chart(_small(bars, "Actual vs reconstructed value"), config=CHART_CONFIG)
+    left.plotly_chart(bars, config=CHART_CONFIG)
     shares = explanation.set_index("column")["share of error"]
-    right.plotly_chart(_small(contribution_bars(shares), "Share of the row's error"), config=CHART_CONFIG)
+    bars = contribution_bars(shares, layout=_small("Share of the row's error"))
+    right.plotly_chart(bars, config=CHART_CONFIG)
     st.caption(
         "The model rebuilds each row from a compressed summary; the columns it rebuilds worst "
         "carry most of the error and are the reason the row scores high. Bars are scaled as the "
@@ -272,25 +295,30 @@ def _where(view: ScoredView, threshold: float) -> None:
     st.subheader("Where the anomalies are")
     flags = scored.flags(threshold)
     timeline, embedding = st.columns(2)
-    # Row numbers count from 1, as in the file and the flagged table.
-    x = scored.x if scored.x is not None else np.arange(1, scored.n_rows + 1)
+    # (x None: row numbers, counted from 1 as in the file and the flagged table.)
+    x = scored.x
+    over = "time" if scored.x is not None else "row order"
     figure = score_timeline(
         x, scored.scores, flags, threshold, max_points=CHART_POINTS, max_flagged=CHART_FLAGGED,
+        layout={
+            **_small(f"Score over {over}", legend_below=True),
+            "xaxis": {"title": {"text": scored.x_title}},
+        },
     )
-    figure.update_layout(xaxis_title=scored.x_title)
-    over = "time" if scored.x is not None else "row order"
-    timeline.plotly_chart(_small(figure, f"Score over {over}", legend_below=True), config=CHART_CONFIG)
+    timeline.plotly_chart(figure, config=CHART_CONFIG)
     projection = scored.projection
     if projection is not None:
         figure = embedding_scatter(
             projection.xy, scored.scores, flags, max_points=CHART_POINTS, max_flagged=CHART_FLAGGED,
+            layout={
+                **_small("Rows in 2-D, coloured by score", legend_below=True),
+                "xaxis": {"title": {"text": projection.axis_titles[0]}},
+                "yaxis": {"title": {"text": projection.axis_titles[1]}},
+            },
         )
-        figure.update_layout(xaxis_title=projection.axis_titles[0], yaxis_title=projection.axis_titles[1])
-        embedding.plotly_chart(
-            _small(figure, "Rows in 2-D, coloured by score", legend_below=True), config=CHART_CONFIG,
-        )
+        embedding.plotly_chart(figure, config=CHART_CONFIG)
         embedding.caption(f"Each point is a row: {projection.description}. Flagged rows are diamonds.")
-    n_flagged = int(flags.sum())
+    n_flagged = scored.count_flagged(threshold)
     if n_flagged > CHART_FLAGGED:
         st.caption(
             f"The charts show a random sample of {CHART_FLAGGED:,} of the {n_flagged:,} flagged "
@@ -336,8 +364,9 @@ def _downloads(view: ScoredView, threshold: float, n_flagged: int, metadata: dic
             help=help_text,
         )
     st.caption(
-        "Files are built when you click. CSVs are UTF-8 and safe to open in spreadsheet "
-        "programs: cells that would run as formulas start with an apostrophe."
+        "Files are built when you click (the button shows a spinner meanwhile: a few seconds for "
+        "a million rows). CSVs are UTF-8 and safe to open in spreadsheet programs: cells that "
+        "would run as formulas start with an apostrophe."
     )
 
 
@@ -351,10 +380,10 @@ def model_download(view: ScoredView, threshold: float, metadata: dict[str, Any])
     return bundle_bytes(with_threshold(view.detector, threshold), metadata=metadata)
 
 
-def _small(figure: Any, title: str, *, legend_below: bool = False) -> Any:
-    """A compact chart with a small title; ``legend_below`` keeps the legend off a colour bar."""
-    figure.update_layout(title={"text": title, "font": {"size": 14}}, height=340, margin={"t": 40, "b": 10})
+def _small(title: str, *, legend_below: bool = False) -> dict[str, Any]:
+    """Layout of a compact chart with a small title; ``legend_below`` keeps the legend off a colour bar."""
+    layout: dict[str, Any] = {"title": {"text": title, "font": {"size": 14}}, "height": 340,
+                              "margin": {"t": 40, "b": 10}}
     if legend_below:
-        figure.update_layout(legend={"orientation": "h", "x": 0, "y": -0.25, "yanchor": "top"},
-                             height=380)
-    return figure
+        layout.update(legend={"orientation": "h", "x": 0, "y": -0.25, "yanchor": "top"}, height=380)
+    return layout
