@@ -1,6 +1,7 @@
 """End to end in headless Chromium: upload a CSV, train with Fast, move the threshold, download, score.
 
-The screenshots in docs/screenshots/ (shown in the README) are written by this test.
+The screenshots in docs/screenshots/ (shown in the README) are written by the first test; the
+second takes a 200,000-row file through the same steps and prints how long each took (``-s``).
 """
 
 from __future__ import annotations
@@ -13,11 +14,15 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Locator, Page, expect, sync_playwright
+
+from benchmarks.scale import dataset_path
+from ui.results_view import PAGE_ROWS
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "docs" / "screenshots"
@@ -30,6 +35,10 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+# Waits that grow with the data: generous (a shared 2-core machine), but finite.
+READ_TIMEOUT_MS = 120_000
+TRAIN_TIMEOUT_MS = 300_000
+RERUN_TIMEOUT_MS = 60_000
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -99,6 +108,61 @@ def page(app_url: str) -> Iterator[Page]:
             browser.close()
 
 
+def open_page(page: Page, name: str) -> None:
+    """Go to page ``name`` through the sidebar navigation and wait for its title."""
+    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=name).click()
+    expect(page.get_by_role("heading", name=name, exact=True)).to_be_visible()
+
+
+def metric(page: Page, label: str) -> Locator:
+    """The value shown by the metric labelled exactly ``label``."""
+    label_cell = page.locator('[data-testid="stMetricLabel"]').get_by_text(label, exact=True)
+    return page.locator('[data-testid="stMetric"]').filter(has=label_cell).locator(
+        '[data-testid="stMetricValue"]'
+    )
+
+
+def wait_for_first_start(page: Page) -> None:
+    """The Data page of a new session, with the sample dataset already loaded."""
+    expect(page.get_by_role("heading", name="Data", exact=True)).to_be_visible()
+    expect(page.get_by_role("heading", name="breast_cancer.csv")).to_be_visible()
+
+
+def upload(page: Page, path: Path, n_rows: int, timeout: float = 5_000) -> None:
+    """Upload ``path`` on the Data page; wait until it is the dataset shown, with ``n_rows`` rows."""
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(path)
+    expect(page.get_by_role("heading", name=path.name)).to_be_visible(timeout=timeout)
+    expect(metric(page, "Rows")).to_have_text(f"{n_rows:,}")
+
+
+def choose_preset(page: Page, preset: str) -> None:
+    """On the Train page, pick ``preset`` and wait for the network preview it gives."""
+    open_page(page, "Train")
+    page.get_by_text(preset, exact=True).click()
+    expect(page.get_by_text("parameters").first).to_be_visible()
+
+
+def wait_until_trained(page: Page, dataset_name: str, timeout: float) -> None:
+    """Wait for the Train page's outcome and the sidebar's note of the new model."""
+    expect(page.get_by_text("Training finished")).to_be_visible(timeout=timeout)
+    expect(page.get_by_text("See the results")).to_be_visible()
+    expect(page.locator('[data-testid="stSidebar"]').get_by_text(f"Trained on {dataset_name}")
+           ).to_be_visible()
+
+
+def download_flagged(page: Page) -> tuple[str, pd.DataFrame]:
+    """Click "Download flagged rows"; return the file's name and its cells."""
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name="Download flagged rows").click()
+    download = download_info.value
+    return download.suggested_filename, read_cells(download.path())
+
+
+def read_cells(path: Path) -> pd.DataFrame:
+    """A CSV's cells as the text written in it (blank stays blank, no number parsing)."""
+    return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+
+
 def settle(page: Page) -> None:
     """Wait until the script has finished its run, so screenshots show the final page."""
     expect(page.locator('.stApp[data-test-script-state="notRunning"]')).to_have_count(1)
@@ -126,20 +190,14 @@ def upload_file(tmp_path: Path) -> Path:
 
 def test_upload_train_with_fast_preset_and_see_the_result(page: Page, upload_file: Path):
     # First start: the sample dataset is already there.
-    expect(page.get_by_role("heading", name="Data", exact=True)).to_be_visible()
-    expect(page.get_by_role("heading", name="breast_cancer.csv")).to_be_visible()
+    wait_for_first_start(page)
 
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(upload_file)
-    expect(page.get_by_role("heading", name="press_sensors.csv")).to_be_visible()
-    expect(page.get_by_text("2,000", exact=True)).to_be_visible()
+    upload(page, upload_file, 2000)
     settle(page)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=SCREENSHOTS / "data.png")
 
-    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="Train").click()
-    expect(page.get_by_role("heading", name="Train", exact=True)).to_be_visible()
-    page.get_by_text("Fast", exact=True).click()
-    expect(page.get_by_text("parameters").first).to_be_visible()
+    choose_preset(page, "Fast")
     page.get_by_role("button", name="Train model").click()
 
     # While it trains: the live panel with its loss curve, a Stop button, Train model disabled.
@@ -147,21 +205,15 @@ def test_upload_train_with_fast_preset_and_see_the_result(page: Page, upload_fil
     expect(page.get_by_role("button", name="Train model")).to_be_disabled()
     expect(page.get_by_text(re.compile(r"^Epoch \d+ of 20"))).to_be_visible()
     # Then the outcome once training ends.
-    expect(page.get_by_text("Training finished")).to_be_visible(timeout=300_000)
-    expect(page.get_by_text("See the results")).to_be_visible()
-    expect(page.locator('[data-testid="stSidebar"]').get_by_text("Trained on press_sensors.csv")
-           ).to_be_visible()
+    wait_until_trained(page, "press_sensors.csv", timeout=TRAIN_TIMEOUT_MS)
     settle(page)
     # Start the picture at the network preview, so that the outcome and the curve are in it.
     show_from(page, "The network")
     page.screenshot(path=SCREENSHOTS / "train.png")
 
     # ---- Results: drag the threshold, see the count follow, download the flagged rows.
-    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="Results").click()
-    expect(page.get_by_role("heading", name="Results", exact=True)).to_be_visible()
-    flagged = page.locator('[data-testid="stMetric"]').filter(has_text="Rows flagged").locator(
-        '[data-testid="stMetricValue"]'
-    )
+    open_page(page, "Results")
+    flagged = metric(page, "Rows flagged")
     expect(flagged).to_be_visible()
     settle(page)
     before = flagged.inner_text()
@@ -180,22 +232,16 @@ def test_upload_train_with_fast_preset_and_see_the_result(page: Page, upload_fil
     page.get_by_role("button", name="Top 5%", exact=True).click()
     settle(page)
     count = int(flagged.inner_text().replace(",", ""))
-    threshold = float(
-        page.locator('[data-testid="stMetric"]').filter(has_text="Threshold")
-        .locator('[data-testid="stMetricValue"]').inner_text()
-    )
+    threshold = float(metric(page, "Threshold").inner_text())
     assert 0 < count < 2000
     show_from(page, "Where to draw the line")
     page.screenshot(path=SCREENSHOTS / "results.png")
     show_from(page, "Flagged rows")
     page.screenshot(path=SCREENSHOTS / "results_rows.png")
 
-    with page.expect_download() as download_info:
-        page.get_by_role("button", name="Download flagged rows").click()
-    download = download_info.value
-    assert download.suggested_filename == "press_sensors_flagged.csv"
-    rows = pd.read_csv(download.path(), dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    original = pd.read_csv(upload_file, dtype=str, keep_default_na=False)
+    file_name, rows = download_flagged(page)
+    assert file_name == "press_sensors_flagged.csv"
+    original = read_cells(upload_file)
     assert len(rows) == count
     assert list(rows.columns[: original.shape[1]]) == list(original.columns)
     assert (rows["is_anomaly_2"] == "1").all()  # the file has its own is_anomaly column
@@ -207,10 +253,144 @@ def test_upload_train_with_fast_preset_and_see_the_result(page: Page, upload_fil
     assert (matched["_merge"] == "both").all()
 
     # ---- Score: the same file again, with the session's model and the threshold just chosen.
-    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="Score").click()
-    expect(page.get_by_role("heading", name="Score", exact=True)).to_be_visible()
+    open_page(page, "Score")
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(upload_file)
     expect(flagged).to_have_text(f"{count:,}")
     settle(page)
     show_from(page, "Score")
     page.screenshot(path=SCREENSHOTS / "score.png")
+
+
+# --------------------------------------------------------------------------- a large file
+
+LARGE_ROWS = 200_000
+
+
+@pytest.fixture
+def large_file(tmp_path: Path) -> Path:
+    """The scale benchmark's table (seeded): 32 sensors, 2 categories, is_anomaly, 1% anomalies."""
+    return dataset_path(LARGE_ROWS, tmp_path)
+
+
+@contextmanager
+def timed(step: str) -> Iterator[None]:
+    """Print how long the block took (shown with ``pytest -s``); nothing when it failed."""
+    started = time.perf_counter()
+    yield
+    print(f"  {step}: {time.perf_counter() - started:.2f} s", flush=True)
+
+
+def wait_for_new_text(value: Locator, old: str, timeout: float = RERUN_TIMEOUT_MS) -> str:
+    """Poll ``value`` every 20 ms until its text is no longer ``old``; return the new text.
+
+    ``expect`` backs off to polling once a second, too coarse to time a threshold change by.
+    """
+    deadline = time.perf_counter() + timeout / 1000
+    while (text := value.inner_text()) == old:
+        if time.perf_counter() > deadline:
+            pytest.fail(f"still {old!r} after {timeout / 1000:.0f}s")
+        value.page.wait_for_timeout(20)
+    return text
+
+
+def histogram_threshold(page: Page) -> Locator:
+    """The threshold's label on the score histogram (the page's first chart)."""
+    histogram = page.locator('[data-testid="stPlotlyChart"]').first
+    return histogram.locator(".annotation-text").filter(has_text=re.compile(r"^threshold "))
+
+
+def shown_row_numbers(page: Page) -> list[int]:
+    """The row numbers (as in the file, from 1) of the flagged rows the table has drawn.
+
+    The grid draws on a canvas; its first column, the row number, is also in the hidden
+    table it keeps for screen readers. The table names the top row under "Why row N stands
+    out" (the page's top row when none is selected): waiting for it to match makes sure the
+    grid has drawn the page that is shown.
+    """
+    why = page.get_by_text(re.compile(r"^Why row \d+ stands out$"))
+    top = re.search(r"\d+", why.inner_text()).group()
+    numbers = page.locator('[data-testid="stDataFrame"] tbody td[aria-colindex="1"]')
+    expect(numbers.first).to_have_text(top)
+    return [int(text) for text in numbers.all_inner_texts()]
+
+
+def test_a_200000_row_file_from_upload_to_download(page: Page, large_file: Path):
+    name = large_file.name
+    print(f"\n{LARGE_ROWS:,} rows, {large_file.stat().st_size / 2**20:.0f} MB, as seen in the browser:")
+    wait_for_first_start(page)
+    with timed("upload and read"):
+        upload(page, large_file, LARGE_ROWS, timeout=READ_TIMEOUT_MS)
+        expect(page.get_by_text(re.compile(rf"^Read {re.escape(name)} .*: 200,000 rows × 35 columns$"))
+               ).to_be_visible()
+
+    choose_preset(page, "Fast")
+    # On this many rows Fast's step limit, not its 20 epochs, decides how long training takes.
+    expect(page.get_by_text(re.compile(r"the step limit \(1,000 batch steps\) caps training on 200,000 rows"))
+           ).to_be_visible()
+    with timed("training (Fast), with scoring every row"):
+        page.get_by_role("button", name="Train model").click()
+        wait_until_trained(page, name, timeout=TRAIN_TIMEOUT_MS)
+
+    with timed("Results, first render"):
+        open_page(page, "Results")
+        flagged = metric(page, "Rows flagged")
+        expect(flagged).to_be_visible(timeout=RERUN_TIMEOUT_MS)
+        expect(histogram_threshold(page)).to_be_visible(timeout=RERUN_TIMEOUT_MS)
+        expect(page.locator('[data-testid="stDataFrame"]')).to_be_visible(timeout=RERUN_TIMEOUT_MS)
+        expect(page.locator('.stApp[data-test-script-state="notRunning"]')).to_have_count(1)
+    expect(histogram_threshold(page)).to_have_text(f"threshold {metric(page, 'Threshold').inner_text()}")
+    settle(page)
+
+    # The slider by keyboard: its highest score flags nothing.
+    before = flagged.inner_text()
+    assert before != "0"
+    thumb = page.get_by_role("slider").first
+    thumb.focus()
+    with timed("threshold change by the slider"):
+        thumb.press("End")
+        assert wait_for_new_text(flagged, before) == "0"
+    expect(page.get_by_text("No row scores above the threshold")).to_be_visible()
+    settle(page)
+
+    # The share box: 2% of the rows (fewer only if scores tie at the cut).
+    share = page.get_by_label("Share of rows flagged (%)", exact=True)
+    share.fill("2")
+    with timed("threshold change by the share box"):
+        share.press("Enter")
+        count = int(wait_for_new_text(flagged, "0").replace(",", ""))
+    assert 0.99 * LARGE_ROWS * 0.02 <= count <= LARGE_ROWS * 0.02
+    threshold = metric(page, "Threshold").inner_text()
+    expect(histogram_threshold(page)).to_have_text(f"threshold {threshold}")
+    settle(page)
+
+    # The flagged rows, a page at a time, highest score first.
+    pages = -(-count // PAGE_ROWS)
+    pager = page.get_by_label(f"Page (of {pages:,})", exact=True)
+    expect(pager).to_have_value("1")
+    expect(page.get_by_text(f"Flagged rows 1 to {PAGE_ROWS} of {count:,}, highest score first")
+           ).to_be_visible()
+    first_page = shown_row_numbers(page)
+    pager.fill("2")
+    with timed("turning to page 2 of the flagged rows"):
+        pager.press("Enter")
+        expect(page.get_by_text(f"Flagged rows {PAGE_ROWS + 1} to {2 * PAGE_ROWS} of {count:,}")
+               ).to_be_visible(timeout=RERUN_TIMEOUT_MS)
+    settle(page)
+    second_page = shown_row_numbers(page)
+    assert len(first_page) >= 5
+    assert len(second_page) >= 5
+    assert not set(first_page) & set(second_page)
+
+    with timed("download of the flagged rows"):
+        file_name, rows = download_flagged(page)
+    assert file_name == f"{large_file.stem}_flagged.csv"
+    assert len(rows) == count
+    assert (rows["is_anomaly_2"] == "1").all()  # the file has its own is_anomaly column
+    assert rows["anomaly_score"].astype(float).is_monotonic_decreasing
+    # The rows the table showed, in its order, are the download's first rows on each page,
+    # and their cells are the upload's cells for those row numbers, exactly as written.
+    original = read_cells(large_file)
+    for start, numbers in ((0, first_page), (PAGE_ROWS, second_page)):
+        downloaded = rows.iloc[start : start + len(numbers)][list(original.columns)]
+        uploaded = original.iloc[[number - 1 for number in numbers]]
+        pd.testing.assert_frame_equal(downloaded.reset_index(drop=True), uploaded.reset_index(drop=True))
