@@ -463,8 +463,8 @@ class AutoencoderDetector(BaseEstimator):
         # how badly it is rebuilt, and how unusual its code is (Mahalanobis distance in the
         # bottleneck). The second catches rows the network rebuilds well only because they sit
         # in a sparse corner of the learned manifold; see benchmarks/README.md for the study.
-        errors, codes = self._errors_and_codes(matrix, targets)
-        reconstruction = errors.sum(axis=1) / matrix.shape[1]
+        totals, codes = self._errors_and_codes(matrix, targets, per_column=False)
+        reconstruction = totals / matrix.shape[1]
         self.code_mean_ = codes.mean(axis=0)
         centred = codes - self.code_mean_
         covariance = np.atleast_2d(np.cov(centred, rowvar=False)) + 1e-6 * np.eye(codes.shape[1])
@@ -494,9 +494,9 @@ class AutoencoderDetector(BaseEstimator):
     def score_components(self, X: pd.DataFrame | np.ndarray) -> pd.DataFrame:
         """The two parts of each row's score: ``reconstruction`` and ``code`` (they add up to it)."""
         matrix, targets, usable = self._transform(X)
-        errors, codes = self._errors_and_codes(matrix, targets)
+        totals, codes = self._errors_and_codes(matrix, targets, per_column=False)
         parts = np.full((len(usable), 2), np.nan)
-        parts[usable, 0] = errors.sum(axis=1) / max(matrix.shape[1], 1) / self.score_scales_[0]
+        parts[usable, 0] = totals / max(matrix.shape[1], 1) / self.score_scales_[0]
         parts[usable, 1] = self._code_distance(codes) / self.score_scales_[1]
         return pd.DataFrame(parts, columns=["reconstruction", "code"], index=self._index_of(X))
 
@@ -541,7 +541,7 @@ class AutoencoderDetector(BaseEstimator):
     def encode(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
         """Return each scorable row's bottleneck code (rows with no features are ``NaN``)."""
         matrix, targets, usable = self._transform(X)
-        codes = self._errors_and_codes(matrix, targets)[1]
+        codes = self._errors_and_codes(matrix, targets, per_column=False)[1]
         full = np.full((len(usable), codes.shape[1]), np.nan)
         full[usable] = codes
         return full
@@ -649,11 +649,18 @@ class AutoencoderDetector(BaseEstimator):
             self._scoring_model_cache = model = (net, scorer)
         return model[1]
 
-    def _errors_and_codes(self, matrix: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Squared errors summed per source column (rows x source columns), and the codes."""
+    def _errors_and_codes(
+        self, matrix: np.ndarray, targets: np.ndarray, *, per_column: bool = True,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Squared errors summed per source column (rows x source columns), and the codes.
+
+        ``per_column=False`` returns each row's total instead (rows,): what a score needs, in a
+        fraction of the memory (272 MB less for a million rows of 34 columns). The totals are
+        bit for bit the row sums of the per-column errors.
+        """
         source = self.preprocessor_.output_source_
         n_sources = len(self.preprocessor_.source_columns_)
-        errors = np.empty((len(matrix), n_sources))
+        errors = np.empty((len(matrix), n_sources) if per_column else len(matrix))
         codes = np.empty((len(matrix), self.config_.bottleneck))
         direct = len(source) == n_sources and np.array_equal(source, np.arange(n_sources))
         # Summing one-hot blocks into their source column is a product with a 0/1 indicator matrix.
@@ -663,7 +670,9 @@ class AutoencoderDetector(BaseEstimator):
         for rows in _row_batches(len(matrix)):
             rebuilt, code = scorer.predict_on_batch(matrix[rows])
             squared = np.square(np.asarray(rebuilt) - targets[rows], dtype=np.float64)
-            if direct:
+            if not per_column:
+                errors[rows] = (squared if direct else squared @ indicator).sum(axis=1)
+            elif direct:
                 errors[rows] = squared
             else:
                 np.matmul(squared, indicator, out=errors[rows])
