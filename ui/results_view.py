@@ -7,6 +7,8 @@ model call runs on a drag (except reconstructing a newly selected row, once).
 
 from __future__ import annotations
 
+import functools
+import gc
 import math
 from functools import partial
 from pathlib import Path
@@ -42,7 +44,7 @@ PAGE_ROWS = 50
 # Points per scatter chart at most, besides every flagged row (which is always drawn)...
 CHART_POINTS = 3000
 # ...unless a threshold flags more than this many rows: then a sample of them is drawn.
-CHART_FLAGGED = 10_000
+CHART_FLAGGED = 5_000
 # Share of a row's error from which its cell is coloured in the flagged table.
 HIGHLIGHT_SHARE = 0.2
 # Columns in the reconstruction chart at most (the largest contributors).
@@ -55,6 +57,23 @@ def render_workbench(view: ScoredView, *, bundle_metadata: dict[str, Any] | None
     for note in view.scored.notes:
         st.warning(note)
     _threshold_dependent(view, bundle_metadata or {})
+    _freeze_what_the_first_render_loaded()
+
+
+@functools.cache
+def _freeze_what_the_first_render_loaded() -> None:
+    """Once per process, after the first workbench: exempt what exists now from the GC's walks.
+
+    Streamlit runs a full garbage collection after every script run once Keras is loaded (see
+    :func:`detector.model.import_keras`, which freezes what the Keras import left). The first
+    workbench loads modules and caches of its own (Plotly's figure classes and validators, the
+    pandas Styler and its templates): some 60,000 objects that each collection walked again,
+    15 ms of every threshold change at a million rows. They live as long as the process; the
+    price is that this one run's own short-lived cycles are never collected (a few hundred kB,
+    once).
+    """
+    gc.collect()
+    gc.freeze()
 
 
 @st.fragment
