@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import re
 import sys
+import tempfile
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -18,6 +21,14 @@ from detector.model import AutoencoderConfig, AutoencoderDetector, EpochLog
 EXIT_OK = 0
 EXIT_BUG = 1
 EXIT_BAD_INPUT = 2
+
+# What TensorFlow's native code prints on start-up on a machine without a GPU, through absl
+# before TF_CPP_MIN_LOG_LEVEL takes effect: held back so that the CLI's own lines stay readable.
+_START_UP_NOISE = re.compile(
+    r"^WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR$"
+    r"|^[IE]\d{4} [\d:.]+\s+\d+ (port|cudart_stub|cpu_feature_guard|cuda_platform)\.cc:\d+\] "
+    r"|^To enable the following instructions: .* in other operations, rebuild TensorFlow"
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -147,6 +158,7 @@ def _train(args: argparse.Namespace) -> int:
         _say(f"epoch {log.epoch}/{log.epochs}: loss {log.loss:.4f}{val} ({log.elapsed:.1f}s)")
 
     detector = AutoencoderDetector(config=config, contamination=args.contamination, columns=roles)
+    _start_tensorflow()
     detector.fit(frame, on_epoch=progress)
     path = detector.save(args.model_out, metadata={"source": Path(args.input).name})
     plan = detector.training_plan_
@@ -173,6 +185,37 @@ def _train(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _start_tensorflow() -> None:
+    """Import Keras and start TensorFlow's devices with their start-up noise held back."""
+    from detector.model import import_keras
+
+    with _native_stderr_filtered(_START_UP_NOISE):
+        import_keras()
+        import tensorflow as tf
+
+        tf.config.list_logical_devices()  # the CUDA probe ("failed call to cuInit") happens here
+
+
+@contextlib.contextmanager
+def _native_stderr_filtered(noise: re.Pattern[str]):
+    """Catch what is written to file descriptor 2 (native code included) and pass on, once the
+    block is done, every line that ``noise`` does not match."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            held.seek(0)
+            for line in held.read().decode(errors="replace").splitlines():
+                if not noise.search(line):
+                    print(line, file=sys.stderr)
+
+
 def _score(args: argparse.Namespace) -> int:
     from detector.bundle import load_bundle
     from detector.explanations import top_columns
@@ -180,6 +223,7 @@ def _score(args: argparse.Namespace) -> int:
     from detector.results import unscored_note
     from detector.table import read_table, read_table_text
 
+    _start_tensorflow()
     detector = load_bundle(args.model).detector
     table = read_table(args.input)
     _say(f"read {args.input}: {table.report.n_rows:,} rows x {table.report.n_columns} columns")
