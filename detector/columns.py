@@ -280,17 +280,19 @@ def _profile(name: str, series: pd.Series) -> ColumnProfile:
     if n_valid == 0:
         n_distinct = 0
         return make(Role.CONSTANT, "every value is missing; not used")
+    valid = series.dropna()
     try:
-        n_distinct = int(series.nunique(dropna=True))
+        n_distinct = _count_distinct(valid)
     except TypeError:  # unhashable cells (lists from Parquet)
         series = series.astype(str).where(series.notna())
-        n_distinct = int(series.nunique(dropna=True))
-    low, high = _min_max(series)
+        valid = series.dropna()
+        n_distinct = _count_distinct(valid)
+    low, high = _min_max(valid)
     # Only floats can be infinite; such a column has nothing to scale and would stop training.
     if series.dtype.kind == "f" and not np.isfinite(series.to_numpy(dtype=float, na_value=np.nan)).any():
         return make(Role.CONSTANT, "no finite values (all missing or infinite); not used", low, high)
     if n_distinct == 1:
-        value = series.dropna().iloc[0]
+        value = valid.iloc[0]
         return make(Role.CONSTANT, f"every value is {_short(value)}; not used", low, high)
     if n_distinct == 2 and (_looks_like_label(name) or _holds_label_words(series)):
         return make(Role.LABEL, "two values and a name like a label; used to evaluate", low, high)
@@ -299,7 +301,6 @@ def _profile(name: str, series: pd.Series) -> ColumnProfile:
     if pd.api.types.is_bool_dtype(series):
         return make(Role.CATEGORICAL, "true/false values", low, high)
     if _is_number(series):
-        valid = series.dropna()
         if _looks_like_id(name) and _all_whole(valid):
             return make(Role.IDENTIFIER, "whole numbers named like an id; not used", low, high)
         if (
@@ -309,7 +310,7 @@ def _profile(name: str, series: pd.Series) -> ColumnProfile:
         ):
             return make(Role.IDENTIFIER, "unique, ordered whole numbers: a row number", low, high)
         return make(Role.NUMERIC, "numbers" + _label_hint(name, n_distinct), low, high)
-    text = series.dropna().astype(str)
+    text = valid.astype(str)
     sample = _sample(text)
     parsed, fmt = _parse_dates(sample)
     if parsed is not None:
@@ -331,6 +332,15 @@ def _profile(name: str, series: pd.Series) -> ColumnProfile:
     if n_distinct <= MAX_CATEGORIES or n_distinct <= CATEGORY_SHARE * n_rows:
         return make(Role.CATEGORICAL, f"{n_distinct} categories" + _label_hint(name, n_distinct))
     return make(Role.TEXT, f"{n_distinct} different texts, too many for categories; not used")
+
+
+def _count_distinct(valid: pd.Series) -> int:
+    """The number of distinct values, missing ones dropped (0.0 and -0.0 are one, as in pandas)."""
+    if not (isinstance(valid.dtype, np.dtype) and valid.dtype.kind in "iuf"):
+        return int(valid.nunique(dropna=True))
+    # Sorting a million numbers is a few times faster than hashing them, and frees the GIL.
+    values = np.sort(valid.to_numpy())
+    return int(len(values) and 1 + np.count_nonzero(values[1:] != values[:-1]))
 
 
 def _no_features_message(frame: pd.DataFrame, exclude: tuple[str | None, ...]) -> str:
@@ -459,12 +469,15 @@ def _has_tz(fmt: str) -> bool:
     return "%z" in fmt or "%Z" in fmt or fmt == "ISO8601"
 
 
-def _min_max(series: pd.Series) -> tuple[object | None, object | None]:
-    if pd.api.types.is_bool_dtype(series) or not (
-        pd.api.types.is_numeric_dtype(series) or pd.api.types.is_datetime64_any_dtype(series)
+def _min_max(valid: pd.Series) -> tuple[object | None, object | None]:
+    """The smallest and largest of the (non-missing) values, for number and date columns."""
+    if pd.api.types.is_bool_dtype(valid) or not (
+        pd.api.types.is_numeric_dtype(valid) or pd.api.types.is_datetime64_any_dtype(valid)
     ):
         return None, None
-    valid = series.dropna()
+    if isinstance(valid.dtype, np.dtype) and valid.dtype.kind in "iuf":
+        values = valid.to_numpy()  # numpy directly: pandas' reductions add a millisecond each
+        return values.min().item(), values.max().item()
     low, high = valid.min(), valid.max()
     return (low.item() if hasattr(low, "item") else low), (high.item() if hasattr(high, "item") else high)
 

@@ -6,10 +6,12 @@ import codecs
 import csv
 import functools
 import io
+import mmap
 import os
 import re
 import warnings
 from collections import Counter
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +28,10 @@ from detector.errors import DataError
 __all__ = ["Dialect", "ReadReport", "Table", "read_table", "read_table_text"]
 
 Source = str | os.PathLike | bytes | bytearray | memoryview | BinaryIO
+#: A file's contents: bytes, or for a file on disk the file mapped into memory (see
+#: :func:`_read_source`). Code reading it uses what both offer: slicing (which gives bytes),
+#: ``find``, ``len`` and the buffer protocol (``str(data, codec)``, numpy, pyarrow, ``re``).
+_Contents = bytes | mmap.mmap
 
 #: Delimiters we detect, in the order preferred when the sample cannot tell them apart.
 DELIMITERS = (",", ";", "\t", "|")
@@ -48,8 +54,12 @@ _NULL = pa.scalar(None, pa.string())
 _INT_RE = r"^[+-]?\d+$"
 _NUM_DOT_RE = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 _NUM_DOT_THOUSANDS_RE = r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$"
+_NUM_DOT = re.compile(_NUM_DOT_RE)
 _NUM_COMMA_RE = r"^[+-]?(\d+,?\d*|,\d+)([eE][+-]?\d+)?$"
 _NUM_COMMA_THOUSANDS_RE = r"^[+-]?\d{1,3}(\.\d{3})+(,\d*)?$"
+
+#: A cell "-0" (or "-00"): read as a float it keeps its sign, read as an integer it loses it.
+_MINUS_ZERO_RE = re.compile(rb"(?<![\w.+-])-0+(?![\w.])")
 
 #: Whole numbers from here on may not survive as float64 (2**53: the last exactly kept integer).
 _FLOAT_EXACT_LIMIT = 2.0**53
@@ -111,12 +121,28 @@ class Table:
 
 @dataclass
 class _RawTable:
-    """Every cell as text (missing cells are ""), before any typing."""
+    """The header and the columns before typing: every cell as text (missing cells are "").
+
+    The typed read (:func:`_parse_numbers_with_pyarrow`) leaves the columns pyarrow could read
+    as numbers typed instead (int64 or float64, blank cells null, or null when every cell is
+    blank), and keeps the file in ``utf8``: :func:`_type_columns` keeps those numbers only where
+    they are what typing the text gives, and reads the other columns again as text.
+    """
 
     names: list[str]
     columns: list[pa.ChunkedArray]
     engine: str
     notes: list[str] = field(default_factory=list)
+    utf8: _Contents = b""
+
+    # Spellings a typed column cannot show, looked for in the file only when a column needs it.
+    @functools.cached_property
+    def has_plus_sign(self) -> bool:
+        return self.utf8.find(b"+") != -1
+
+    @functools.cached_property
+    def has_minus_zero(self) -> bool:
+        return _MINUS_ZERO_RE.search(self.utf8) is not None
 
 
 def read_table(source: Source, *, name: str | None = None) -> Table:
@@ -156,7 +182,7 @@ def read_table(source: Source, *, name: str | None = None) -> Table:
             delimiter=text.forced_delimiter or _detect_delimiter(text.sample, text.truncated),
             encoding=text.encoding,
         )
-        raw = _parse_csv(text, dialect, name)
+        raw = _parse_csv(text, dialect, name, numbers=True)
         frame, dialect, notes = _type_columns(raw, dialect)
         notes = text.notes + raw.notes + notes
         engine = raw.engine
@@ -191,14 +217,14 @@ def read_table_text(source: Source, dialect: Dialect) -> pd.DataFrame:
 # --- getting bytes and recognising the format -------------------------------------------------
 
 
-def _read_source(source: Source) -> tuple[bytes, str]:
-    """Return the file's bytes and a display name."""
+def _read_source(source: Source) -> tuple[_Contents, str]:
+    """Return the file's contents and a display name."""
     if isinstance(source, bytes | bytearray | memoryview):
         return bytes(source), "table"
     if isinstance(source, str | os.PathLike):
         path = Path(source)
         try:
-            return path.read_bytes(), path.name
+            return _map_file(path), path.name
         except FileNotFoundError:
             raise DataError(f"{path}: file not found. Check the path and try again.") from None
         except IsADirectoryError:
@@ -217,14 +243,32 @@ def _read_source(source: Source) -> tuple[bytes, str]:
     raise TypeError(f"read_table needs a path, bytes or a binary file, not {type(source).__name__}")
 
 
-def _sniff_format(data: bytes, name: str) -> Literal["csv", "parquet"]:
+def _map_file(path: Path) -> _Contents:
+    """The file mapped into memory, or its bytes when it cannot be mapped (empty, a pipe).
+
+    Mapping saves copying the whole file, which at a million rows costs a fifth of a read.
+    """
+    with path.open("rb") as file:
+        try:
+            return mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+        except (OSError, ValueError):
+            return file.read()
+
+
+def _is_blank(data: _Contents) -> bool:
+    """Whether the contents are empty or only whitespace (stops at the first other byte)."""
+    return re.fullmatch(rb"\s*", data) is not None
+
+
+def _sniff_format(data: _Contents, name: str) -> Literal["csv", "parquet"]:
     """Recognise Parquet, refuse known non-table formats by their magic bytes, else CSV."""
-    if not data or data.isspace():
+    if _is_blank(data):
         raise DataError(f"{name} is empty. Upload a CSV or Parquet file with a header and rows.")
-    if data.startswith(b"PAR1"):
+    start = data[:512]
+    if start.startswith(b"PAR1"):
         return "parquet"
-    if data.startswith((b"PK\x03\x04", b"PK\x05\x06")):
-        if b"xl/" in data:
+    if start.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        if data.find(b"xl/") != -1:
             what, todo = "an Excel workbook (.xlsx)", "open it in Excel and save the sheet as CSV"
         elif b"opendocument.spreadsheet" in data[:200]:
             what, todo = "an OpenDocument spreadsheet (.ods)", "save the sheet as CSV"
@@ -232,9 +276,9 @@ def _sniff_format(data: bytes, name: str) -> Literal["csv", "parquet"]:
             what, todo = "a zip archive", "unzip it and upload the .csv inside"
         raise DataError(f"{name}: this looks like {what}, not a CSV table; {todo}.")
     for magic, what, todo in _MAGIC:
-        if data.startswith(magic):
+        if start.startswith(magic):
             raise DataError(f"{name}: this looks like {what}, not a CSV table; {todo}.")
-    head = data[:512].lstrip().lower()
+    head = start.lstrip().lower()
     if head.startswith((b"<!doctype html", b"<html")):
         raise DataError(
             f"{name}: this is a web page (HTML), not a CSV table. If you downloaded it from a "
@@ -243,7 +287,7 @@ def _sniff_format(data: bytes, name: str) -> Literal["csv", "parquet"]:
     return "csv"
 
 
-def _read_parquet(data: bytes, name: str) -> tuple[pd.DataFrame, list[str]]:
+def _read_parquet(data: _Contents, name: str) -> tuple[pd.DataFrame, list[str]]:
     import pyarrow.parquet as pq  # only Parquet uploads pay for it
 
     try:
@@ -272,9 +316,9 @@ def _read_parquet(data: bytes, name: str) -> tuple[pd.DataFrame, list[str]]:
 
 @dataclass
 class _TextData:
-    """The file as UTF-8 bytes (what the parsers read) plus what we learned decoding it."""
+    """The file as UTF-8 (what the parsers read) plus what we learned decoding it."""
 
-    utf8: bytes
+    utf8: _Contents
     encoding: str
     forced_delimiter: str | None
     notes: list[str]
@@ -288,7 +332,7 @@ class _TextData:
         return len(self.utf8) > _SAMPLE_BYTES
 
     @classmethod
-    def decode(cls, data: bytes, name: str, encoding: str | None = None) -> _TextData:
+    def decode(cls, data: _Contents, name: str, encoding: str | None = None) -> _TextData:
         notes = []
         # _detect_encoding already decoded UTF-8 once to check it; don't pay for that twice.
         checked = encoding is None
@@ -301,11 +345,12 @@ class _TextData:
                 )
         try:
             if encoding in ("utf-8", "utf-8-sig"):
-                utf8 = data.removeprefix(codecs.BOM_UTF8)
+                has_bom = data[:3] == codecs.BOM_UTF8
+                utf8 = data[len(codecs.BOM_UTF8) :] if has_bom else data
                 if not (checked and encoding == "utf-8"):
-                    utf8.decode("utf-8")
+                    str(utf8, "utf-8")
             else:
-                utf8 = data.decode(encoding).removeprefix("\ufeff").encode("utf-8")
+                utf8 = str(data, encoding).removeprefix("\ufeff").encode("utf-8")
         except (UnicodeError, LookupError) as exc:
             raise DataError(
                 f"{name}: the text is not valid {encoding} ({exc}). Save the file as UTF-8 CSV "
@@ -323,12 +368,12 @@ class _TextData:
         if match:
             forced = match.group(1)
             utf8 = utf8[len(match.group(0).encode("utf-8")) :]
-        if not utf8 or utf8.isspace():
+        if _is_blank(utf8):
             raise DataError(f"{name} is empty. Upload a CSV or Parquet file with a header and rows.")
         return cls(utf8=utf8, encoding=encoding, forced_delimiter=forced, notes=notes)
 
 
-def _detect_encoding(data: bytes) -> str:
+def _detect_encoding(data: _Contents) -> str:
     """Name the codec: byte-order mark first, then UTF-8, then the Western-European fallbacks."""
     boms = (
         (b"\xef\xbb\xbf", "utf-8-sig"),
@@ -337,10 +382,10 @@ def _detect_encoding(data: bytes) -> str:
         (b"\xff\xfe", "utf-16-le"),
         (b"\xfe\xff", "utf-16-be"),
     )
-    for bom, encoding in boms:
-        if data.startswith(bom):
-            return encoding
     head = data[:4096]
+    for bom, encoding in boms:
+        if head.startswith(bom):
+            return encoding
     if len(head) >= 4 and b"\x00" in head:
         # UTF-16 without a byte-order mark: ASCII text has a zero in every other byte.
         even_zero = head[0::2].count(0) / len(head[0::2])
@@ -349,11 +394,12 @@ def _detect_encoding(data: bytes) -> str:
             return "utf-16-le"
         if even_zero > 0.4 and odd_zero < 0.05:
             return "utf-16-be"
-    if data.isascii():
-        return "utf-8"  # a fast scan; decoding a large file to check it takes far longer
+    # A fast scan (numpy reads a mapped file in place); decoding a large file takes far longer.
+    if np.frombuffer(data, np.uint8).max() < 0x80:
+        return "utf-8"
     for encoding in ("utf-8", "cp1252"):
         try:
-            data.decode(encoding)
+            str(data, encoding)
         except UnicodeDecodeError:
             continue
         return encoding
@@ -377,21 +423,27 @@ def _first_control(sample: str) -> str:
     return f"line {line}, character {position - line_start + 1}"
 
 
-def _field_counts(sample: str, delimiter: str, truncated: bool) -> list[int]:
-    """Fields per record in the sample, respecting quotes; blank lines skipped."""
+def _sample_records(sample: str, delimiter: str, truncated: bool) -> list[list[str]]:
+    """The sample's records (header first) split into fields, respecting quotes; blank lines
+    skipped."""
     reader = csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter, quotechar='"')
-    counts: list[int] = []
+    records: list[list[str]] = []
     try:
         for row in reader:
             if row:
-                counts.append(len(row))
-            if len(counts) > _SAMPLE_RECORDS:
+                records.append(row)
+            if len(records) > _SAMPLE_RECORDS:
                 break
     except csv.Error:
         pass
-    if truncated and len(counts) > 1 and len(counts) <= _SAMPLE_RECORDS:
-        counts.pop()  # the sample cut the last record short
-    return counts[:_SAMPLE_RECORDS]
+    if truncated and len(records) > 1 and len(records) <= _SAMPLE_RECORDS:
+        records.pop()  # the sample cut the last record short
+    return records[:_SAMPLE_RECORDS]
+
+
+def _field_counts(sample: str, delimiter: str, truncated: bool) -> list[int]:
+    """Fields per record in the sample, respecting quotes; blank lines skipped."""
+    return [len(record) for record in _sample_records(sample, delimiter, truncated)]
 
 
 def _detect_delimiter(sample: str, truncated: bool = False) -> str:
@@ -427,59 +479,131 @@ def _detect_delimiter(sample: str, truncated: bool = False) -> str:
 # --- parsing cells ----------------------------------------------------------------------------
 
 
-def _parse_csv(text: _TextData, dialect: Dialect, name: str) -> _RawTable:
-    """Split the file into header names and text columns: pyarrow first, pandas if it cannot."""
-    n_fields = (_field_counts(text.sample, dialect.delimiter, truncated=False) or [1])[0]
-    raw = _parse_with_pyarrow(text.utf8, dialect, n_fields)
+def _parse_csv(text: _TextData, dialect: Dialect, name: str, *, numbers: bool = False) -> _RawTable:
+    """Split the file into header names and text columns: pyarrow first, pandas if it cannot.
+
+    With ``numbers``, pyarrow first tries reading plain number columns straight into numbers
+    (see :class:`_RawTable`).
+    """
+    records = _sample_records(text.sample, dialect.delimiter, text.truncated)
+    raw = _parse_numbers_with_pyarrow(text.utf8, dialect, records) if numbers else None
     if raw is None:
-        raw = _parse_with_pandas(text, dialect, name)
-    if not raw.columns or len(raw.columns[0]) == 0:
-        raise DataError(f"{name} is empty. Upload a CSV or Parquet file with a header and rows.")
-    header = [c[0].as_py() for c in raw.columns]
-    columns = [c.slice(1) for c in raw.columns]
-    if len(columns[0]) == 0:
+        n_fields = len(records[0]) if records else 1
+        raw = _parse_with_pyarrow(text.utf8, dialect, n_fields)
+        if raw is None:
+            raw = _parse_with_pandas(text, dialect, name)
+        if not raw.columns or len(raw.columns[0]) == 0:
+            raise DataError(f"{name} is empty. Upload a CSV or Parquet file with a header and rows.")
+        raw.names = [c[0].as_py() for c in raw.columns]
+        raw.columns = [c.slice(1) for c in raw.columns]
+    header = raw.names
+    if len(raw.columns[0]) == 0:
         raise DataError(
             f"{name} has a header ({_preview(header)}) but no data rows. "
             "Upload a file with at least one row below the header."
         )
-    names, notes = _column_names(header)
+    raw.names, notes = _column_names(header)
     if all(re.fullmatch(_NUM_DOT_RE, h.strip()) for h in header):
         notes.append(
             f"the first row ({_preview(header)}) looks like data, not column names; it was "
             "used as the header. Add a header row if your file has none"
         )
-    return _RawTable(names=names, columns=columns, engine=raw.engine, notes=raw.notes + notes)
+    raw.notes += notes
+    return raw
 
 
-def _parse_with_pyarrow(utf8: bytes, dialect: Dialect, n_fields: int) -> _RawTable | None:
-    """Fast path; returns None when the file needs pandas (ragged rows, odd quoting)."""
-    # The header is read as a data row so that every column is typed as text: we type later.
-    column_types = {f"f{i}": pa.string() for i in range(max(n_fields, 1) * 2 + 16)}
+def _read_with_pyarrow(
+    utf8: _Contents, dialect: Dialect, read: pacsv.ReadOptions, convert: pacsv.ConvertOptions
+) -> pa.Table | None:
+    """pyarrow's CSV reader with our dialect; None when it cannot read the file."""
     try:
-        table = pacsv.read_csv(
-            io.BytesIO(utf8),
-            read_options=pacsv.ReadOptions(autogenerate_column_names=True, block_size=_BLOCK_SIZE),
+        return pacsv.read_csv(
+            # A BufferReader lends pyarrow the bytes; a BytesIO would copy them block by block.
+            pa.BufferReader(utf8),
+            read_options=read,
             parse_options=pacsv.ParseOptions(
                 delimiter=dialect.delimiter,
                 quote_char=dialect.quotechar,
                 double_quote=True,
                 # Quoted newlines cost parallelism, so allow them only when there are quotes.
-                newlines_in_values=dialect.quotechar.encode() in utf8,
+                newlines_in_values=utf8.find(dialect.quotechar.encode()) != -1,
                 ignore_empty_lines=True,
                 invalid_row_handler=lambda row: "error",
             ),
-            convert_options=pacsv.ConvertOptions(
-                column_types=column_types,
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-                null_values=[],
-            ),
+            convert_options=convert,
         )
     except (pa.ArrowException, OSError, ValueError):
         return None
-    if any(not pa.types.is_string(t) for t in table.schema.types):
+
+
+def _parse_with_pyarrow(
+    utf8: _Contents, dialect: Dialect, n_fields: int, positions: list[int] | None = None
+) -> _RawTable | None:
+    """Every cell as text, header row included, of every column or those at ``positions``.
+
+    Returns None when the file needs pandas (ragged rows, odd quoting).
+    """
+    # The header is read as a data row so that every column is typed as text: we type later.
+    names = [f"f{i}" for i in (range(max(n_fields, 1) * 2 + 16) if positions is None else positions)]
+    table = _read_with_pyarrow(
+        utf8,
+        dialect,
+        pacsv.ReadOptions(autogenerate_column_names=True, block_size=_BLOCK_SIZE),
+        pacsv.ConvertOptions(
+            column_types=dict.fromkeys(names, pa.string()),
+            include_columns=None if positions is None else names,
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+            null_values=[],
+        ),
+    )
+    if table is None or any(not pa.types.is_string(t) for t in table.schema.types):
         return None
     return _RawTable(names=[], columns=list(table.columns), engine="pyarrow")
+
+
+def _parse_numbers_with_pyarrow(
+    utf8: _Contents, dialect: Dialect, records: list[list[str]]
+) -> _RawTable | None:
+    """The fast path for plain files: pyarrow reads number columns straight into numbers.
+
+    Typing text with regexes and casts costs as much as parsing the file, so columns whose
+    sample holds only numbers and blanks are left to pyarrow's typed reader (it reads a column
+    as text after all when a later cell is not a number); the other columns are read as text.
+    Returns None when pyarrow cannot read the file or it has no data rows: the text read then
+    reads it, or explains why not.
+    """
+    if len(records) < 2:
+        return None
+    header, *rows = records
+    text_names = {
+        name
+        for position, name in enumerate(header)
+        if not all(_looks_numeric(row[position]) for row in rows if position < len(row))
+    }
+    table = _read_with_pyarrow(
+        utf8,
+        dialect,
+        pacsv.ReadOptions(block_size=_BLOCK_SIZE),
+        pacsv.ConvertOptions(
+            column_types=dict.fromkeys(text_names, pa.string()),
+            # Only blank cells become null: "NA", "?" and the like need their text for the notes.
+            null_values=[""],
+            strings_can_be_null=False,
+            # "true"/"false" are not numbers; typing them is left to detector.columns.
+            true_values=[],
+            false_values=[],
+        ),
+    )
+    if table is None or table.num_rows == 0:
+        return None
+    return _RawTable(names=table.column_names, columns=table.columns, engine="pyarrow", utf8=utf8)
+
+
+def _looks_numeric(cell: str) -> bool:
+    """Whether a sample cell is blank or a plain number (what pyarrow may read as a number)."""
+    cell = cell.strip()
+    return not cell or _NUM_DOT.match(cell) is not None
 
 
 def _parse_with_pandas(text: _TextData, dialect: Dialect, name: str) -> _RawTable:
@@ -515,7 +639,7 @@ def _parse_with_pandas(text: _TextData, dialect: Dialect, name: str) -> _RawTabl
             f"{name} cannot be read as a {_DELIMITER_NAMES[dialect.delimiter]}-separated table "
             f"({error}). Check that it is a CSV file and that quotes are balanced."
         )
-    shape = _scan_rows(text.utf8.decode("utf-8"), dialect, frame.shape[1])
+    shape = _scan_rows(str(text.utf8, "utf-8"), dialect, frame.shape[1])
     notes = []
     if shape.n_short:
         notes.append(
@@ -574,7 +698,7 @@ def _raise_for_bad_rows(text: _TextData, dialect: Dialect, name: str, error: str
     if "fields" not in error and "Expected" not in error:
         return
     n_fields = (_field_counts(text.sample, dialect.delimiter, truncated=False) or [1])[0]
-    shape = _scan_rows(text.utf8.decode("utf-8"), dialect, n_fields)
+    shape = _scan_rows(str(text.utf8, "utf-8"), dialect, n_fields)
     if shape.long_line is not None:
         delimiter = _DELIMITER_NAMES[dialect.delimiter]
         raise DataError(
@@ -709,18 +833,33 @@ def _sample_positions(n: int) -> pa.Array:
 
 
 def _type_columns(raw: _RawTable, dialect: Dialect) -> tuple[pd.DataFrame, Dialect, list[str]]:
-    """Turn text columns into numbers where every value is one; describe what was done."""
-    series: dict[str, pd.Series] = {}
-    cells: dict[str, _Cells] = {}
-    # Arrow's kernels release the GIL, so columns convert side by side on every core.
+    """Turn text columns into numbers where every value is one; describe what was done.
+
+    Columns the typed read already holds as numbers are kept where :func:`_read_numbers` can
+    vouch for them, and otherwise read again as text and typed like the rest.
+    """
+    texts = {
+        name: column
+        for name, column in zip(raw.names, raw.columns, strict=True)
+        if pa.types.is_string(column.type)
+    }
+    numbers = {name: column for name, column in zip(raw.names, raw.columns, strict=True) if name not in texts}
+    # Arrow's kernels and numpy release the GIL, so columns convert side by side on every core.
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        fast_columns = list(pool.map(_fast_numbers, raw.columns))
-    for name, column, fast in zip(raw.names, raw.columns, fast_columns, strict=True):
-        if fast is not None:
-            series[name] = fast
-        else:
-            cells[name] = _Cells.of(column)
-    decimal = _decimal_mark(cells.values(), dialect.delimiter)
+        jobs = {name: pool.submit(_type_text, column) for name, column in texts.items()}
+        # Lazily, so that comma-separated files (always a decimal point) need not wait for the
+        # text columns. Columns the typed read left as numbers hold no comma: they cannot count.
+        decimal = _decimal_mark(
+            (c for job in jobs.values() if isinstance(c := job.result(), _Cells)), dialect.delimiter
+        )
+        jobs |= {name: pool.submit(_read_numbers, column, decimal, raw) for name, column in numbers.items()}
+        typed = {name: job.result() for name, job in jobs.items()}
+        again = [name for name in numbers if typed[name] is None]
+        if again:
+            texts.update(zip(again, _read_again_as_text(raw, dialect, again), strict=True))
+            typed.update(zip(again, pool.map(_type_text, (texts[n] for n in again)), strict=True))
+    series = {name: typed[name] for name in raw.names if isinstance(typed[name], pd.Series)}
+    cells = {name: typed[name] for name in raw.names if isinstance(typed[name], _Cells)}
     readings = (
         [("comma", (_NUM_COMMA_RE, _NUM_COMMA_THOUSANDS_RE)), ("plain", (_NUM_DOT_RE,))]
         if decimal == ","
@@ -747,8 +886,8 @@ def _type_columns(raw: _RawTable, dialect: Dialect) -> tuple[pd.DataFrame, Diale
             series[name] = pc.if_else(c.missing, _NULL, c.trimmed).to_pandas()
     if stripped_columns:
         notes.append(f"spaces around values were ignored in column(s) {_preview(stripped_columns, 5)}")
-    for name, column in zip(raw.names, raw.columns, strict=True):
-        special = _special_values_note(name, series[name], column)
+    for name in (name for name in raw.names if name in texts):
+        special = _special_values_note(name, series[name], texts[name])
         notes += [special] if special else []
     # Concatenating keeps each column's own array; a DataFrame built from a dict would copy every
     # number column into one 2-D block, which costs a second and twice the memory at 1M rows.
@@ -764,7 +903,57 @@ def _type_columns(raw: _RawTable, dialect: Dialect) -> tuple[pd.DataFrame, Diale
     return frame, dialect, notes
 
 
-def _decimal_mark(cells, delimiter: str) -> str:
+def _type_text(column: pa.ChunkedArray) -> pd.Series | _Cells:
+    """The column's numbers when it is a plain number column, else its cells to look at."""
+    fast = _fast_numbers(column)
+    return fast if fast is not None else _Cells.of(column)
+
+
+def _read_numbers(column: pa.ChunkedArray, decimal: str, raw: _RawTable) -> pd.Series | None:
+    """A column of the typed read as numbers, or None when its text must be typed instead.
+
+    pyarrow parses numbers as the casts of :func:`_fast_numbers` do (and trims spaces), so its
+    numbers are what typing the text gives, except for: "nan"/"inf" spellings and numbers too
+    large or too long for a float (their notes quote the text, and pyarrow takes spellings we
+    do not); dotted numbers in a decimal-comma file ("1.234" may be grouped there); whole
+    numbers read as floats in a file with a "+" (the text typing reads " +5", with a space, as
+    an integer); and "-0" in a column that blanks make float (typed as text it is -0.0).
+    Other types (a column that turned out to hold dates, say) need the text too.
+    """
+    kind = column.type
+    if pa.types.is_null(kind):
+        return pd.Series(np.full(len(column), np.nan))  # every cell is blank
+    if pa.types.is_int64(kind) and column.null_count == 0:
+        return column.to_pandas()
+    if not (pa.types.is_int64(kind) or (pa.types.is_float64(kind) and decimal == ".")):
+        return None
+    values = column.to_pandas()  # int64 with nulls becomes float64, as typing the text gives
+    numbers = values.to_numpy()
+    if column.null_count == 0:
+        low, high = numbers.min(), numbers.max()  # a NaN carries through
+    elif np.count_nonzero(np.isnan(numbers)) == column.null_count:
+        low, high = np.fmin.reduce(numbers), np.fmax.reduce(numbers)  # skipping the nulls' NaN
+    else:
+        return None  # a "nan" spelling
+    if not -_FLOAT_EXACT_LIMIT < low <= high < _FLOAT_EXACT_LIMIT:
+        return None  # infinite, too large, or too long to keep every digit
+    if pa.types.is_int64(kind):
+        return None if raw.has_minus_zero and not np.all(numbers != 0) else values
+    if column.null_count == 0 and raw.has_plus_sign and np.array_equal(numbers, np.trunc(numbers)):
+        return None
+    return values
+
+
+def _read_again_as_text(raw: _RawTable, dialect: Dialect, names: list[str]) -> list[pa.ChunkedArray]:
+    """Columns of the typed read, read again with every cell as text."""
+    positions = [raw.names.index(name) for name in names]
+    again = _parse_with_pyarrow(raw.utf8, dialect, len(raw.names), positions)
+    if again is None or len(again.columns[0]) != len(raw.columns[0]) + 1:
+        raise RuntimeError("pyarrow read the file as text differently from typed")
+    return [column.slice(1) for column in again.columns]
+
+
+def _decimal_mark(cells: Iterable[_Cells], delimiter: str) -> str:
     """Return "," when some column reads entirely as numbers with a decimal comma, else ".".
 
     Only for files not separated by commas. In tab/pipe files "1,234" is more likely a thousands

@@ -6,6 +6,7 @@ import csv
 import gzip
 import io
 import math
+import re
 import zipfile
 
 import numpy as np
@@ -14,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from detector import table as table_module
 from detector.errors import DataError
 from detector.table import Table, read_table, read_table_text
 
@@ -296,6 +298,108 @@ def test_text_twin_decodes_like_read_table():
     table = read_table(data)
     text = read_table_text(data, table.report.dialect)
     assert text.to_dict("list") == {"name": ["café"], "x": ["1.50"]}
+
+
+# --- numbers read straight by pyarrow ----------------------------------------------------------
+# Plain number columns skip the text typing; everything a user sees must stay the same.
+
+
+def with_text_typing(data: bytes) -> Table:
+    """The table as the text typing alone reads it (the reference for the fast path)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(table_module, "_parse_numbers_with_pyarrow", lambda *args: None)
+        return read_table(data)
+
+
+def assert_same_table(fast: Table, slow: Table) -> None:
+    assert fast.report == slow.report
+    pd.testing.assert_frame_equal(fast.frame, slow.frame, check_exact=True)
+    for column in fast.frame.select_dtypes("float"):
+        assert np.array_equal(np.signbit(fast.frame[column]), np.signbit(slow.frame[column]))
+
+
+def long_file(rows: list[str], late_row: str) -> bytes:
+    """A header, ``rows`` repeated past the 64 KB sample, then ``late_row``."""
+    body = "\n".join(rows * (70_000 // len("\n".join(rows)) + 1))
+    return f"a,b\n{body}\n{late_row}\n".encode()
+
+
+def test_minus_zero_keeps_its_sign_in_a_column_with_blanks():
+    table = read_table(b"a,b\n-0,x\n,y\n1,z\n")
+    assert table.frame["a"].dtype == np.float64
+    assert math.copysign(1.0, table.frame["a"].iloc[0]) == -1.0
+
+
+def test_spaced_plus_signed_whole_numbers_stay_integers():
+    table = read_table(b"a,b\n+5,x\n 6,y\n")
+    assert table.frame["a"].dtype == np.int64
+    assert values(table)["a"] == [5, 6]
+
+
+def test_a_late_non_number_keeps_the_column_as_text_with_a_note():
+    table = read_table(long_file(["1.5,x", "2,y"], "abc,z"))
+    assert not pd.api.types.is_numeric_dtype(table.frame["a"])
+    assert "values are not numbers (first at row" in notes(table)
+    assert_same_table(table, with_text_typing(long_file(["1.5,x", "2,y"], "abc,z")))
+
+
+@pytest.mark.parametrize("late", ["NaN,z", "inf,z", "1e999,z", "12345678901234567890,z", ",z", "7.5,z"])
+@pytest.mark.parametrize("rows", [["1,x", "2,y"], ["1.5,x", ",y"]], ids=["whole", "with-blanks"])
+def test_late_special_values_read_as_the_text_typing_reads_them(rows, late):
+    data = long_file(rows, late)
+    assert_same_table(read_table(data), with_text_typing(data))
+
+
+def test_spaced_dotted_numbers_in_a_decimal_comma_file_read_as_the_text_typing_reads_them():
+    data = b"a;b\n 1.234;1,5\n2.500;2\n"
+    assert read_table(data).report.dialect.decimal == ","
+    assert_same_table(read_table(data), with_text_typing(data))
+
+
+def test_mapped_file_reads_like_its_bytes(tmp_path):
+    data = long_file(["1.5,x", "-2,y", ",z"], "NA,w")
+    path = tmp_path / "big.csv"
+    path.write_bytes(data)
+    from_path = read_table(path)
+    assert_same_table(from_path, read_table(data, name="big.csv"))
+    (tmp_path / "empty.csv").write_bytes(b"")
+    with pytest.raises(DataError, match="empty"):
+        read_table(tmp_path / "empty.csv")
+
+
+number_cells = st.sampled_from(
+    ["1", "-4", "+5", "007", "1.5", " 1.234", "-0", "-00", "0", "1e5", "+2.5", ".5", "5.", " 6",
+     "\t8", " +9 ", "", " ", "nan", "nAn", "-Infinity", "NA", "?", "1e400", "12345678901234567890",
+     "9007199254740993", "1,5", "1.234", "1.234,5", '"1,234"', '""', "x", "2020-01-01", "true",
+     "1.0", "-3.0"]
+)  # fmt: skip
+
+
+@st.composite
+def number_tables(draw) -> bytes:
+    """Small CSVs of number-like columns, often repeated past the sample and pyarrow's blocks."""
+    delimiter = draw(st.sampled_from([",", ";", "\t", "|"]))
+    pools = draw(st.lists(st.lists(number_cells, min_size=1, max_size=3), min_size=1, max_size=3))
+    rows = [[draw(st.sampled_from(pool)) for pool in pools] for _ in range(draw(st.integers(1, 8)))]
+    lines = [delimiter.join(row) for row in rows] * draw(st.sampled_from([1, 40, 3000]))
+    late = draw(st.lists(number_cells, min_size=len(pools), max_size=len(pools)))
+    lines.insert(draw(st.integers(0, len(lines))), delimiter.join(late))
+    header = delimiter.join(f"c{i}" for i in range(len(pools)))
+    return "\n".join([header, *lines, ""]).encode()
+
+
+@FUZZ
+@given(number_tables(), st.sampled_from([4 << 20, 512]))
+def test_numbers_read_by_pyarrow_equal_the_text_typing(data, block_size):
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(table_module, "_BLOCK_SIZE", block_size)  # small blocks: types change midway
+        try:
+            fast = read_table(data)
+        except DataError as error:
+            with pytest.raises(DataError, match=re.escape(str(error))):
+                with_text_typing(data)
+            return
+        assert_same_table(fast, with_text_typing(data))
 
 
 # --- properties -------------------------------------------------------------------------------
