@@ -34,8 +34,11 @@ def table_uploader(label: str, *, help: str) -> UploadedFile | None:
     """
     limit = upload_limit_mb()
     uploaded = st.file_uploader(label, type=list(TABLE_TYPES), help=help, max_upload_size=limit)
+    size = fmt.file_size(limit * 2**20)
+    # The uploader's own messages count in decimal units (1,024 MB shows as "1.1GB"): say both.
+    exact = "" if size.endswith(" MB") else f" ({limit:,} MB)"
     st.caption(
-        f"Files up to {fmt.file_size(limit * 2**20)}; the uploader refuses a larger one. "
+        f"Files up to {size}{exact}; the uploader refuses a larger one. "
         "For bigger tables use the command line (`python -m detector`)."
     )
     return uploaded
