@@ -128,8 +128,7 @@ class AutoencoderConfig:
             batch_size = int(np.clip(2 ** round(math.log2(max(target, 1))), 32, 1024))
         epochs = self.epochs
         if self.max_steps is not None:
-            steps_per_epoch = max(1, math.ceil(n_rows / batch_size))
-            epochs = min(epochs, max(5, math.ceil(self.max_steps / steps_per_epoch)))
+            epochs = min(epochs, max(5, math.ceil(self.max_steps / _steps_per_epoch(n_rows, batch_size))))
         return replace(
             self,
             hidden_layers=tuple(int(h) for h in hidden),
@@ -216,6 +215,11 @@ _CONFIG_CONSTRAINTS: dict[str, tuple[Callable[[Any], bool], str]] = {
 }
 
 
+def _steps_per_epoch(n_rows: int, batch_size: int) -> int:
+    """Batches in one pass over ``n_rows`` rows (what ``max_steps`` is counted against)."""
+    return max(1, math.ceil(n_rows / batch_size))
+
+
 @dataclass(frozen=True)
 class TrainingPlan:
     """How many epochs training was asked for and how many it was allowed, with the reason.
@@ -242,7 +246,7 @@ class TrainingPlan:
         return cls(
             n_rows=int(n_rows),
             batch_size=int(resolved.batch_size),
-            steps_per_epoch=max(1, math.ceil(n_rows / resolved.batch_size)),
+            steps_per_epoch=_steps_per_epoch(n_rows, resolved.batch_size),
             epochs_requested=int(config.epochs),
             epochs_allowed=int(resolved.epochs),
             max_steps=config.max_steps,

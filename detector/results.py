@@ -386,6 +386,7 @@ def flagged_view(
 ) -> FlaggedRows:
     """``limit`` flagged rows of ``frame`` in score order, from the ``offset``-th highest on."""
     positions = scored.flagged_positions(threshold, limit, offset)
+    n_flagged = scored.count_flagged(threshold)
     table = frame.iloc[positions].copy()
     taken = {str(c) for c in table.columns}
     score_name = _free_name(SCORE_COLUMN, taken)
@@ -396,8 +397,8 @@ def flagged_view(
     shares = scored.shares.iloc[positions]
     shares.index = table.index
     return FlaggedRows(
-        table=table, positions=positions, n_flagged=scored.count_flagged(threshold), shares=shares,
-        offset=min(max(offset, 0), scored.count_flagged(threshold)),
+        table=table, positions=positions, n_flagged=n_flagged, shares=shares,
+        offset=min(max(offset, 0), n_flagged),
     )
 
 

@@ -7,10 +7,9 @@ model call runs on a drag (except reconstructing a newly selected row, once).
 
 from __future__ import annotations
 
-import functools
 import gc
 import math
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +59,7 @@ def render_workbench(view: ScoredView, *, bundle_metadata: dict[str, Any] | None
     _freeze_what_the_first_render_loaded()
 
 
-@functools.cache
+@cache
 def _freeze_what_the_first_render_loaded() -> None:
     """Once per process, after the first workbench: exempt what exists now from the GC's walks.
 
