@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
+import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -35,6 +37,15 @@ __all__ = [
 
 #: Expensive checks (date parsing, text lengths) look at this many evenly spaced values.
 SAMPLE_SIZE = 2000
+#: Number columns up to this long have their distinct values counted exactly. A longer one is
+#: first counted in an evenly spaced sample of DISTINCT_SAMPLE_SIZE values, and when the sample
+#: alone holds more than MANY_DISTINCT, the profile gives the sample's count as a lower bound
+#: (``ColumnProfile.distinct_exact`` is False). Counting a million numbers exactly takes a sort
+#: of the whole column, which would double the time a profile takes. The role rules need only
+#: small counts and "every value differs" (checked without a sort), so roles are unaffected.
+EXACT_DISTINCT_ROWS = 100_000
+DISTINCT_SAMPLE_SIZE = 20_000
+MANY_DISTINCT = 100
 #: Share of sampled text values that must parse as dates for a DATETIME column.
 DATETIME_SHARE = 0.95
 #: Text with at most this many distinct values (or at most CATEGORY_SHARE of rows) is categorical.
@@ -44,6 +55,8 @@ CATEGORY_SHARE = 0.05
 UNIQUE_SHARE = 0.95
 #: Unique text longer than this on average (characters), or mostly with spaces, is free text.
 FREE_TEXT_LENGTH = 30
+
+_WARNINGS_LOCK = threading.Lock()
 
 _LABEL_WORDS = frozenset(
     {"label", "labels", "class", "target", "anomaly", "anomalies", "anomalous", "outlier",
@@ -94,6 +107,8 @@ class ColumnProfile:
     max: object | None
     note: str
     datetime_format: str | None = None  # the strptime format (or "ISO8601") dates were read with
+    #: False when ``n_distinct`` is a lower bound, counted in a sample (see EXACT_DISTINCT_ROWS).
+    distinct_exact: bool = True
 
 
 @dataclass(frozen=True)
@@ -171,30 +186,29 @@ def profile_columns(frame: pd.DataFrame) -> list[ColumnProfile]:
     rows take well under a second per column.
     """
     columns = [(str(name), frame[name]) for name in frame.columns]
-    # Counting the distinct values of long number columns dominates, and pandas does it without
-    # the GIL, so those are profiled side by side on every core. Text columns stay on this
-    # thread: reading dates silences warnings, and the warnings filters are process-wide.
+    # numpy, pyarrow and pandas' hashing free the GIL, so columns are profiled side by side on
+    # every core; text columns, the slowest, go first.
+    order = sorted(range(len(columns)), key=lambda i: _is_number(columns[i][1]))
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        numbers = {
-            position: pool.submit(_profile, name, series)
-            for position, (name, series) in enumerate(columns)
-            if isinstance(series, pd.Series) and series.dtype.kind in "biufcmM"
-        }
-        return [
-            numbers[position].result() if position in numbers else _profile(name, series)
-            for position, (name, series) in enumerate(columns)
-        ]
+        jobs = {i: pool.submit(_profile, *columns[i]) for i in order}
+        return [jobs[i].result() for i in range(len(columns))]
 
 
 def profile_table(profiles: list[ColumnProfile]) -> pd.DataFrame:
-    """The profiles as a display table, one row per column (min/max as text, so they mix types)."""
+    """The profiles as a display table, one row per column.
+
+    Distinct counts, min and max are text: min/max mix numbers and dates, and a distinct count
+    taken in a sample reads "≥ 19,874".
+    """
     return pd.DataFrame(
         {
             "column": [p.name for p in profiles],
             "role": [str(p.role) for p in profiles],
             "type": [p.dtype for p in profiles],
             "missing": [p.n_missing for p in profiles],
-            "distinct": [p.n_distinct for p in profiles],
+            "distinct": [
+                f"{p.n_distinct:,}" if p.distinct_exact else f"≥ {p.n_distinct:,}" for p in profiles
+            ],
             "min": [_display(p.min) for p in profiles],
             "max": [_display(p.max) for p in profiles],
             "note": [p.note for p in profiles],
@@ -270,27 +284,36 @@ def _label_key(value: object) -> str:
 
 def _profile(name: str, series: pd.Series) -> ColumnProfile:
     n_rows = len(series)
-    n_missing = int(series.isna().sum())
-    n_valid = n_rows - n_missing
     dtype = str(series.dtype)
+    distinct_exact = True
 
     def make(role: Role, note: str, low=None, high=None, fmt=None) -> ColumnProfile:
-        return ColumnProfile(name, dtype, role, n_missing, n_distinct, low, high, note, fmt)
+        return ColumnProfile(name, dtype, role, n_missing, n_distinct, low, high, note, fmt, distinct_exact)
 
-    if n_valid == 0:
-        n_distinct = 0
-        return make(Role.CONSTANT, "every value is missing; not used")
-    valid = series.dropna()
-    try:
-        n_distinct = _count_distinct(valid)
-    except TypeError:  # unhashable cells (lists from Parquet)
-        series = series.astype(str).where(series.notna())
-        valid = series.dropna()
-        n_distinct = _count_distinct(valid)
-    low, high = _min_max(valid)
-    # Only floats can be infinite; such a column has nothing to scale and would stop training.
-    if series.dtype.kind == "f" and not np.isfinite(series.to_numpy(dtype=float, na_value=np.nan)).any():
-        return make(Role.CONSTANT, "no finite values (all missing or infinite); not used", low, high)
+    if isinstance(series.dtype, np.dtype) and series.dtype.kind in "iuf":
+        # numpy directly: pandas' isna/dropna/min/max cost more than the numbers themselves.
+        n_missing, values, low, high = _number_summary(series.to_numpy())
+        valid = series if n_missing == 0 else pd.Series(values)
+        if len(values) == 0:
+            n_distinct = 0
+            return make(Role.CONSTANT, "every value is missing; not used")
+        n_distinct, distinct_exact = _count_distinct_numbers(valid)
+        # Only floats can be infinite; such a column has nothing to scale and would stop training.
+        if not (np.isfinite(low) and np.isfinite(high)) and not np.isfinite(values).any():
+            return make(Role.CONSTANT, "no finite values (all missing or infinite); not used", low, high)
+    else:
+        n_missing = int(series.isna().sum())
+        if n_missing == n_rows:
+            n_distinct = 0
+            return make(Role.CONSTANT, "every value is missing; not used")
+        valid = series.dropna() if n_missing else series
+        try:
+            n_distinct = int(valid.nunique(dropna=True))
+        except TypeError:  # unhashable cells (lists from Parquet)
+            series = series.astype(str).where(series.notna())
+            valid = series.dropna()
+            n_distinct = int(valid.nunique(dropna=True))
+        low, high = _min_max(valid)
     if n_distinct == 1:
         value = valid.iloc[0]
         return make(Role.CONSTANT, f"every value is {_short(value)}; not used", low, high)
@@ -323,7 +346,7 @@ def _profile(name: str, series: pd.Series) -> ColumnProfile:
             dates.max(),
             fmt,
         )
-    if n_distinct > 2 and n_distinct >= UNIQUE_SHARE * n_valid:
+    if n_distinct > 2 and n_distinct >= UNIQUE_SHARE * (n_rows - n_missing):
         mean_length = float(sample.str.len().mean())
         spaced = float(sample.str.contains(" ", regex=False).mean())
         if mean_length > FREE_TEXT_LENGTH or spaced > 0.5:
@@ -334,12 +357,41 @@ def _profile(name: str, series: pd.Series) -> ColumnProfile:
     return make(Role.TEXT, f"{n_distinct} different texts, too many for categories; not used")
 
 
-def _count_distinct(valid: pd.Series) -> int:
-    """The number of distinct values, missing ones dropped (0.0 and -0.0 are one, as in pandas)."""
-    if not (isinstance(valid.dtype, np.dtype) and valid.dtype.kind in "iuf"):
-        return int(valid.nunique(dropna=True))
+def _number_summary(values: np.ndarray) -> tuple[int, np.ndarray, object, object]:
+    """(missing count, the non-missing values, min, max) of a number column in few passes."""
+    if values.dtype.kind == "f":
+        low = values.min() if len(values) else np.nan
+        if np.isnan(low):  # a NaN carries through min, so only then look for them
+            missing = np.isnan(values)
+            n_missing = int(np.count_nonzero(missing))
+            values = values[~missing]
+            if len(values) == 0:
+                return n_missing, values, None, None
+            return n_missing, values, values.min().item(), values.max().item()
+        return 0, values, low.item(), values.max().item()
+    if len(values) == 0:
+        return 0, values, None, None
+    return 0, values, values.min().item(), values.max().item()
+
+
+def _count_distinct_numbers(valid: pd.Series) -> tuple[int, bool]:
+    """The number of distinct values (0.0 and -0.0 are one, as in pandas) and whether it is exact.
+
+    See :data:`EXACT_DISTINCT_ROWS` for when the count is a lower bound.
+    """
+    values = valid.to_numpy()
+    if len(values) > EXACT_DISTINCT_ROWS:
+        in_sample = _sorted_distinct(np.sort(values[_sample_positions(len(values), DISTINCT_SAMPLE_SIZE)]))
+        if in_sample > MANY_DISTINCT:
+            if valid.is_monotonic_increasing or valid.is_monotonic_decreasing:
+                return _sorted_distinct(values), True  # already in order: no sort needed
+            return in_sample, False
     # Sorting a million numbers is a few times faster than hashing them, and frees the GIL.
-    values = np.sort(valid.to_numpy())
+    return _sorted_distinct(np.sort(values)), True
+
+
+def _sorted_distinct(values: np.ndarray) -> int:
+    """The number of distinct values in a sorted (or reverse-sorted) array."""
     return int(len(values) and 1 + np.count_nonzero(values[1:] != values[:-1]))
 
 
@@ -430,9 +482,12 @@ def _sample(values: pd.Series) -> pd.Series:
     return values.iloc[_sample_positions(len(values))]
 
 
-def _sample_positions(n: int) -> np.ndarray:
-    """:data:`SAMPLE_SIZE` evenly spaced positions out of ``n`` (all of them if fewer)."""
-    return np.unique(np.linspace(0, n - 1, min(n, SAMPLE_SIZE)).astype(np.int64))
+@functools.lru_cache(maxsize=16)
+def _sample_positions(n: int, size: int = SAMPLE_SIZE) -> np.ndarray:
+    """``size`` evenly spaced positions out of ``n`` (all of them if fewer); read-only, cached."""
+    positions = np.unique(np.linspace(0, n - 1, min(n, size)).astype(np.int64))
+    positions.flags.writeable = False
+    return positions
 
 
 def _parse_dates(sample: pd.Series) -> tuple[pd.Series | None, str | None]:
@@ -456,7 +511,8 @@ def _parse_dates(sample: pd.Series) -> tuple[pd.Series | None, str | None]:
 
 
 def _to_datetime(values: pd.Series, fmt: str) -> pd.Series:
-    with warnings.catch_warnings():
+    # Warnings filters are process-wide: one thread at a time changes them.
+    with _WARNINGS_LOCK, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
             return pd.to_datetime(values.str.strip(), format=fmt, errors="coerce", utc=_has_tz(fmt))

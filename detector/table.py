@@ -50,11 +50,17 @@ _INF_SET = pa.array(
      "Infinity", "INFINITY")],
     type=pa.string(),
 )  # fmt: skip
+_SPECIAL_SET = pa.concat_arrays([_MISSING_SET, _INF_SET])
+_DICTIONARY = pa.dictionary(pa.int32(), pa.string())
+#: A text column is read dictionary-encoded when at least this many sampled rows hold at most
+#: half as many different values.
+_DICTIONARY_MIN_ROWS = 20
 _NULL = pa.scalar(None, pa.string())
 _INT_RE = r"^[+-]?\d+$"
 _NUM_DOT_RE = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 _NUM_DOT_THOUSANDS_RE = r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$"
-_NUM_DOT = re.compile(_NUM_DOT_RE)
+# A plain number or nothing, with spaces around (``\s`` is what str.strip removes).
+_NUMBER_OR_BLANK = re.compile(r"\s*(?:[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)?\s*")
 _NUM_COMMA_RE = r"^[+-]?(\d+,?\d*|,\d+)([eE][+-]?\d+)?$"
 _NUM_COMMA_THOUSANDS_RE = r"^[+-]?\d{1,3}(\.\d{3})+(,\d*)?$"
 
@@ -67,6 +73,9 @@ _FLOAT_EXACT_LIMIT = 2.0**53
 _SAMPLE_BYTES = 64 * 1024
 _SAMPLE_RECORDS = 500
 _SAMPLE_CELLS = 2000
+#: Files at least this large are scanned on two threads, in blocks of _SCAN_BLOCK bytes.
+_PARALLEL_BYTES = 8 << 20
+_SCAN_BLOCK = 1 << 20
 _BLOCK_SIZE = 4 << 20
 
 #: (magic prefix, what it is, what to do). Checked before anything is decoded as text.
@@ -134,6 +143,7 @@ class _RawTable:
     engine: str
     notes: list[str] = field(default_factory=list)
     utf8: _Contents = b""
+    quoted: bool | None = None  # whether utf8 holds a quote character, if known
 
     # Spellings a typed column cannot show, looked for in the file only when a column needs it.
     @functools.cached_property
@@ -322,6 +332,8 @@ class _TextData:
     encoding: str
     forced_delimiter: str | None
     notes: list[str]
+    #: Whether the text holds a double quote, when the encoding scan already found out.
+    quoted: bool | None = None
 
     @property
     def sample(self) -> str:
@@ -334,10 +346,14 @@ class _TextData:
     @classmethod
     def decode(cls, data: _Contents, name: str, encoding: str | None = None) -> _TextData:
         notes = []
-        # _detect_encoding already decoded UTF-8 once to check it; don't pay for that twice.
+        # The scan (or _detect_encoding's decoding) has checked UTF-8; don't pay for that twice.
         checked = encoding is None
+        ascii_text, quoted = False, None
         if encoding is None:
-            encoding = _detect_encoding(data)
+            ascii_text, quoted = _scan_bytes(data, len(codecs.BOM_UTF8) if data[:3] == codecs.BOM_UTF8 else 0)
+            encoding = _detect_encoding(data, ascii_text)
+            if encoding.startswith(("utf-16", "utf-32")):
+                quoted = None  # a quote is two or four bytes there
             if encoding in ("cp1252", "latin-1"):
                 notes.append(
                     f"the file is not UTF-8; it was read as {encoding} (Western European) text. "
@@ -347,7 +363,7 @@ class _TextData:
             if encoding in ("utf-8", "utf-8-sig"):
                 has_bom = data[:3] == codecs.BOM_UTF8
                 utf8 = data[len(codecs.BOM_UTF8) :] if has_bom else data
-                if not (checked and encoding == "utf-8"):
+                if not (checked and (encoding == "utf-8" or ascii_text)):
                     str(utf8, "utf-8")
             else:
                 utf8 = str(data, encoding).removeprefix("\ufeff").encode("utf-8")
@@ -370,11 +386,14 @@ class _TextData:
             utf8 = utf8[len(match.group(0).encode("utf-8")) :]
         if _is_blank(utf8):
             raise DataError(f"{name} is empty. Upload a CSV or Parquet file with a header and rows.")
-        return cls(utf8=utf8, encoding=encoding, forced_delimiter=forced, notes=notes)
+        return cls(utf8=utf8, encoding=encoding, forced_delimiter=forced, notes=notes, quoted=quoted)
 
 
-def _detect_encoding(data: _Contents) -> str:
-    """Name the codec: byte-order mark first, then UTF-8, then the Western-European fallbacks."""
+def _detect_encoding(data: _Contents, ascii_text: bool) -> str:
+    """Name the codec: byte-order mark first, then UTF-8, then the Western-European fallbacks.
+
+    ``ascii_text`` says whether every byte (after a UTF-8 byte-order mark) is below 0x80.
+    """
     boms = (
         (b"\xef\xbb\xbf", "utf-8-sig"),
         (b"\xff\xfe\x00\x00", "utf-32-le"),
@@ -394,8 +413,7 @@ def _detect_encoding(data: _Contents) -> str:
             return "utf-16-le"
         if even_zero > 0.4 and odd_zero < 0.05:
             return "utf-16-be"
-    # A fast scan (numpy reads a mapped file in place); decoding a large file takes far longer.
-    if np.frombuffer(data, np.uint8).max() < 0x80:
+    if ascii_text:
         return "utf-8"
     for encoding in ("utf-8", "cp1252"):
         try:
@@ -404,6 +422,33 @@ def _detect_encoding(data: _Contents) -> str:
             continue
         return encoding
     return "latin-1"
+
+
+def _scan_bytes(data: _Contents, start: int = 0) -> tuple[bool, bool]:
+    """(every byte from ``start`` on is below 0x80, the bytes hold a double quote) in one pass.
+
+    numpy scans the (mapped) file in place, block by block so that each block is still in the
+    cache for the second look, and a large file in halves side by side on two cores. Decoding
+    a large file to check it takes far longer; knowing there are no quotes lets pyarrow parse in
+    parallel (see :func:`_read_with_pyarrow`).
+    """
+    view = np.frombuffer(data, np.uint8)[start:]
+    half = len(view) // 2 if len(view) >= _PARALLEL_BYTES else len(view)
+
+    def scan(part: np.ndarray) -> tuple[int, bool]:
+        top, quoted = 0, False
+        for begin in range(0, len(part), _SCAN_BLOCK):
+            block = part[begin : begin + _SCAN_BLOCK]
+            top = max(top, int(block.max()))
+            quoted = quoted or bool((block == 0x22).any())
+        return top, quoted
+
+    if half == len(view):
+        top, quoted = scan(view)
+        return top < 0x80, quoted
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(scan, (view[:half], view[half:])))
+    return all(top < 0x80 for top, _ in results), any(quoted for _, quoted in results)
 
 
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
@@ -486,10 +531,10 @@ def _parse_csv(text: _TextData, dialect: Dialect, name: str, *, numbers: bool = 
     (see :class:`_RawTable`).
     """
     records = _sample_records(text.sample, dialect.delimiter, text.truncated)
-    raw = _parse_numbers_with_pyarrow(text.utf8, dialect, records) if numbers else None
+    raw = _parse_numbers_with_pyarrow(text.utf8, dialect, records, text.quoted) if numbers else None
     if raw is None:
         n_fields = len(records[0]) if records else 1
-        raw = _parse_with_pyarrow(text.utf8, dialect, n_fields)
+        raw = _parse_with_pyarrow(text.utf8, dialect, n_fields, quoted=text.quoted)
         if raw is None:
             raw = _parse_with_pandas(text, dialect, name)
         if not raw.columns or len(raw.columns[0]) == 0:
@@ -513,9 +558,18 @@ def _parse_csv(text: _TextData, dialect: Dialect, name: str, *, numbers: bool = 
 
 
 def _read_with_pyarrow(
-    utf8: _Contents, dialect: Dialect, read: pacsv.ReadOptions, convert: pacsv.ConvertOptions
+    utf8: _Contents,
+    dialect: Dialect,
+    read: pacsv.ReadOptions,
+    convert: pacsv.ConvertOptions,
+    quoted: bool | None = None,
 ) -> pa.Table | None:
-    """pyarrow's CSV reader with our dialect; None when it cannot read the file."""
+    """pyarrow's CSV reader with our dialect; None when it cannot read the file.
+
+    ``quoted`` says whether the text holds a quote character, if known.
+    """
+    if quoted is None:
+        quoted = utf8.find(dialect.quotechar.encode()) != -1
     try:
         return pacsv.read_csv(
             # A BufferReader lends pyarrow the bytes; a BytesIO would copy them block by block.
@@ -526,7 +580,7 @@ def _read_with_pyarrow(
                 quote_char=dialect.quotechar,
                 double_quote=True,
                 # Quoted newlines cost parallelism, so allow them only when there are quotes.
-                newlines_in_values=utf8.find(dialect.quotechar.encode()) != -1,
+                newlines_in_values=quoted,
                 ignore_empty_lines=True,
                 invalid_row_handler=lambda row: "error",
             ),
@@ -537,7 +591,11 @@ def _read_with_pyarrow(
 
 
 def _parse_with_pyarrow(
-    utf8: _Contents, dialect: Dialect, n_fields: int, positions: list[int] | None = None
+    utf8: _Contents,
+    dialect: Dialect,
+    n_fields: int,
+    positions: list[int] | None = None,
+    quoted: bool | None = None,
 ) -> _RawTable | None:
     """Every cell as text, header row included, of every column or those at ``positions``.
 
@@ -556,6 +614,7 @@ def _parse_with_pyarrow(
             quoted_strings_can_be_null=False,
             null_values=[],
         ),
+        quoted,
     )
     if table is None or any(not pa.types.is_string(t) for t in table.schema.types):
         return None
@@ -563,7 +622,7 @@ def _parse_with_pyarrow(
 
 
 def _parse_numbers_with_pyarrow(
-    utf8: _Contents, dialect: Dialect, records: list[list[str]]
+    utf8: _Contents, dialect: Dialect, records: list[list[str]], quoted: bool | None = None
 ) -> _RawTable | None:
     """The fast path for plain files: pyarrow reads number columns straight into numbers.
 
@@ -576,17 +635,20 @@ def _parse_numbers_with_pyarrow(
     if len(records) < 2:
         return None
     header, *rows = records
-    text_names = {
-        name
-        for position, name in enumerate(header)
-        if not all(_looks_numeric(row[position]) for row in rows if position < len(row))
-    }
+    text_types = {}
+    for position, name in enumerate(header):
+        cells = [row[position] for row in rows if position < len(row)]
+        if not all(_looks_numeric(cell) for cell in cells):
+            # A column with few different values (a category) is read dictionary-encoded, so
+            # trimming and spotting missing values look at each value once, not at every cell.
+            few = len(cells) >= _DICTIONARY_MIN_ROWS and len(set(cells)) * 2 <= len(cells)
+            text_types[name] = _DICTIONARY if few else pa.string()
     table = _read_with_pyarrow(
         utf8,
         dialect,
         pacsv.ReadOptions(block_size=_BLOCK_SIZE),
         pacsv.ConvertOptions(
-            column_types=dict.fromkeys(text_names, pa.string()),
+            column_types=text_types,
             # Only blank cells become null: "NA", "?" and the like need their text for the notes.
             null_values=[""],
             strings_can_be_null=False,
@@ -594,16 +656,18 @@ def _parse_numbers_with_pyarrow(
             true_values=[],
             false_values=[],
         ),
+        quoted,
     )
     if table is None or table.num_rows == 0:
         return None
-    return _RawTable(names=table.column_names, columns=table.columns, engine="pyarrow", utf8=utf8)
+    return _RawTable(
+        names=table.column_names, columns=table.columns, engine="pyarrow", utf8=utf8, quoted=quoted
+    )
 
 
 def _looks_numeric(cell: str) -> bool:
     """Whether a sample cell is blank or a plain number (what pyarrow may read as a number)."""
-    cell = cell.strip()
-    return not cell or _NUM_DOT.match(cell) is not None
+    return _NUMBER_OR_BLANK.fullmatch(cell) is not None
 
 
 def _parse_with_pandas(text: _TextData, dialect: Dialect, name: str) -> _RawTable:
@@ -763,9 +827,38 @@ class _Cells:
 
     @classmethod
     def of(cls, column: pa.ChunkedArray) -> _Cells:
+        if pa.types.is_dictionary(column.type):
+            return cls._of_dictionary(column)
         trimmed = pc.utf8_trim_whitespace(column)
-        missing = pc.is_in(trimmed, value_set=_MISSING_SET)
-        infinite = pc.is_in(trimmed, value_set=_INF_SET)
+        # One look-up finds both kinds of spelling; most columns have none, so no second one.
+        missing = infinite = pc.is_in(trimmed, value_set=_SPECIAL_SET)
+        if pc.any(missing).as_py():
+            special = missing
+            missing = pc.is_in(trimmed, value_set=_MISSING_SET)
+            infinite = pc.and_not(special, missing)
+        return cls._with_sample(column, trimmed, missing, infinite)
+
+    @classmethod
+    def _of_dictionary(cls, column: pa.ChunkedArray) -> _Cells:
+        """The same for a dictionary-encoded column: each different value is looked at once."""
+        column = column.unify_dictionaries()  # one dictionary shared by every chunk
+        values = column.chunk(0).dictionary if column.num_chunks else pa.array([], pa.string())
+        codes = pa.chunked_array([chunk.indices for chunk in column.chunks], pa.int32())
+        original = pc.cast(column, pa.string())
+        trimmed_values = pc.utf8_trim_whitespace(values)
+        trimmed = original if trimmed_values.equals(values) else pc.take(trimmed_values, codes)
+        missing = pc.take(pc.is_in(trimmed_values, value_set=_MISSING_SET), codes)
+        infinite = pc.take(pc.is_in(trimmed_values, value_set=_INF_SET), codes)
+        return cls._with_sample(original, trimmed, missing, infinite)
+
+    @classmethod
+    def _with_sample(
+        cls,
+        column: pa.ChunkedArray,
+        trimmed: pa.ChunkedArray,
+        missing: pa.ChunkedArray,
+        infinite: pa.ChunkedArray,
+    ) -> _Cells:
         n_valid = len(column) - (pc.sum(missing).as_py() or 0)
         positions = _sample_positions(len(column)) if len(column) else pa.array([], pa.int64())
         sample = trimmed.take(positions).combine_chunks()
@@ -841,7 +934,7 @@ def _type_columns(raw: _RawTable, dialect: Dialect) -> tuple[pd.DataFrame, Diale
     texts = {
         name: column
         for name, column in zip(raw.names, raw.columns, strict=True)
-        if pa.types.is_string(column.type)
+        if pa.types.is_string(column.type) or pa.types.is_dictionary(column.type)
     }
     numbers = {name: column for name, column in zip(raw.names, raw.columns, strict=True) if name not in texts}
     # Arrow's kernels and numpy release the GIL, so columns convert side by side on every core.
@@ -860,6 +953,7 @@ def _type_columns(raw: _RawTable, dialect: Dialect) -> tuple[pd.DataFrame, Diale
             typed.update(zip(again, pool.map(_type_text, (texts[n] for n in again)), strict=True))
     series = {name: typed[name] for name in raw.names if isinstance(typed[name], pd.Series)}
     cells = {name: typed[name] for name in raw.names if isinstance(typed[name], _Cells)}
+    texts.update((name, c.original) for name, c in cells.items())  # decoded from a dictionary
     readings = (
         [("comma", (_NUM_COMMA_RE, _NUM_COMMA_THOUSANDS_RE)), ("plain", (_NUM_DOT_RE,))]
         if decimal == ","
@@ -881,9 +975,13 @@ def _type_columns(raw: _RawTable, dialect: Dialect) -> tuple[pd.DataFrame, Diale
         else:
             mixed = _mixed_note(c, readings[0][1], name)
             notes += [mixed] if mixed else []
-            if not pc.all(pc.or_(c.missing, pc.equal(c.trimmed, c.original))).as_py():
+            if (
+                c.trimmed is not c.original
+                and not pc.all(pc.or_(c.missing, pc.equal(c.trimmed, c.original))).as_py()
+            ):
                 stripped_columns.append(name)
-            series[name] = pc.if_else(c.missing, _NULL, c.trimmed).to_pandas()
+            text = c.trimmed if c.n_valid == len(c.trimmed) else pc.if_else(c.missing, _NULL, c.trimmed)
+            series[name] = text.to_pandas()
     if stripped_columns:
         notes.append(f"spaces around values were ignored in column(s) {_preview(stripped_columns, 5)}")
     for name in (name for name in raw.names if name in texts):
@@ -905,6 +1003,10 @@ def _type_columns(raw: _RawTable, dialect: Dialect) -> tuple[pd.DataFrame, Diale
 
 def _type_text(column: pa.ChunkedArray) -> pd.Series | _Cells:
     """The column's numbers when it is a plain number column, else its cells to look at."""
+    if pa.types.is_dictionary(column.type):
+        # Only columns whose first rows hold a cell that is not a number are read this way, so
+        # the column is not a plain number column.
+        return _Cells.of(column)
     fast = _fast_numbers(column)
     return fast if fast is not None else _Cells.of(column)
 
@@ -939,15 +1041,21 @@ def _read_numbers(column: pa.ChunkedArray, decimal: str, raw: _RawTable) -> pd.S
         return None  # infinite, too large, or too long to keep every digit
     if pa.types.is_int64(kind):
         return None if raw.has_minus_zero and not np.all(numbers != 0) else values
-    if column.null_count == 0 and raw.has_plus_sign and np.array_equal(numbers, np.trunc(numbers)):
+    if column.null_count == 0 and _all_whole(numbers) and raw.has_plus_sign:
         return None
     return values
+
+
+def _all_whole(numbers: np.ndarray) -> bool:
+    """Whether every number is whole; a sample settles most columns of fractions cheaply."""
+    sample = numbers[_sample_positions(len(numbers)).to_numpy()]
+    return np.array_equal(sample, np.trunc(sample)) and np.array_equal(numbers, np.trunc(numbers))
 
 
 def _read_again_as_text(raw: _RawTable, dialect: Dialect, names: list[str]) -> list[pa.ChunkedArray]:
     """Columns of the typed read, read again with every cell as text."""
     positions = [raw.names.index(name) for name in names]
-    again = _parse_with_pyarrow(raw.utf8, dialect, len(raw.names), positions)
+    again = _parse_with_pyarrow(raw.utf8, dialect, len(raw.names), positions, raw.quoted)
     if again is None or len(again.columns[0]) != len(raw.columns[0]) + 1:
         raise RuntimeError("pyarrow read the file as text differently from typed")
     return [column.slice(1) for column in again.columns]

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from detector.columns import ColumnRoles, label_vector, profile_table
+from detector.columns import (
+    DISTINCT_SAMPLE_SIZE,
+    EXACT_DISTINCT_ROWS,
+    ColumnRoles,
+    label_vector,
+    profile_table,
+)
 from detector.errors import DataError
 from detector.preprocessing import PreprocessConfig
 from ui.samples import available_samples, load_sample
@@ -92,6 +98,13 @@ def show_table(dataset: DatasetState) -> None:
     with profile:
         st.caption("How each column was read, and the role it was given.")
         st.dataframe(profile_table(dataset.profiles), hide_index=True)
+        if not all(p.distinct_exact for p in dataset.profiles):
+            st.caption(
+                f"“≥ n” distinct: a number column of more than {EXACT_DISTINCT_ROWS:,} rows with many "
+                f"different values is counted in an evenly spaced sample of {DISTINCT_SAMPLE_SIZE:,} "
+                "rows, so n is a lower bound (an exact count sorts the whole column). Roles do not "
+                "depend on it."
+            )
 
 
 def choose_roles(dataset: DatasetState) -> None:

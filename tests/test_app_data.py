@@ -55,6 +55,20 @@ def test_an_upload_replaces_the_sample():
     assert any("tiny.csv" in caption.value for caption in at.sidebar.caption)
 
 
+def test_distinct_counts_taken_in_a_sample_are_marked_and_explained():
+    at = start_app()
+    assert not any("lower bound" in caption.value for caption in at.caption)
+    n = 110_000
+    rows = "\n".join(f"{i * 0.37 % 1000:.3f},{i % 3}" for i in range(n))
+    upload(at, "long.csv", f"reading,level\n{rows}\n".encode())
+
+    assert_clean(at)
+    profile = at.dataframe[1].value.set_index("column")
+    assert profile.loc["reading", "distinct"].startswith("≥ ")
+    assert profile.loc["level", "distinct"] == "3"
+    assert any("lower bound" in caption.value for caption in at.caption)
+
+
 def test_an_upload_is_parsed_once_not_on_every_rerun():
     at = upload(start_app(), "tiny.csv", tiny_csv())
     first = app_state(at).dataset

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import detector.columns as columns_module
 from detector.columns import (
     ColumnRoles,
     Role,
@@ -78,6 +79,57 @@ def test_profile_table_is_one_display_row_per_column(frame):
     assert table.loc[table["column"] == "amount", "role"].item() == "numeric"
     # min/max are text so a display table never mixes numbers and dates in one column.
     assert all(isinstance(v, str) for v in table["min"])
+
+
+def long_frame() -> pd.DataFrame:
+    """Columns longer than EXACT_DISTINCT_ROWS, of each kind the sampled count treats apart."""
+    n = columns_module.EXACT_DISTINCT_ROWS + 5_000
+    rng = np.random.default_rng(1)
+    measured = rng.normal(size=n)
+    measured[[7, 70_000]] = np.nan
+    return pd.DataFrame(
+        {
+            "measured": measured,  # nearly every value differs
+            "row": np.arange(n, 0, -1),  # every value differs, in order: an identifier
+            "level": rng.integers(0, 60, n).astype(float),  # few values: counted exactly
+            "rare": np.where(np.arange(n) == 12_345, 5, np.arange(n) % 3),  # one value only once
+        }
+    )
+
+
+def test_long_number_columns_count_distinct_values_in_a_sample_only_when_there_are_many():
+    frame = long_frame()
+    profiles = {p.name: p for p in profile_columns(frame)}
+    measured = profiles["measured"]
+    assert not measured.distinct_exact
+    # A lower bound: the distinct values of the evenly spaced sample, nowhere near the truth.
+    truth = frame["measured"].nunique()
+    assert columns_module.MANY_DISTINCT < measured.n_distinct <= columns_module.DISTINCT_SAMPLE_SIZE < truth
+    assert measured.n_missing == 2
+    assert (measured.min, measured.max) == (frame["measured"].min(), frame["measured"].max())
+    for name in ("row", "level", "rare"):
+        assert profiles[name].distinct_exact
+        assert profiles[name].n_distinct == frame[name].nunique()
+    table = profile_table(list(profiles.values())).set_index("column")
+    assert table.loc["measured", "distinct"] == f"≥ {measured.n_distinct:,}"
+    assert table.loc["rare", "distinct"] == "4"
+
+
+def test_sampled_distinct_counts_leave_the_roles_as_exact_counts_give_them(monkeypatch):
+    frame = long_frame()
+    sampled = [(p.name, p.role, p.note) for p in profile_columns(frame)]
+    assert dict((name, role) for name, role, _ in sampled)["row"] == Role.IDENTIFIER
+    monkeypatch.setattr(columns_module, "EXACT_DISTINCT_ROWS", len(frame))
+    exact = profile_columns(frame)
+    assert all(p.distinct_exact for p in exact)
+    assert sampled == [(p.name, p.role, p.note) for p in exact]
+
+
+def test_text_columns_are_profiled_alongside_numbers_with_dates_read_one_at_a_time(frame):
+    wide = pd.concat([frame.add_prefix(f"{i}_") for i in range(4)], axis=1)
+    one_by_one = [columns_module._profile(name, wide[name]) for name in wide.columns]
+    assert profile_columns(wide) == one_by_one
+    assert sum(p.role == Role.DATETIME for p in one_by_one) == 4
 
 
 def test_infer_roles_picks_features_label_and_timestamp(frame):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 import io
@@ -365,6 +366,54 @@ def test_mapped_file_reads_like_its_bytes(tmp_path):
     (tmp_path / "empty.csv").write_bytes(b"")
     with pytest.raises(DataError, match="empty"):
         read_table(tmp_path / "empty.csv")
+
+
+@pytest.mark.parametrize(
+    "categories",
+    [["red", "blue", " red", "NA", "", "green "], ["1,5", "2,25", " 3,5"], ["inf", "-Infinity", "7"]],
+    ids=["padded-text", "decimal-comma", "infinite"],
+)
+def test_category_columns_read_dictionary_encoded_as_the_text_typing_reads_them(categories, monkeypatch):
+    rows = [f"{i % 7}.5;{categories[i % len(categories)]}" for i in range(60)]
+    data = long_file(rows, "8;" + categories[0]).replace(b"a,b", b"a;b")
+    encoded = []
+    original = table_module._Cells._of_dictionary.__func__
+    monkeypatch.setattr(
+        table_module._Cells, "_of_dictionary", classmethod(lambda cls, c: encoded.append(1) or original(cls, c))
+    )
+    fast = read_table(data)
+    assert encoded, "the category column was not read dictionary-encoded"
+    assert_same_table(fast, with_text_typing(data))
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+@pytest.mark.parametrize(
+    ("data", "start", "expected"),
+    [
+        (b"a,b\n1,2\n" * 40, 0, (True, False)),
+        (b"a,b\n1,2\n" * 40 + b'3,"x"\n', 0, (True, True)),
+        (b'"a",b\n' + b"1,2\n" * 40, 0, (True, True)),
+        (b"a,b\n1,2\n" * 40 + "é,3\n".encode(), 0, (False, False)),
+        (codecs.BOM_UTF8 + b"a,b\n1,2\n" * 40, 3, (True, False)),
+        (b"", 0, (True, False)),
+    ],
+)
+def test_one_scan_finds_non_ascii_bytes_and_quotes(data, start, expected, parallel, monkeypatch):
+    if parallel:  # halves side by side, in blocks smaller than each half
+        monkeypatch.setattr(table_module, "_PARALLEL_BYTES", 16)
+        monkeypatch.setattr(table_module, "_SCAN_BLOCK", 7)
+    assert table_module._scan_bytes(data, start) == expected
+
+
+def test_a_quoted_newline_in_a_large_file_is_found_by_the_scan(tmp_path):
+    rows = "\n".join(f"{i},plain" for i in range(400_000))
+    data = f'a,b\n{rows}\n7,"two\nlines"\n{rows}\n'.encode()
+    assert len(data) > table_module._PARALLEL_BYTES
+    path = tmp_path / "quoted.csv"
+    path.write_bytes(data)
+    table = read_table(path)
+    assert table.report.n_rows == 800_001
+    assert table.frame["b"].iloc[400_000] == "two\nlines"
 
 
 number_cells = st.sampled_from(
