@@ -827,8 +827,6 @@ class _Cells:
 
     @classmethod
     def of(cls, column: pa.ChunkedArray) -> _Cells:
-        if pa.types.is_dictionary(column.type):
-            return cls._of_dictionary(column)
         trimmed = pc.utf8_trim_whitespace(column)
         # One look-up finds both kinds of spelling; most columns have none, so no second one.
         missing = infinite = pc.is_in(trimmed, value_set=_SPECIAL_SET)
@@ -839,17 +837,20 @@ class _Cells:
         return cls._with_sample(column, trimmed, missing, infinite)
 
     @classmethod
-    def _of_dictionary(cls, column: pa.ChunkedArray) -> _Cells:
-        """The same for a dictionary-encoded column: each different value is looked at once."""
+    def of_dictionary(cls, column: pa.ChunkedArray, original: pa.ChunkedArray) -> _Cells:
+        """The same for a dictionary-encoded column (``original``: its cells decoded), looking at
+        each different value once rather than at every cell."""
         column = column.unify_dictionaries()  # one dictionary shared by every chunk
         values = column.chunk(0).dictionary if column.num_chunks else pa.array([], pa.string())
         codes = pa.chunked_array([chunk.indices for chunk in column.chunks], pa.int32())
-        original = pc.cast(column, pa.string())
         trimmed_values = pc.utf8_trim_whitespace(values)
         trimmed = original if trimmed_values.equals(values) else pc.take(trimmed_values, codes)
-        missing = pc.take(pc.is_in(trimmed_values, value_set=_MISSING_SET), codes)
-        infinite = pc.take(pc.is_in(trimmed_values, value_set=_INF_SET), codes)
-        return cls._with_sample(original, trimmed, missing, infinite)
+        masks = []
+        for value_set in (_MISSING_SET, _INF_SET):
+            mask = pc.is_in(trimmed_values, value_set=value_set)
+            # Most category columns hold neither kind of spelling: then no look-up per cell.
+            masks.append(pc.take(mask, codes) if pc.any(mask).as_py() else _all_false(len(codes)))
+        return cls._with_sample(original, trimmed, *masks)
 
     @classmethod
     def _with_sample(
@@ -884,6 +885,10 @@ class _Cells:
 
     def has(self, text: str) -> bool:
         return bool(pc.any(pc.match_substring(self.trimmed, text)).as_py())
+
+
+def _all_false(n: int) -> pa.ChunkedArray:
+    return pa.chunked_array([pa.array(np.zeros(n, dtype=bool))])
 
 
 def _matches(cells: pa.Array | pa.ChunkedArray, patterns: tuple[str, ...], ok):
@@ -953,7 +958,10 @@ def _type_columns(raw: _RawTable, dialect: Dialect) -> tuple[pd.DataFrame, Diale
             typed.update(zip(again, pool.map(_type_text, (texts[n] for n in again)), strict=True))
     series = {name: typed[name] for name in raw.names if isinstance(typed[name], pd.Series)}
     cells = {name: typed[name] for name in raw.names if isinstance(typed[name], _Cells)}
-    texts.update((name, c.original) for name, c in cells.items())  # decoded from a dictionary
+    # Dictionary-encoded columns as text, for the notes (decoded once already where typed as cells).
+    texts.update((name, c.original) for name, c in cells.items())
+    encoded = [name for name, column in texts.items() if pa.types.is_dictionary(column.type)]
+    texts.update((name, pc.cast(texts[name], pa.string())) for name in encoded)
     readings = (
         [("comma", (_NUM_COMMA_RE, _NUM_COMMA_THOUSANDS_RE)), ("plain", (_NUM_DOT_RE,))]
         if decimal == ","
@@ -1003,12 +1011,11 @@ def _type_columns(raw: _RawTable, dialect: Dialect) -> tuple[pd.DataFrame, Diale
 
 def _type_text(column: pa.ChunkedArray) -> pd.Series | _Cells:
     """The column's numbers when it is a plain number column, else its cells to look at."""
-    if pa.types.is_dictionary(column.type):
-        # Only columns whose first rows hold a cell that is not a number are read this way, so
-        # the column is not a plain number column.
-        return _Cells.of(column)
-    fast = _fast_numbers(column)
-    return fast if fast is not None else _Cells.of(column)
+    text = pc.cast(column, pa.string()) if pa.types.is_dictionary(column.type) else column
+    fast = _fast_numbers(text)
+    if fast is not None:
+        return fast
+    return _Cells.of_dictionary(column, text) if text is not column else _Cells.of(column)
 
 
 def _read_numbers(column: pa.ChunkedArray, decimal: str, raw: _RawTable) -> pd.Series | None:

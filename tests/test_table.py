@@ -377,13 +377,23 @@ def test_category_columns_read_dictionary_encoded_as_the_text_typing_reads_them(
     rows = [f"{i % 7}.5;{categories[i % len(categories)]}" for i in range(60)]
     data = long_file(rows, "8;" + categories[0]).replace(b"a,b", b"a;b")
     encoded = []
-    original = table_module._Cells._of_dictionary.__func__
-    monkeypatch.setattr(
-        table_module._Cells, "_of_dictionary", classmethod(lambda cls, c: encoded.append(1) or original(cls, c))
-    )
+    original = table_module._Cells.of_dictionary.__func__
+
+    def spy(cls, *args):
+        encoded.append(1)
+        return original(cls, *args)
+
+    monkeypatch.setattr(table_module._Cells, "of_dictionary", classmethod(spy))
     fast = read_table(data)
     assert encoded, "the category column was not read dictionary-encoded"
     assert_same_table(fast, with_text_typing(data))
+
+
+def test_a_rare_spelling_in_a_category_column_reads_as_the_text_typing_reads_it():
+    # "nAn" is in the first rows (so the column is read dictionary-encoded) but rarely in the
+    # typing's sample: the text typing casts the column as numbers, and so must this path.
+    data = b"a,b\n1,1\n1,nAn\n" + b"1,1\n" * 6000
+    assert_same_table(read_table(data), with_text_typing(data))
 
 
 @pytest.mark.parametrize("parallel", [False, True])
