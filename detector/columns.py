@@ -293,7 +293,7 @@ def _profile(name: str, series: pd.Series) -> ColumnProfile:
     if isinstance(series.dtype, np.dtype) and series.dtype.kind in "iuf":
         # numpy directly: pandas' isna/dropna/min/max cost more than the numbers themselves.
         n_missing, values, low, high = _number_summary(series.to_numpy())
-        valid = series if n_missing == 0 else pd.Series(values)
+        valid = series if n_missing == 0 else pd.Series(values, copy=False)  # values is a new array
         if len(values) == 0:
             n_distinct = 0
             return make(Role.CONSTANT, "every value is missing; not used")
