@@ -526,14 +526,12 @@ def _has_tz(fmt: str) -> bool:
 
 
 def _min_max(valid: pd.Series) -> tuple[object | None, object | None]:
-    """The smallest and largest of the (non-missing) values, for number and date columns."""
+    """The smallest and largest of the (non-missing) values, for date columns and number columns
+    of extension types (numpy number columns go through :func:`_number_summary`)."""
     if pd.api.types.is_bool_dtype(valid) or not (
         pd.api.types.is_numeric_dtype(valid) or pd.api.types.is_datetime64_any_dtype(valid)
     ):
         return None, None
-    if isinstance(valid.dtype, np.dtype) and valid.dtype.kind in "iuf":
-        values = valid.to_numpy()  # numpy directly: pandas' reductions add a millisecond each
-        return values.min().item(), values.max().item()
     low, high = valid.min(), valid.max()
     return (low.item() if hasattr(low, "item") else low), (high.item() if hasattr(high, "item") else high)
 
