@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import codecs
 import csv
+import dataclasses
 import gzip
 import io
 import math
 import re
+import tempfile
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -306,9 +309,10 @@ def test_text_twin_decodes_like_read_table():
 
 
 def with_text_typing(data: bytes) -> Table:
-    """The table as the text typing alone reads it (the reference for the fast path)."""
+    """The table as the text typing alone reads it (the reference for the fast paths)."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(table_module, "_parse_numbers_with_pyarrow", lambda *args: None)
+        patch.setattr(table_module, "_parse_numbers_with_pandas", lambda *args: None)
         return read_table(data)
 
 
@@ -459,6 +463,109 @@ def test_numbers_read_by_pyarrow_equal_the_text_typing(data, block_size):
                 with_text_typing(data)
             return
         assert_same_table(fast, with_text_typing(data))
+
+
+# --- numbers read straight by pandas, for large files on disk ---------------------------------
+
+
+def read_by_pandas(data: bytes, min_bytes: int = 0) -> Table:
+    """``data`` read from a file, with pandas' typed read for files of ``min_bytes`` or more."""
+    with pytest.MonkeyPatch.context() as patch, tempfile.TemporaryDirectory() as folder:
+        patch.setattr(table_module, "_PANDAS_MIN_BYTES", min_bytes)
+        path = Path(folder) / "table.csv"
+        path.write_bytes(data)
+        return read_table(path, name="table")  # the name read_table gives bytes
+
+
+def assert_same_as_text_typing(data: bytes, table: Table) -> None:
+    """``table`` is what the text typing reads from ``data``, whichever engine split the file."""
+    slow = with_text_typing(data)
+    assert_same_table(
+        table, dataclasses.replace(slow, report=dataclasses.replace(slow.report, engine=table.report.engine))
+    )
+
+
+def test_a_large_plain_file_on_disk_is_read_by_pandas():
+    data = b"a,b\n" + b"1.5,x\n" * 10
+    assert read_by_pandas(data).report.engine == "pandas-c"
+    assert read_by_pandas(data, min_bytes=1 << 20).report.engine == "pyarrow"
+    assert read_table(data).report.engine == "pyarrow"  # bytes (an upload): pandas needs a path
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'a,b\n1,"x"\n2,y\n',  # quotes
+        b"a,b\n1,x\n2\n3,z\n",  # a short row: padded, with a note
+        b"a,b\n1,x,\n2,y,\n",  # every row longer than the header
+        b"a,b\n1,x\n2,y,z\n",  # one row longer
+        b"a,b\n1\n",  # header only, padded
+        b"a,b\n",  # no rows
+        b"   \na,b\n1,2\n",  # a blank first line
+        b"\xef\xbb\xbfa,b\n1,2\n",  # a byte-order mark
+        b"sep=;\na;b\n1;2\n",  # Excel's delimiter line
+        "a;b\n1,5;é\n".encode("cp1252"),  # not UTF-8
+    ],
+)
+def test_files_pandas_does_not_read_as_we_do_are_left_to_pyarrow(data):
+    try:
+        table = read_by_pandas(data)
+    except DataError as error:
+        with pytest.raises(DataError, match=re.escape(str(error))):
+            with_text_typing(data)
+        return
+    assert_same_as_text_typing(data, table)
+
+
+def test_short_rows_at_the_end_are_noted_not_hidden():
+    data = b"a,b,c\n" + b"1,2,x\n" * 50 + b"3,4\n"
+    table = read_by_pandas(data)
+    assert "1 row(s) had fewer fields than the header (first at line 52)" in notes(table)
+    assert table.frame["c"].isna().sum() == 1
+
+
+def test_a_blank_last_column_with_whole_rows_stays_on_pandas():
+    data = b"a,b,c\n" + b"1,2,x\n3,4,\n" * 50
+    table = read_by_pandas(data)
+    assert table.report.engine == "pandas-c"
+    assert_same_as_text_typing(data, table)
+
+
+@pytest.mark.parametrize(
+    "late",
+    ["NA", "nan", "inf", "+5", "true", "-0", "", "1e400", "9007199254740993", "x"],
+)
+def test_a_large_file_split_across_threads_reads_as_the_text_typing(late):
+    # Over the 5 MB from which pandas splits a file, so each thread reads a part of it; the late
+    # cell is in the last part only (for some cells pandas then reads the file again on one thread).
+    rng = np.random.default_rng(0)
+    n = 160_000
+    frame = pd.DataFrame(
+        {
+            "x": rng.normal(size=n).round(6),
+            "n": rng.integers(-1000, 1000, n),
+            "site": rng.choice(["north", "south", " east ", "NA"], n),
+            "note": [f"row {i}" for i in range(n)],
+            "blanky": np.where(rng.random(n) < 0.1, np.nan, rng.random(n)),
+        }
+    )
+    text = frame.to_csv(index=False, lineterminator="\n", float_format="%.6g")
+    data = (text + f"{late},{late},north,last,{late}\n").replace('"', "").encode()
+    assert len(data) > 5.5 * 2**20
+    table = read_by_pandas(data, min_bytes=1 << 20)
+    assert_same_as_text_typing(data, table)
+
+
+@FUZZ
+@given(number_tables())
+def test_numbers_read_by_pandas_equal_the_text_typing(data):
+    try:
+        fast = read_by_pandas(data)
+    except DataError as error:
+        with pytest.raises(DataError, match=re.escape(str(error))):
+            with_text_typing(data)
+        return
+    assert_same_as_text_typing(data, fast)
 
 
 # --- properties -------------------------------------------------------------------------------
