@@ -4,9 +4,10 @@ For each row count it generates (seeded, cached) a CSV of 32 numeric and 2 categ
 columns plus an ``is_anomaly`` label marking 1% injected anomalies, then measures:
 
 - read + validate + profile (``read_table``, ``profile_columns``, ``infer_roles``,
-  ``ColumnRoles.check``) against the fastest bare read of the same file (pandas' C engine,
-  pandas' pyarrow engine or ``pyarrow.csv`` + ``to_pandas``, whichever wins 3 rounds here),
-  each the median of 8 rounds taking turns with it (see :func:`stage_read`);
+  ``ColumnRoles.check``) against the fastest bare read of the same file (pandas' C engine with
+  and without its "NA"-spelling look-ups, pandas' pyarrow engine or ``pyarrow.csv`` +
+  ``to_pandas``, whichever wins 3 rounds here), each the median of 8 rounds taking turns with
+  it (see :func:`stage_read`);
 - preprocessing fit + transform of the feature columns;
 - one training epoch of the default architecture through ``AutoencoderDetector.fit`` against a
   bare ``keras.Model.fit`` on the same preprocessed float32 matrix, same train/validation rows,
@@ -101,6 +102,7 @@ METRICS = (
     Metric("profile_s", "profile_columns + infer_roles + check", "s"),
     Metric("read_validate_profile_s", "read + validate + profile", "s"),
     Metric("read_ratio", "read + validate + profile / fastest bare read", "×"),
+    Metric("read_ratio_best", "… the same, fastest round of each (robust to noise in one)", "×"),
     Metric("preprocess_s", "preprocessing fit + transform", "s"),
     Metric("n_inputs", "network inputs", "", "{:,.0f}"),
     Metric("batch_size", "batch size (default)", "", "{:,.0f}"),
@@ -217,6 +219,8 @@ def bare_readers(path: Path) -> dict[str, Callable[[], pd.DataFrame]]:
 
     return {
         "pandas C engine": lambda: pd.read_csv(path),
+        # No look-up of "NA"-style spellings in every cell: pandas' cheapest read of this file.
+        "pandas C engine, no NA spellings": lambda: pd.read_csv(path, keep_default_na=False),
         "pandas pyarrow engine": lambda: pd.read_csv(path, engine="pyarrow"),
         "pyarrow.csv + to_pandas": lambda: pacsv.read_csv(path).to_pandas(),
     }
@@ -269,6 +273,7 @@ def stage_read(path: Path, repeats: int, out: dict[str, Any]) -> tuple[Any, Any]
     out["profile_s"] = statistics.median(profiles)
     out["read_validate_profile_s"] = statistics.median(totals)
     out["read_ratio"] = out["read_validate_profile_s"] / out["bare_read_s"]
+    out["read_ratio_best"] = min(totals) / min(bare)
     return table, roles
 
 
