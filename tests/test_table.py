@@ -505,9 +505,25 @@ def test_a_large_plain_file_on_disk_is_read_by_pandas():
         b"\xef\xbb\xbfa,b\n1,2\n",  # a byte-order mark
         b"sep=;\na;b\n1;2\n",  # Excel's delimiter line
         "a;b\n1,5;é\n".encode("cp1252"),  # not UTF-8
+        # Files pandas reads, typed as the text typing types them:
+        b"a,b,c\r\n1,2.5,x\r\n3,,y\r\n",
+        b"a,b,c\r1,2.5,x\r3,4,y\r",
+        b"a,b,c\n1,2.5,x\n3,4,y",  # no newline at the end
+        b"a,b,c\n1,2.5,x\n   \n,,\n3,4,y\n",  # a line of spaces, a row of blanks
+        "a,b,c\n1,2.5,café\n3,4,naïve\n".encode(),
+        b"a;b;c\n1,5;2.5;x\n3,25;4.75;y\n",  # decimal commas
+        b"a\tb\tc\n1,234\t2.5\tx\n3\t4\ty\n",
+        b" a , b ,a\n1,2,x\n3,4,y\n",  # padded and repeated names
+        b"a,b\n-0,x\n,y\n5,z\n",
+        b"a,b\n+5,1\n 6 ,2\n",
+        b"a,b\n9007199254740993,x\n1,y\n",
+        b"a,b\nTrue,x\nFalse,y\n",
+        b"a,b\n2020-01-01,1\n2020-01-02,inf\n",
+        b"a,b\n1\x002,x\n3,y\n",
+        b"a,b,c\n1,2,\n3,4\n5,6,z\n",  # a short row among blanks: found by the count
     ],
 )
-def test_files_pandas_does_not_read_as_we_do_are_left_to_pyarrow(data):
+def test_odd_files_on_disk_read_as_the_text_typing_reads_them(data):
     try:
         table = read_by_pandas(data)
     except DataError as error:
