@@ -485,6 +485,17 @@ def assert_same_as_text_typing(data: bytes, table: Table) -> None:
     )
 
 
+def assert_read_from_disk_as_by_the_text_typing(data: bytes, min_bytes: int = 0) -> None:
+    """Read from a file, ``data`` gives the text typing's table, or its error."""
+    try:
+        table = read_by_pandas(data, min_bytes)
+    except DataError as error:
+        with pytest.raises(DataError, match=re.escape(str(error))):
+            with_text_typing(data)
+        return
+    assert_same_as_text_typing(data, table)
+
+
 def test_a_large_plain_file_on_disk_is_read_by_pandas():
     data = b"a,b\n" + b"1.5,x\n" * 10
     assert read_by_pandas(data).report.engine == "pandas-c"
@@ -524,13 +535,7 @@ def test_a_large_plain_file_on_disk_is_read_by_pandas():
     ],
 )
 def test_odd_files_on_disk_read_as_the_text_typing_reads_them(data):
-    try:
-        table = read_by_pandas(data)
-    except DataError as error:
-        with pytest.raises(DataError, match=re.escape(str(error))):
-            with_text_typing(data)
-        return
-    assert_same_as_text_typing(data, table)
+    assert_read_from_disk_as_by_the_text_typing(data)
 
 
 def test_short_rows_at_the_end_are_noted_not_hidden():
@@ -568,20 +573,13 @@ def test_a_large_file_split_across_threads_reads_as_the_text_typing(late):
     text = frame.to_csv(index=False, lineterminator="\n", float_format="%.6g")
     data = (text + f"{late},{late},north,last,{late}\n").replace('"', "").encode()
     assert len(data) > 5.5 * 2**20
-    table = read_by_pandas(data, min_bytes=1 << 20)
-    assert_same_as_text_typing(data, table)
+    assert_read_from_disk_as_by_the_text_typing(data, min_bytes=1 << 20)
 
 
 @FUZZ
 @given(number_tables())
 def test_numbers_read_by_pandas_equal_the_text_typing(data):
-    try:
-        fast = read_by_pandas(data)
-    except DataError as error:
-        with pytest.raises(DataError, match=re.escape(str(error))):
-            with_text_typing(data)
-        return
-    assert_same_as_text_typing(data, fast)
+    assert_read_from_disk_as_by_the_text_typing(data)
 
 
 # --- properties -------------------------------------------------------------------------------
