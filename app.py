@@ -8,6 +8,7 @@ from pathlib import Path
 import streamlit as st
 
 from detector.errors import DataError
+from ui import format as fmt
 from ui.samples import DEFAULT_SAMPLE, available_samples, load_sample
 from ui.sidebar import render_sidebar
 from ui.state import AppState, get_state
@@ -41,7 +42,7 @@ def _load_first_sample(state: AppState) -> None:
         try:
             load_sample(state, DEFAULT_SAMPLE)
         except DataError as exc:
-            st.warning(f"The sample dataset could not be loaded: {exc}")
+            st.warning(f"The sample dataset could not be loaded: {fmt.plain(exc)}")
 
 
 state = get_state()

@@ -13,6 +13,7 @@ from detector.columns import (
 )
 from detector.errors import DataError
 from detector.preprocessing import PreprocessConfig
+from ui import format as fmt
 from ui.samples import available_samples, load_sample
 from ui.state import AppState, DatasetState, get_state
 from ui.upload import read_new_upload, table_uploader
@@ -58,8 +59,8 @@ def handle_upload(state: AppState) -> None:
         # says so again) rather than silently keeping the old table as if this one were read.
         state.upload_id = read.file_id
     if state.upload_error:
-        kept = f" {state.dataset.name} is still loaded." if state.dataset is not None else ""
-        st.error(f"Could not read {uploaded.name}: {state.upload_error}{kept}")
+        kept = f" {fmt.plain(state.dataset.name)} is still loaded." if state.dataset is not None else ""
+        st.error(f"Could not read {fmt.plain(uploaded.name)}: {fmt.plain(state.upload_error)}{kept}")
 
 
 def choose_sample(state: AppState) -> None:
@@ -81,7 +82,7 @@ def choose_sample(state: AppState) -> None:
 
 def show_table(dataset: DatasetState) -> None:
     rows, columns = dataset.shape
-    st.subheader(dataset.name)
+    st.subheader(fmt.plain(dataset.name))
     left, middle, right = st.columns(3)
     left.metric("Rows", f"{rows:,}")
     middle.metric("Columns", f"{columns:,}")
@@ -90,7 +91,7 @@ def show_table(dataset: DatasetState) -> None:
     if notes:
         plural = "s" if len(notes) > 1 else ""
         with st.expander(f"While reading the file ({len(notes)} note{plural})"):
-            st.markdown("\n".join(f"- {note}" for note in notes))
+            st.markdown("\n".join(f"- {fmt.plain(note)}" for note in notes))
     preview, profile = st.tabs(["Preview", "Column profile"])
     with preview:
         st.caption(f"The first {min(rows, 100)} of {rows:,} rows.")
@@ -159,11 +160,11 @@ def choose_roles(dataset: DatasetState) -> None:
     )
     left_out = [c for c in numeric_options if c not in numeric and c not in categorical]
     if left_out:
-        st.caption(f"Not used: {', '.join(left_out)}.")
+        st.caption(f"Not used: {fmt.plain(', '.join(left_out))}.")
     try:
         dataset.roles.check(dataset.frame)
     except DataError as exc:
-        st.error(f"These column roles cannot be used: {exc}")
+        st.error(f"These column roles cannot be used: {fmt.plain(exc)}")
 
 
 def choose_preprocessing(dataset: DatasetState) -> None:
@@ -230,7 +231,7 @@ def choose_preprocessing(dataset: DatasetState) -> None:
             min_category_share=float(min_share) / 100,
         )
     except ValueError as exc:
-        st.error(f"These preprocessing settings cannot be used: {exc}")
+        st.error(f"These preprocessing settings cannot be used: {fmt.plain(exc)}")
 
 
 def choose_training_rows(dataset: DatasetState) -> None:
@@ -256,7 +257,7 @@ def choose_training_rows(dataset: DatasetState) -> None:
     if label is None:
         st.caption("Choose a label column to train only on rows it marks as normal.")
     elif problem:
-        st.warning(f"The label column cannot select normal rows: {problem}")
+        st.warning(f"The label column cannot select normal rows: {fmt.plain(problem)}")
     elif dataset.normal_only:
         st.caption(f"{normal_count:,} of {len(dataset.frame):,} rows are marked normal.")
 

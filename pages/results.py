@@ -35,7 +35,7 @@ def show_results(state: AppState, model: ModelState) -> None:
         with st.spinner("Scoring every row of the table…"):
             view = state.ensure_results()
     except DataError as exc:
-        st.error(f"The table could not be scored: {exc}")
+        st.error(f"The table could not be scored: {fmt.plain(exc)}")
         return
     if view is None:
         st.info("This model's table is no longer loaded; score a file on the Score page instead.")

@@ -44,7 +44,7 @@ def read_upload(scoring: ScoringState) -> None:
         scoring.forget_table(read.file_id)
         scoring.table, scoring.data, scoring.table_error = read.table, read.data, read.error
     if scoring.table_error:
-        st.error(f"Could not read {uploaded.name}: {scoring.table_error}")
+        st.error(f"Could not read {fmt.plain(uploaded.name)}: {fmt.plain(scoring.table_error)}")
 
 
 def read_bundle(scoring: ScoringState) -> None:
@@ -64,7 +64,7 @@ def read_bundle(scoring: ScoringState) -> None:
         except DataError as exc:
             scoring.bundle_error = str(exc)
     if scoring.bundle_error:
-        st.error(f"Could not load {uploaded.name}: {scoring.bundle_error}")
+        st.error(f"Could not load {fmt.plain(uploaded.name)}: {fmt.plain(scoring.bundle_error)}")
 
 
 def choose_model(state: AppState) -> tuple[AutoencoderDetector | None, float, dict[str, Any]]:
@@ -78,7 +78,7 @@ def choose_model(state: AppState) -> tuple[AutoencoderDetector | None, float, di
         results = state.results
         threshold = results.threshold if results and results.detector is detector else detector.threshold_
         roles = model.trained_on.roles
-        st.caption(f"Trained on {model.trained_on.dataset_name}.")
+        st.caption(f"Trained on {fmt.plain(model.trained_on.dataset_name)}.")
         return detector, float(threshold), {"label": roles.label, "timestamp": roles.timestamp,
                                             "source": model.trained_on.dataset_name}
     read_bundle(state.scoring)
@@ -103,35 +103,36 @@ def score_file(scoring: ScoringState, detector: AutoencoderDetector, threshold: 
     table = scoring.table
     assert table is not None
     rows, n_columns = table.frame.shape
-    st.caption(f"{table.name}: {rows:,} rows × {n_columns:,} columns.")
+    name = fmt.plain(table.name)
+    st.caption(f"{name}: {rows:,} rows × {n_columns:,} columns.")
     match = match_columns(table.frame.columns, detector.preprocessor_.source_columns_)
     try:
         match.check()
     except DataError as exc:
-        st.error(f"{table.name} cannot be scored with this model. {exc}")
+        st.error(f"{name} cannot be scored with this model. {fmt.plain(exc)}")
         return
     ignored = [c for c in match.extra if c not in (columns.get("label"), columns.get("timestamp"))]
     if ignored:
         st.info(
-            f"Not used by the model (kept as they are in the downloads): {', '.join(ignored)}.",
+            f"Not used by the model (kept as they are in the downloads): {fmt.plain(', '.join(ignored))}.",
             icon=":material/info:",
         )
     view = scoring.scored_view(detector)
     if view is None:
         # Scoring a large file takes a while; reruns (a threshold drag) reuse the result.
         started = time.perf_counter()
-        with st.status(f"Scoring {rows:,} rows of {table.name}…") as status:
+        with st.status(f"Scoring {rows:,} rows of {name}…") as status:
             view = scoring.score(
                 detector, threshold=threshold, label=columns.get("label"),
                 timestamp=columns.get("timestamp"),
             )
             took = fmt.took(time.perf_counter() - started)
             if view is None:
-                status.update(label=f"Could not score {table.name}", state="error")
+                status.update(label=f"Could not score {name}", state="error")
             else:
-                status.update(label=f"Scored {rows:,} rows of {table.name}{took}", state="complete")
+                status.update(label=f"Scored {rows:,} rows of {name}{took}", state="complete")
     if view is None:
-        st.error(f"{table.name} could not be scored: {scoring.view_error}")
+        st.error(f"{name} could not be scored: {fmt.plain(scoring.view_error)}")
         return
     render_workbench(view, bundle_metadata=columns)
 

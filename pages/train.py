@@ -144,7 +144,7 @@ def choose_config(settings: TrainSettings) -> AutoencoderConfig | None:
         )
         config.validate()
     except ValueError as exc:
-        st.error(str(exc))
+        st.error(fmt.plain(exc))
         return None
     settings.config = config
     return config
@@ -156,7 +156,7 @@ def show_architecture(dataset: DatasetState, config: AutoencoderConfig) -> bool:
         n_rows = dataset.n_training_rows()
         n_inputs = dataset.network_inputs()
     except DataError as exc:
-        st.error(f"The data is not ready for training: {exc}")
+        st.error(f"The data is not ready for training: {fmt.plain(exc)}")
         st.page_link("pages/data.py", label="Fix it on the Data page", icon=":material/table:")
         return False
     resolved = config.resolved(n_rows, n_inputs)
@@ -200,7 +200,7 @@ def start_training(state: AppState, config: AutoencoderConfig) -> None:
     try:
         state.start_training(detector)
     except DataError as exc:
-        st.error(f"Training could not start: {exc}")
+        st.error(f"Training could not start: {fmt.plain(exc)}")
         return
     # Rerun the whole page so the button disables and the progress panel starts refreshing.
     st.rerun()
@@ -261,7 +261,7 @@ def show_outcome(state: AppState) -> None:
     assert training is not None
     progress = training.job.progress()
     if progress.status == "failed":
-        st.error(f"Training failed: {progress.error}")
+        st.error(f"Training failed: {fmt.plain(progress.error)}")
         return
     if not training.job.fitted:
         st.info("Training was stopped before it started; no model was trained.")
@@ -293,7 +293,7 @@ if dataset is None:
 else:
     roles = dataset.roles
     st.caption(
-        f"Dataset **{dataset.name}**: {len(roles.features)} feature columns"
+        f"Dataset **{fmt.plain(dataset.name)}**: {len(roles.features)} feature columns"
         + (f"; label `{roles.label}` is kept for evaluation only." if roles.label else ".")
         + (" Training only on rows the label marks normal." if dataset.normal_only else "")
     )

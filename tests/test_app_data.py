@@ -277,3 +277,20 @@ def test_repeated_big_uploads_do_not_grow_memory(tmp_path):
 
     growth = (rss[6] - rss[0]) / (rss[1] - rss[0])
     assert growth <= 2, f"RSS grew {growth:.2f} x as much as with one upload: {rss.round().to_dict()}"
+
+
+def test_names_and_values_show_as_they_are_not_as_markdown():
+    # "$" pairs would render as LaTeX, "*" as emphasis: a file, its columns and the notes
+    # quoting them are escaped wherever they are shown as Markdown.
+    data = b"cost $,price $,*note*\n" + b"1,2,a\n3,4,b\n" * 20 + b"NA,5,c\n"
+    at = upload(start_app(), "q1 $ vs q2 $.csv", data)
+
+    assert_clean(at)
+    assert at.subheader[0].value == r"q1 \$ vs q2 \$.csv"
+    assert any(r"q1 \$ vs q2 \$.csv" in caption.value for caption in at.sidebar.caption)
+    notes = at.expander[0].markdown[0].value
+    assert r"cost \$" in notes and "cost $" not in notes.replace(r"\$", "")
+
+    at = upload(at, "bad *name*.csv", b"")
+    assert at.error[0].value.startswith(r"Could not read bad \*name\*.csv:")
+    assert r"q1 \$ vs q2 \$.csv is still loaded" in at.error[0].value

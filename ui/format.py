@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -11,6 +12,17 @@ if TYPE_CHECKING:
 
 # Where the Train page lets the user change max_steps; named in every note about the step limit.
 STEP_LIMIT_FIELD = "**Step limit** under *Advanced settings*"
+
+
+# What Streamlit's Markdown would turn into formatting: a "$" pair into LaTeX, "*" into emphasis,
+# "[...]" into a link or a colour, "`" into code. "_" formats only at the edge of a word.
+_MARKDOWN = re.compile(r"[\\`*$\[\]~]|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
+
+
+def plain(text: object) -> str:
+    """``text`` (a file or column name, a cell, a message quoting them) to show as it is in
+    Markdown: ``"$5 and $7"`` -> ``"\\$5 and \\$7"``."""
+    return _MARKDOWN.sub(lambda match: "\\" + match.group(0), str(text))
 
 
 def duration(seconds: float) -> str:
@@ -74,6 +86,6 @@ def model_summary(model: ModelState) -> str:
     trained_on, losses = model.trained_on, model.history["loss"]
     stopped = " (stopped early by you)" if model.stopped_by_user else ""
     return (
-        f"trained on {trained_on.dataset_name} ({trained_on.n_rows:,} rows) in "
+        f"trained on {plain(trained_on.dataset_name)} ({trained_on.n_rows:,} rows) in "
         f"{duration(model.seconds)}{stopped}, final loss {loss(losses[-1] if losses else None)}"
     )

@@ -54,7 +54,7 @@ CHART_CONFIG = {"displayModeBar": False}
 def render_workbench(view: ScoredView, *, bundle_metadata: dict[str, Any] | None = None) -> None:
     """Draw the whole workbench for ``view``; ``bundle_metadata`` is saved in model downloads."""
     for note in view.scored.notes:
-        st.warning(note)
+        st.warning(fmt.plain(note))
     _threshold_dependent(view, bundle_metadata or {})
     _freeze_what_the_first_render_loaded()
 

@@ -32,7 +32,7 @@ def _dataset_status(state: AppState) -> None:
         st.caption("None loaded yet.")
         return
     rows, columns = dataset.shape
-    st.caption(f"{dataset.name} · {rows:,} rows × {columns:,} columns")
+    st.caption(f"{fmt.plain(dataset.name)} · {rows:,} rows × {columns:,} columns")
     roles = dataset.roles
     label = f" · label `{roles.label}`" if roles.label else " · no label"
     st.caption(f"{len(roles.features)} feature columns{label}")

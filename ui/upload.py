@@ -64,7 +64,7 @@ def read_new_upload(uploaded: UploadedFile, *, last_id: str | None) -> ReadUploa
     """
     if uploaded.file_id == last_id:
         return None
-    what = f"{uploaded.name} ({fmt.file_size(uploaded.size)})"
+    what = f"{fmt.plain(uploaded.name)} ({fmt.file_size(uploaded.size)})"
     started = time.perf_counter()
     with st.status(f"Reading {what}…") as status:
         try:
