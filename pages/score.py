@@ -90,7 +90,7 @@ def choose_model(state: AppState) -> tuple[AutoencoderDetector | None, float, di
     # Only names written by this app are trusted, and only as column names.
     columns = {key: user.get(key) if isinstance(user.get(key), str) else None
                for key in ("label", "timestamp", "source")}
-    trained_on = f" trained on {columns['source']}" if columns["source"] else ""
+    trained_on = f" trained on {fmt.plain(columns['source'])}" if columns["source"] else ""
     st.caption(
         f"Loaded a model{trained_on} with {len(bundle.detector.preprocessor_.source_columns_)} "
         f"feature columns; threshold {bundle.detector.threshold_:.4g}."
