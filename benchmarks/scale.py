@@ -303,14 +303,16 @@ def stage_epoch(features: pd.DataFrame, roles: Any, out: dict[str, Any]) -> Any:
     """Time epochs of our fit and of a bare Keras fit doing the same work; return our detector."""
     import keras
 
-    from detector.model import AutoencoderConfig, AutoencoderDetector, build_autoencoder
+    from detector.autoencoder import AutoencoderDetector
+    from detector.autoencoder_config import AutoencoderConfig
+    from detector.network import build_autoencoder
     from detector.training import feature_roles
 
     epochs = TIMED_EPOCHS + 1
     config = replace(AutoencoderConfig(), epochs=epochs, patience=epochs)
     ends: list[tuple[float, float]] = []
     detector = AutoencoderDetector(config=config, columns=feature_roles(roles))
-    detector.fit(features, on_epoch=lambda log: ends.append(_now()))
+    detector.fit(features, on_progress=lambda log: ends.append(_now()))
     out["epoch_s"], out["epoch_cpu_s"] = _epoch_times(ends)
     resolved = detector.config_
     out["batch_size"] = resolved.batch_size
@@ -470,9 +472,10 @@ def journey(path: Path) -> dict[str, float]:
     """
     import resource
 
+    from detector.autoencoder import AutoencoderDetector
     from detector.columns import infer_roles, profile_columns
-    from detector.model import AutoencoderDetector
-    from detector.results import original_text, score_table, scored_rows_csv
+    from detector.export import original_text, scored_rows_csv
+    from detector.results import score_table
     from detector.table import read_table
     from detector.training import feature_roles, training_rows
 

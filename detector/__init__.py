@@ -1,14 +1,61 @@
-"""Find anomalies in tabular data with an autoencoder.
+"""Find anomalies in tabular data with an autoencoder, and see whether simpler methods agree.
 
-The library behind the dashboard: read a table, infer column roles,
-preprocess, fit an :class:`AutoencoderDetector`, choose a threshold, explain
-and export. It never imports Streamlit, and it imports TensorFlow only when a
-model is built or loaded.
+The library behind the dashboard: read a table, infer column roles, fit a detector (the
+autoencoder, or a baseline: Isolation Forest, PCA reconstruction, ECOD), choose a threshold,
+explain, compare and export. It never imports Streamlit, and it imports TensorFlow only when
+a network is built or loaded.
 """
 
 from __future__ import annotations
 
+from detector.autoencoder import AutoencoderDetector
+from detector.autoencoder_config import AutoencoderConfig, TrainingPlan
+from detector.base import BaseDetector, DetectorState, FitProgress
+from detector.bundle import LoadedBundle, bundle_bytes, load_bundle, save_bundle
+from detector.columns import ColumnRoles, infer_roles, profile_columns
+from detector.ecod import ECODDetector
 from detector.errors import DataError, NotFittedError
+from detector.evaluation import Evaluation, evaluate
+from detector.iforest import IsolationForestDetector
+from detector.pca import PCADetector
+from detector.preprocessing import PreprocessConfig
+from detector.registry import FAMILIES, detector_class
+from detector.results import ScoredTable, score_table
+from detector.table import Table, read_table
+from detector.thresholds import ThresholdChoice, automatic_thresholds, contamination_threshold, flag
+from detector.version import __version__
 
-__all__ = ["DataError", "NotFittedError"]
-__version__ = "0.1.0"
+__all__ = [
+    "FAMILIES",
+    "AutoencoderConfig",
+    "AutoencoderDetector",
+    "BaseDetector",
+    "ColumnRoles",
+    "DataError",
+    "DetectorState",
+    "ECODDetector",
+    "Evaluation",
+    "FitProgress",
+    "IsolationForestDetector",
+    "LoadedBundle",
+    "NotFittedError",
+    "PCADetector",
+    "PreprocessConfig",
+    "ScoredTable",
+    "Table",
+    "ThresholdChoice",
+    "TrainingPlan",
+    "__version__",
+    "automatic_thresholds",
+    "bundle_bytes",
+    "contamination_threshold",
+    "detector_class",
+    "evaluate",
+    "flag",
+    "infer_roles",
+    "load_bundle",
+    "profile_columns",
+    "read_table",
+    "save_bundle",
+    "score_table",
+]

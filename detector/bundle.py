@@ -1,10 +1,12 @@
-"""Model bundles: save a fitted detector to a directory or zip, and load one without running its code.
+"""Model bundles: a safe container for any fitted detector, in a directory or a zip.
 
-A bundle holds only data: the Keras model in the native ``.keras`` format (loaded with
-``safe_mode=True`` after its layer list has been checked against the few layer types we build),
-JSON for everything else, and the training scores as a plain ``.npy`` array (no pickle).
-A bundle from elsewhere is treated as hostile: every member name, size and field is checked
-before anything is read into a model.
+A bundle holds only data: the detector's state as JSON (``detector.json``, with its ``kind``,
+the library and format versions), its numeric arrays in an ``.npz`` read without pickle, and,
+for families with a network, the Keras model in the native ``.keras`` format (loaded with
+``safe_mode=True`` after its layer list has been checked against the few layer types we build).
+The class is picked from ``kind`` through :mod:`detector.registry`; this module imports no
+detector class, and each detector turns itself into state and back. A bundle from elsewhere is
+treated as hostile: every member name, size and field is checked before anything is read.
 """
 
 from __future__ import annotations
@@ -14,37 +16,49 @@ import json
 import platform
 import tempfile
 import zipfile
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import numpy as np
 
-from detector.columns import ColumnRoles
+from detector.base import BaseDetector, DetectorState
 from detector.errors import DataError
-from detector.model import AutoencoderConfig, AutoencoderDetector, TrainingPlan, import_keras
-from detector.preprocessing import PreprocessConfig, Preprocessor
+from detector.network import import_keras
+from detector.registry import detector_class
+from detector.version import __version__
 
 FORMAT = "tabular-autoencoder-bundle"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+# Format 1 (release 0.1) held only autoencoders, with the preprocessing and scores in files of
+# their own; such bundles still load.
+READABLE_VERSIONS = (1, 2)
 
 MODEL_FILE = "model.keras"
 DETECTOR_FILE = "detector.json"
-PREPROCESSING_FILE = "preprocessing.json"
+ARRAYS_FILE = "arrays.npz"
 METADATA_FILE = "metadata.json"
-SCORES_FILE = "training_scores.npy"
+PREPROCESSING_FILE = "preprocessing.json"  # format 1 only
+SCORES_FILE = "training_scores.npy"  # format 1 only
 
 # Largest size each member may have once uncompressed: a bundle is refused rather than
 # unpacked when it claims more (a zip bomb), whatever the compressed size.
 MEMBER_LIMITS = {
     MODEL_FILE: 512 * 2**20,
     DETECTOR_FILE: 16 * 2**20,
-    PREPROCESSING_FILE: 16 * 2**20,
+    ARRAYS_FILE: 1024 * 2**20,
     METADATA_FILE: 1 * 2**20,
+    PREPROCESSING_FILE: 16 * 2**20,
     SCORES_FILE: 256 * 2**20,
 }
-REQUIRED = (MODEL_FILE, DETECTOR_FILE, PREPROCESSING_FILE, METADATA_FILE)
+REQUIRED = {
+    1: (MODEL_FILE, DETECTOR_FILE, PREPROCESSING_FILE, METADATA_FILE),
+    2: (DETECTOR_FILE, METADATA_FILE),
+}
+# Arrays a bundle may hold at most, and the dtypes they may have: numbers only, never objects.
+MAX_ARRAYS = 64
+_ARRAY_KINDS = frozenset("fiub")
 
 # The only layers build_autoencoder() creates. A bundle whose network names anything else
 # (a Lambda, a custom class) is refused before Keras is asked to deserialise it.
@@ -56,22 +70,20 @@ _KERAS_MEMBERS = {"config.json": 16 * 2**20, "metadata.json": 2**20, "model.weig
 class LoadedBundle:
     """A detector read back from a bundle, with the metadata it was saved with."""
 
-    detector: AutoencoderDetector
+    detector: BaseDetector
     metadata: dict[str, Any]
 
 
-def save_bundle(
-    detector: AutoencoderDetector, path: str | Path, *, metadata: dict[str, Any] | None = None
-) -> Path:
+def save_bundle(detector: BaseDetector, path: str | Path, *, metadata: dict[str, Any] | None = None) -> Path:
     """Write ``detector`` to ``path``: a ``.zip`` file if the name ends so, else a directory."""
-    detector._check_fitted()
+    detector.check_fitted()
     path = Path(path)
     if path.suffix.lower() == ".zip":
         with tempfile.TemporaryDirectory() as staging:
-            _write_members(detector, Path(staging), metadata)
+            names = _write_members(detector, Path(staging), metadata)
             path.parent.mkdir(parents=True, exist_ok=True)
             with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-                for name in (*REQUIRED, SCORES_FILE):
+                for name in names:
                     archive.write(Path(staging) / name, arcname=name)
         return path
     path.mkdir(parents=True, exist_ok=True)
@@ -79,7 +91,7 @@ def save_bundle(
     return path
 
 
-def bundle_bytes(detector: AutoencoderDetector, *, metadata: dict[str, Any] | None = None) -> bytes:
+def bundle_bytes(detector: BaseDetector, *, metadata: dict[str, Any] | None = None) -> bytes:
     """Return the zip bundle of ``detector`` as bytes (for a download button)."""
     with tempfile.TemporaryDirectory() as staging:
         target = Path(staging) / "model.zip"
@@ -93,8 +105,8 @@ def load_bundle(source: str | Path | bytes | BinaryIO) -> LoadedBundle:
     Raises
     ------
     DataError
-        The bundle is malformed, too large, from another format version, or contains anything
-        but the data a bundle holds (code, custom layers, unexpected files).
+        The bundle is malformed, too large, from an unknown format version, or contains
+        anything but the data a bundle holds (code, custom layers, unexpected files).
     """
     if isinstance(source, str | Path) and Path(source).is_dir():
         return _load_directory(Path(source))
@@ -117,70 +129,49 @@ def load_bundle(source: str | Path | bytes | BinaryIO) -> LoadedBundle:
 # ------------------------------------------------------------------------ writing
 
 
-def _write_members(detector: AutoencoderDetector, folder: Path, metadata: dict[str, Any] | None) -> None:
-    keras = import_keras()
+def _write_members(detector: BaseDetector, folder: Path, metadata: dict[str, Any] | None) -> list[str]:
+    """Write the members of ``detector``'s bundle into ``folder``; return their names."""
     import sklearn
-    import tensorflow as tf
 
-    detector.model_.save(folder / MODEL_FILE)
-    _write_json(folder / PREPROCESSING_FILE, detector.preprocessor_.to_dict())
+    state = detector.to_state()
+    names = [DETECTOR_FILE, ARRAYS_FILE, METADATA_FILE]
+    versions = {
+        "python": platform.python_version(), "numpy": np.__version__, "scikit-learn": sklearn.__version__,
+    }
+    if state.network is not None:
+        keras = import_keras()
+        import tensorflow as tf
+
+        state.network.save(folder / MODEL_FILE)
+        names.insert(0, MODEL_FILE)
+        versions |= {"tensorflow": tf.__version__, "keras": keras.__version__}
+    header = {"format": FORMAT, "format_version": FORMAT_VERSION, "library_version": __version__}
     _write_json(
         folder / DETECTOR_FILE,
-        {
-            "format": FORMAT,
-            "format_version": FORMAT_VERSION,
-            "config": detector.config.to_dict(),
-            "resolved_config": detector.config_.to_dict(),
-            "training_plan": detector.training_plan_.to_dict(),
-            "contamination": detector.contamination,
-            "preprocess": asdict(detector.preprocess),
-            "columns": _roles_to_dict(detector.columns_),
-            "feature_names_in": [str(name) for name in detector.feature_names_in_],
-            "threshold": float(detector.threshold_),
-            "history": detector.history_,
-            "stopped_by_user": bool(detector.stopped_by_user_),
-            "n_train_rows": int(detector.n_train_rows_),
-            "data_fingerprint": detector.data_fingerprint_,
-            "fit_seconds": float(detector.fit_seconds_),
-            "scoring": {
-                "code_mean": [float(v) for v in detector.code_mean_],
-                "code_precision": [[float(v) for v in row] for row in detector.code_precision_],
-                "score_scales": [float(v) for v in detector.score_scales_],
-            },
-        },
+        {**header, "kind": state.kind, "params": state.params, "fitted": state.fitted},
     )
+    for name, values in state.arrays.items():
+        if np.asarray(values).dtype.kind not in _ARRAY_KINDS:
+            raise TypeError(f"Array {name!r} of a {state.kind} detector holds no numbers.")
+    np.savez(folder / ARRAYS_FILE, **{name: np.asarray(values) for name, values in state.arrays.items()})
     _write_json(
         folder / METADATA_FILE,
         {
-            "format": FORMAT,
-            "format_version": FORMAT_VERSION,
+            **header,
+            "kind": state.kind,
+            "title": detector.title,
             "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
-            "versions": {
-                "python": platform.python_version(),
-                "numpy": np.__version__,
-                "tensorflow": tf.__version__,
-                "keras": keras.__version__,
-                "scikit-learn": sklearn.__version__,
-            },
-            "n_train_rows": int(detector.n_train_rows_),
-            "data_fingerprint": detector.data_fingerprint_,
+            "versions": versions,
+            "n_train_rows": int(state.fitted.get("n_train_rows", 0)),
+            "data_fingerprint": state.fitted.get("data_fingerprint", ""),
             "user": metadata or {},
         },
     )
-    np.save(folder / SCORES_FILE, np.asarray(detector.decision_scores_, dtype=np.float64))
+    return names
 
 
 def _write_json(path: Path, data: object) -> None:
     path.write_text(json.dumps(data, indent=2, allow_nan=True), encoding="utf-8")
-
-
-def _roles_to_dict(roles: ColumnRoles) -> dict[str, Any]:
-    return {
-        "numeric": list(roles.numeric),
-        "categorical": list(roles.categorical),
-        "label": roles.label,
-        "timestamp": roles.timestamp,
-    }
 
 
 # ------------------------------------------------------------------------ reading
@@ -197,7 +188,9 @@ def _extract_zip(data: BinaryIO, staging: Path) -> None:
     with archive:
         infos = archive.infolist()
         if len(infos) > 2 * len(MEMBER_LIMITS):
-            raise DataError(f"The bundle has {len(infos)} members; a bundle has at most 5 files.")
+            raise DataError(
+                f"The bundle has {len(infos)} members; a bundle has at most {len(MEMBER_LIMITS)} files."
+            )
         for info in infos:
             name = info.filename
             if name not in MEMBER_LIMITS:
@@ -232,118 +225,90 @@ def _copy_bounded(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path,
 
 
 def _load_directory(folder: Path) -> LoadedBundle:
-    missing = [name for name in REQUIRED if not (folder / name).is_file()]
-    if missing:
-        raise DataError(
-            f"This model bundle is incomplete: {', '.join(missing)} missing. "
-            "Save the model again and upload the whole bundle."
-        )
     for name, limit in MEMBER_LIMITS.items():
         member = folder / name
         if member.is_file() and member.stat().st_size > limit:
             raise DataError(f"The bundle member {name!r} is larger than the {limit:,}-byte limit.")
-
+    if not (folder / DETECTOR_FILE).is_file() or not (folder / METADATA_FILE).is_file():
+        missing = [name for name in (DETECTOR_FILE, METADATA_FILE) if not (folder / name).is_file()]
+        raise DataError(
+            f"This model bundle is incomplete: {', '.join(missing)} missing. "
+            "Save the model again and upload the whole bundle."
+        )
     metadata = _read_json(folder / METADATA_FILE)
     spec = _read_json(folder / DETECTOR_FILE)
     for document, name in ((metadata, METADATA_FILE), (spec, DETECTOR_FILE)):
         if not isinstance(document, dict) or document.get("format") != FORMAT:
             raise DataError(f"{name} is not part of a model bundle written by this tool.")
-        if document.get("format_version") != FORMAT_VERSION:
+        if document.get("format_version") not in READABLE_VERSIONS:
             raise DataError(
                 f"This bundle has format version {document.get('format_version')!r}; this version "
-                f"of the tool reads version {FORMAT_VERSION}. Retrain the model with this version."
+                f"of the tool ({__version__}) reads versions {', '.join(map(str, READABLE_VERSIONS))}. "
+                "Retrain the model with this version, or load it with the version that wrote it."
             )
-
-    detector = AutoencoderDetector(
-        config=AutoencoderConfig.from_dict(spec.get("config")),
-        contamination=_number(spec, "contamination"),
-        columns=_roles_from_dict(spec.get("columns")),
-        preprocess=_dataclass_from_dict(PreprocessConfig, spec.get("preprocess"), "preprocess"),
-    )
-    preprocessor = Preprocessor.from_dict(_read_json(folder / PREPROCESSING_FILE))
-    model = _load_keras_model(folder / MODEL_FILE)
-    n_outputs = len(preprocessor.feature_names_out_)
-    if tuple(model.input_shape) != (None, n_outputs) or tuple(model.output_shape) != (None, n_outputs):
+    version = spec["format_version"]
+    missing = [name for name in REQUIRED[version] if not (folder / name).is_file()]
+    if missing:
         raise DataError(
-            f"The bundle's network expects {model.input_shape[-1]} inputs but its preprocessing "
-            f"produces {n_outputs}; the bundle is inconsistent."
+            f"This model bundle is incomplete: {', '.join(missing)} missing. "
+            "Save the model again and upload the whole bundle."
         )
-
-    feature_names = spec.get("feature_names_in")
-    if not isinstance(feature_names, list) or not all(isinstance(n, str) for n in feature_names):
-        raise DataError(f"{DETECTOR_FILE}: feature_names_in must be a list of column names.")
-    roles = detector.columns
-    unknown = [c for c in roles.features if c not in preprocessor.source_columns_]
-    if unknown or list(roles.features) != list(preprocessor.source_columns_):
-        raise DataError("The bundle's column roles do not match its preprocessing; it is inconsistent.")
-    history = spec.get("history")
-    if not isinstance(history, dict):
-        raise DataError(f"{DETECTOR_FILE}: history must be an object of loss lists.")
-
-    detector.model_ = model
-    detector.preprocessor_ = preprocessor
-    detector.columns_ = roles
-    detector.config_ = AutoencoderConfig.from_dict(spec.get("resolved_config"))
-    detector.n_features_in_ = len(feature_names)
-    detector.feature_names_in_ = np.asarray(feature_names, dtype=object)
-    detector.threshold_ = _number(spec, "threshold")
-    detector.history_ = {key: [float(v) for v in history.get(key, [])] for key in ("loss", "val_loss")}
-    detector.stopped_by_user_ = bool(spec.get("stopped_by_user", False))
-    detector.n_train_rows_ = int(_number(spec, "n_train_rows"))
-    detector.data_fingerprint_ = str(spec.get("data_fingerprint", ""))
-    detector.fit_seconds_ = _number(spec, "fit_seconds")
-    detector.training_plan_ = _training_plan(spec, detector)
-    detector.code_mean_, detector.code_precision_, detector.score_scales_ = _scoring_from_dict(
-        spec.get("scoring"), detector.config_.bottleneck
-    )
-    scores_path = folder / SCORES_FILE
-    if scores_path.is_file():
-        try:
-            scores = np.load(scores_path, allow_pickle=False)
-        except (ValueError, OSError) as exc:
-            raise DataError(f"{SCORES_FILE} is not a plain numeric array: {exc}.") from None
-        if scores.ndim != 1 or scores.dtype.kind != "f":
-            raise DataError(f"{SCORES_FILE} must be a 1-D float array.")
-        detector.decision_scores_ = scores
-    else:
-        detector.decision_scores_ = np.array([], dtype=np.float64)
-    detector.labels_ = detector._labels(detector.decision_scores_)
-    return LoadedBundle(detector=detector, metadata=metadata)
+    return LoadedBundle(detector=_detector_from(folder, spec, version), metadata=metadata)
 
 
-def _training_plan(spec: dict[str, Any], detector: AutoencoderDetector) -> TrainingPlan:
-    """The saved training plan; bundles from before it was saved get it rebuilt from their configs."""
-    if "training_plan" in spec:
-        try:
-            return TrainingPlan.from_dict(spec["training_plan"])
-        except DataError as exc:
-            raise DataError(f"{DETECTOR_FILE}: {exc}") from None
+def _detector_from(folder: Path, spec: dict[str, Any], version: int) -> BaseDetector:
+    """The detector in ``folder``: its class picked by ``kind`` from the registry."""
+    network = _load_keras_model(folder / MODEL_FILE) if (folder / MODEL_FILE).is_file() else None
+    if version == 1:
+        cls = detector_class("autoencoder")
+        scores = _read_npy(folder / SCORES_FILE) if (folder / SCORES_FILE).is_file() else np.array([])
+        state = cls.state_from_format_1(spec, _read_json(folder / PREPROCESSING_FILE), scores, network)
+        return cls.from_state(state)
+    kind = spec.get("kind")
+    if not isinstance(kind, str):
+        raise DataError(f"{DETECTOR_FILE} names no detector kind.")
+    cls = detector_class(kind)
+    params, fitted = spec.get("params"), spec.get("fitted")
+    if not isinstance(params, dict) or not isinstance(fitted, dict):
+        raise DataError(f"{DETECTOR_FILE} must hold the detector's params and fitted values as objects.")
+    arrays = _read_arrays(folder / ARRAYS_FILE) if (folder / ARRAYS_FILE).is_file() else {}
+    state = DetectorState(kind=kind, params=params, fitted=fitted, arrays=arrays, network=network)
+    return cls.from_state(state)
+
+
+def _read_arrays(path: Path) -> dict[str, np.ndarray]:
+    """The numeric arrays of ``arrays.npz``, refusing objects (pickles) and oversized members."""
     try:
-        return TrainingPlan.of(detector.config, detector.config_, detector.n_train_rows_)
-    except ValueError:
-        raise DataError(f"{DETECTOR_FILE}: resolved_config must give the batch size.") from None
+        with zipfile.ZipFile(path) as archive:
+            infos = archive.infolist()
+            if len(infos) > MAX_ARRAYS:
+                raise DataError(f"{ARRAYS_FILE} holds {len(infos)} arrays, over the {MAX_ARRAYS} allowed.")
+            if sum(info.file_size for info in infos) > MEMBER_LIMITS[ARRAYS_FILE]:
+                raise DataError(f"{ARRAYS_FILE} unpacks to more than {MEMBER_LIMITS[ARRAYS_FILE]:,} bytes.")
+            if any(not info.filename.endswith(".npy") for info in infos):
+                raise DataError(f"{ARRAYS_FILE} holds something other than arrays.")
+        arrays = {}
+        with np.load(path, allow_pickle=False) as archive:
+            for name in archive.files:
+                values = archive[name]
+                if values.dtype.kind not in _ARRAY_KINDS:
+                    raise DataError(f"{ARRAYS_FILE}: {name!r} is not a numeric array.")
+                arrays[name] = values
+        return arrays
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
+        if isinstance(exc, DataError):
+            raise
+        raise DataError(f"{ARRAYS_FILE} is not a plain archive of numeric arrays: {exc}.") from None
 
 
-def _scoring_from_dict(data: object, bottleneck: int | None) -> tuple[np.ndarray, np.ndarray, tuple]:
-    """The code statistics and score scales, checked for shape and finiteness."""
-    problem = f"{DETECTOR_FILE}: scoring must hold the code mean, precision and two score scales"
-    if not isinstance(data, dict) or bottleneck is None:
-        raise DataError(problem + ".")
+def _read_npy(path: Path) -> np.ndarray:
     try:
-        mean = np.asarray(data["code_mean"], dtype=np.float64)
-        precision = np.asarray(data["code_precision"], dtype=np.float64)
-        scales = np.asarray(data["score_scales"], dtype=np.float64)
-    except (KeyError, TypeError, ValueError):
-        raise DataError(problem + ".") from None
-    if (
-        mean.shape != (bottleneck,)
-        or precision.shape != (bottleneck, bottleneck)
-        or scales.shape != (2,)
-        or not all(np.isfinite(a).all() for a in (mean, precision, scales))
-        or (scales <= 0).any()
-    ):
-        raise DataError(problem + f" for a {bottleneck}-wide bottleneck.")
-    return mean, precision, (float(scales[0]), float(scales[1]))
+        scores = np.load(path, allow_pickle=False)
+    except (ValueError, OSError) as exc:
+        raise DataError(f"{SCORES_FILE} is not a plain numeric array: {exc}.") from None
+    if scores.ndim != 1 or scores.dtype.kind != "f":
+        raise DataError(f"{SCORES_FILE} must be a 1-D float array.")
+    return scores
 
 
 def _read_json(path: Path) -> Any:
@@ -351,52 +316,6 @@ def _read_json(path: Path) -> Any:
         return json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise DataError(f"The bundle member {path.name!r} is not valid JSON: {exc}.") from None
-
-
-def _number(spec: dict[str, Any], key: str) -> float:
-    value = spec.get(key)
-    if not isinstance(value, int | float) or isinstance(value, bool):
-        raise DataError(f"{DETECTOR_FILE}: {key} must be a number, found {value!r}.")
-    return float(value)
-
-
-def _roles_from_dict(data: object) -> ColumnRoles:
-    if not isinstance(data, dict):
-        raise DataError(f"{DETECTOR_FILE}: columns must be an object.")
-    try:
-        return ColumnRoles(
-            numeric=tuple(_string_list(data.get("numeric", []))),
-            categorical=tuple(_string_list(data.get("categorical", []))),
-            label=_optional_string(data.get("label")),
-            timestamp=_optional_string(data.get("timestamp")),
-        )
-    except TypeError:
-        raise DataError(f"{DETECTOR_FILE}: columns must list column names as text.") from None
-
-
-def _string_list(value: object) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise TypeError
-    return value
-
-
-def _optional_string(value: object) -> str | None:
-    if value is not None and not isinstance(value, str):
-        raise TypeError
-    return value
-
-
-def _dataclass_from_dict(cls: type, data: object, what: str) -> Any:
-    if not isinstance(data, dict):
-        raise DataError(f"{DETECTOR_FILE}: {what} must be an object.")
-    known = {f.name for f in fields(cls)}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise DataError(f"{DETECTOR_FILE}: {what} has unknown fields {', '.join(unknown)}.")
-    try:
-        return cls(**data)
-    except (TypeError, ValueError) as exc:
-        raise DataError(f"{DETECTOR_FILE}: {what} is invalid: {exc}.") from None
 
 
 def _check_keras_archive(path: Path) -> None:

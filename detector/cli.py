@@ -14,9 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
+from detector.autoencoder_config import AutoencoderConfig
+from detector.base import FitProgress
 from detector.columns import ColumnRoles, infer_roles, label_vector, profile_columns
 from detector.errors import DataError
-from detector.model import AutoencoderConfig, AutoencoderDetector, EpochLog
+from detector.registry import DEFAULT_KIND, FAMILIES, detector_class
 
 EXIT_OK = 0
 EXIT_BUG = 1
@@ -63,14 +65,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m detector",
-        description="Find anomalous rows in a table with an autoencoder.",
+        description="Find anomalous rows in a table with an autoencoder (or a baseline detector).",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     train = commands.add_parser(
         "train",
-        help="fit an autoencoder on a CSV/TSV/Parquet file and save a model bundle",
-        description="Fit an autoencoder on INPUT and save a model bundle to --model-out.",
+        help="fit a detector on a CSV/TSV/Parquet file and save a model bundle",
+        description="Fit a detector (by default the autoencoder) on INPUT and save a model bundle to "
+        "--model-out.",
     )
     train.add_argument("input", metavar="INPUT", help="CSV, TSV or Parquet file")
     train.add_argument(
@@ -90,13 +93,21 @@ def _parser() -> argparse.ArgumentParser:
         metavar="COLUMN",
         help="0/1 or two-valued column marking known anomalies; used only to report metrics",
     )
-    train.add_argument("--epochs", type=int, metavar="N", help="maximum training epochs")
+    train.add_argument(
+        "--detector",
+        choices=tuple(FAMILIES),
+        default=DEFAULT_KIND,
+        help="the method: "
+        + "; ".join(f"{kind} = {family.title}" for kind, family in FAMILIES.items())
+        + f" (default: {DEFAULT_KIND})",
+    )
+    train.add_argument("--epochs", type=int, metavar="N", help="maximum training epochs (autoencoder)")
     train.add_argument(
         "--max-steps",
         type=int,
         metavar="N",
-        help=f"most batch steps; on a large file this lowers the epochs, and the run says so "
-        f"(default: {AutoencoderConfig().max_steps}; 0 = no limit)",
+        help=f"most batch steps (autoencoder); on a large file this lowers the epochs, and the run says "
+        f"so (default: {AutoencoderConfig().max_steps}; 0 = no limit)",
     )
     train.add_argument(
         "--contamination",
@@ -147,26 +158,29 @@ def _train(args: argparse.Namespace) -> int:
     )
     # Check the label before training, so a bad label does not cost a whole training run.
     labels = label_vector(frame[roles.label]) if roles.label is not None else None
-    config = AutoencoderConfig(seed=args.seed)
-    if args.epochs is not None:
-        config = replace(config, epochs=args.epochs)
-    if args.max_steps is not None:
-        config = replace(config, max_steps=args.max_steps or None)
+    detector = _detector(args, roles)
+    family = FAMILIES[args.detector]
 
-    def progress(log: EpochLog) -> None:
+    def progress(log: FitProgress) -> None:
+        if log.unit == "stage":
+            _say(f"{family.title}: {log.stage} ({log.elapsed:.1f}s)")
+            return
         val = f", val_loss {log.val_loss:.4f}" if log.val_loss is not None else ""
-        _say(f"epoch {log.epoch}/{log.epochs}: loss {log.loss:.4f}{val} ({log.elapsed:.1f}s)")
+        _say(f"epoch {log.step}/{log.total}: loss {log.loss:.4f}{val} ({log.elapsed:.1f}s)")
 
-    detector = AutoencoderDetector(config=config, contamination=args.contamination, columns=roles)
-    _start_tensorflow()
-    detector.fit(frame, on_epoch=progress)
+    with _native_stderr_filtered(_START_UP_NOISE):
+        detector.warm_up()
+    detector.fit(frame, on_progress=progress)
     path = detector.save(args.model_out, metadata={"source": Path(args.input).name})
-    plan = detector.training_plan_
-    hint = "; raise --max-steps to train longer" if plan.limited_by_max_steps else ""
-    _say(f"training plan: {plan.describe()}{hint}")
+    plan = getattr(detector, "training_plan_", None)
+    if plan is not None:
+        hint = "; raise --max-steps to train longer" if plan.limited_by_max_steps else ""
+        _say(f"training plan: {plan.describe()}{hint}")
+    history = getattr(detector, "history_", None)
+    what = f"trained {len(history['loss'])} epochs" if history is not None else f"fitted {family.title}"
     flagged = int(np.nansum(detector.labels_))
     _say(
-        f"trained {len(detector.history_['loss'])} epochs in {detector.fit_seconds_:.1f}s; "
+        f"{what} in {detector.fit_seconds_:.1f}s; "
         f"threshold {detector.threshold_:.6g} flags {flagged:,} of {len(frame):,} rows"
     )
     unscored = unscored_note(detector.decision_scores_)
@@ -185,15 +199,24 @@ def _train(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _start_tensorflow() -> None:
-    """Import Keras and start TensorFlow's devices with their start-up noise held back."""
-    from detector.model import import_keras
-
-    with _native_stderr_filtered(_START_UP_NOISE):
-        import_keras()
-        import tensorflow as tf
-
-        tf.config.list_logical_devices()  # the CUDA probe ("failed call to cuInit") happens here
+def _detector(args: argparse.Namespace, roles: ColumnRoles):
+    """The detector the command line asks for; autoencoder-only options are refused for the others."""
+    common = {"contamination": args.contamination, "columns": roles}
+    if args.detector == "autoencoder":
+        config = AutoencoderConfig(seed=args.seed)
+        if args.epochs is not None:
+            config = replace(config, epochs=args.epochs)
+        if args.max_steps is not None:
+            config = replace(config, max_steps=args.max_steps or None)
+        return detector_class("autoencoder")(config=config, **common)
+    options = (("--epochs", args.epochs), ("--max-steps", args.max_steps))
+    given = [option for option, value in options if value is not None]
+    if given:
+        raise DataError(f"{', '.join(given)} apply only to --detector autoencoder, not {args.detector}.")
+    cls = detector_class(args.detector)
+    if "seed" in cls._get_param_names():
+        common["seed"] = args.seed
+    return cls(**common)
 
 
 @contextlib.contextmanager
@@ -220,24 +243,24 @@ def _score(args: argparse.Namespace) -> int:
     from detector.bundle import load_bundle
     from detector.explanations import top_columns
     from detector.export import rows_csv
-    from detector.results import unscored_note
+    from detector.results import match_columns, unscored_note
     from detector.table import read_table, read_table_text
+    from detector.thresholds import flag
 
-    _start_tensorflow()
-    detector = load_bundle(args.model).detector
+    with _native_stderr_filtered(_START_UP_NOISE):
+        detector = load_bundle(args.model).detector
     table = read_table(args.input)
     _say(f"read {args.input}: {table.report.n_rows:,} rows x {table.report.n_columns} columns")
+    match_columns(table.frame.columns, detector.feature_columns).check()
     scores, shares = detector.score_with_contributions(table.frame)
     threshold = detector.threshold_ if args.threshold is None else args.threshold
-    flagged = np.zeros(len(scores), dtype=bool)
-    finite = np.isfinite(scores)
-    flagged[finite] = scores[finite] > threshold
+    flagged = flag(scores, threshold)
     text = read_table_text(args.input, table.report.dialect)
     data = rows_csv(
         text,
         scores,
         flagged,
-        top_columns(shares),
+        top_columns(shares) if shares is not None else None,
         only_flagged=args.only_flagged,
         sort_by_score=args.only_flagged,
     )

@@ -11,12 +11,19 @@ from __future__ import annotations
 
 import io
 import re
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from detector.table import MISSING_TOKENS
+from detector.errors import DataError
+from detector.table import MISSING_TOKENS, Table, read_table_text
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from detector.results import ScoredTable
 
 # A spreadsheet treats a cell starting with one of these as a formula (OWASP).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -166,3 +173,48 @@ def _free_name(base: str, taken: set[str]) -> str:
     while name in taken:
         name, suffix = f"{base}_{suffix}", suffix + 1
     return name
+
+
+def original_text(table: Table, data: bytes | Path | None) -> pd.DataFrame:
+    """Every cell of ``table`` as the text the user gave (``data``: the bytes or path it was read from).
+
+    Without ``data`` (a table built in memory) the typed values are written as text instead.
+    """
+    if data is None:
+        frame = table.frame
+        return pd.DataFrame({c: frame[c].astype(str).where(frame[c].notna(), "") for c in frame.columns})
+    text = read_table_text(data, table.report.dialect)
+    if text.shape != table.frame.shape:
+        raise DataError(
+            f"The file {table.name} now reads as {text.shape[0]:,} rows x {text.shape[1]} columns, "
+            f"not {table.frame.shape[0]:,} x {table.frame.shape[1]} as before; load it again."
+        )
+    return text
+
+
+def scored_rows_csv(
+    scored: ScoredTable, text: pd.DataFrame, threshold: float, *, only_flagged: bool,
+) -> bytes:
+    """CSV bytes of the user's rows (``text`` from :func:`original_text`) with score, flag and top columns.
+
+    ``only_flagged`` keeps the flagged rows, highest score first; otherwise every row, in
+    table order. Spreadsheet-safe, see :func:`detector.export.rows_csv`. A method that does not
+    explain rows gets no ``top_columns`` column.
+    """
+    top: pd.Series | None
+    if not scored.explained:
+        top = None
+    elif only_flagged:
+        # Naming the top columns costs time per row: only the rows written need them.
+        positions = scored.flagged_positions(threshold)
+        top = pd.Series("", index=range(scored.n_rows), dtype=object)
+        top.iloc[positions] = scored.top_columns(positions).to_numpy()
+    else:
+        top = scored.top_columns()
+    return rows_csv(
+        text, scored.scores, scored.flags(threshold), top,
+        only_flagged=only_flagged, sort_by_score=only_flagged,
+    )
+
+
+__all__ = ["neutralise_formulas", "original_text", "rows_csv", "scored_rows_csv"]

@@ -9,7 +9,6 @@ costs a binary search plus the rows shown, never a pass over the model.
 
 from __future__ import annotations
 
-import copy
 import warnings
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
@@ -22,20 +21,11 @@ from detector.columns import label_vector
 from detector.errors import DataError
 from detector.evaluation import Evaluation, evaluate, pr_points, roc_points
 from detector.explanations import top_columns
-from detector.export import rows_csv
-from detector.table import Table, read_table_text
-from detector.thresholds import ThresholdChoice, automatic_thresholds
+from detector.projection import Projection, project_rows
+from detector.thresholds import ThresholdChoice, automatic_thresholds, flag
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
-    from detector.model import AutoencoderDetector
-
-# Rows the projection is fitted on (all rows are then projected): PCA on a sample this size
-# finds the same two directions as on millions of rows, in a fraction of the time.
-PROJECTION_FIT_ROWS = 20_000
-# Rows transformed per step when projecting, so the model's inputs never exist all at once.
-_CHUNK_ROWS = 100_000
+    from detector.base import BaseDetector
 # Thresholds a slider offers at most: one per 0.1% of the rows, plus every suggested threshold.
 THRESHOLD_GRID = 1000
 # How many contributing columns the flagged table and the downloads name per row.
@@ -74,15 +64,6 @@ def match_columns(columns: pd.Index | list[str], features: list[str] | tuple[str
     )
 
 
-@dataclass(frozen=True)
-class Projection:
-    """Each row as a point in 2-D, and what the two axes mean."""
-
-    xy: np.ndarray
-    axis_titles: tuple[str, str]
-    description: str
-
-
 @dataclass(eq=False)
 class ScoredTable:
     """Every row's score and explanation, plus what any threshold view needs, computed once.
@@ -94,8 +75,9 @@ class ScoredTable:
     ----------
     scores : ndarray of float
         One score per row, higher = more anomalous; NaN where a row could not be scored.
-    shares : DataFrame
-        Rows x feature columns: each column's share of the row's error (rows sum to 1).
+    shares : DataFrame or None
+        Rows x feature columns: each column's share of the row's score (rows sum to 1); None
+        for a method that does not explain rows column by column.
     labels : ndarray of int8 or None
         Known answers (1 = anomaly) from the table's label column, if it has a usable one.
     label_column, x, x_title
@@ -110,7 +92,7 @@ class ScoredTable:
     """
 
     scores: np.ndarray
-    shares: pd.DataFrame
+    shares: pd.DataFrame | None
     labels: np.ndarray | None = None
     label_column: str | None = None
     x: np.ndarray | None = None
@@ -132,7 +114,7 @@ class ScoredTable:
 
     def __post_init__(self) -> None:
         self.scores = np.asarray(self.scores, dtype=np.float64)
-        if self.scores.ndim != 1 or len(self.shares) != len(self.scores):
+        if self.scores.ndim != 1 or (self.shares is not None and len(self.shares) != len(self.scores)):
             raise ValueError("scores must be 1-D with one entry per row of shares.")
         finite = np.isfinite(self.scores)
         if not finite.any():
@@ -231,8 +213,7 @@ class ScoredTable:
 
     def flags(self, threshold: float) -> np.ndarray:
         """One bool per row: flagged or not (unscored rows never are)."""
-        with np.errstate(invalid="ignore"):
-            return self.scores > threshold
+        return flag(self.scores, threshold)
 
     def evaluation(self, threshold: float) -> Evaluation | None:
         """Precision, recall, F1 and the confusion matrix at ``threshold`` (None without labels).
@@ -261,32 +242,45 @@ class ScoredTable:
             tp=tp,
         )
 
+    @property
+    def explained(self) -> bool:
+        """Whether the method gave per-column shares (the flagged table's colours, top columns)."""
+        return self.shares is not None
+
     def top_columns(self, positions: np.ndarray | None = None) -> pd.Series:
-        """``"b (71%), a (12%), c (9%)"`` per row (all rows, or those at ``positions``)."""
+        """``"b (71%), a (12%), c (9%)"`` per row (all rows, or those at ``positions``); "" without shares."""
+        if self.shares is None:
+            n = self.n_rows if positions is None else len(positions)
+            return pd.Series([""] * n, dtype=object, name="top_columns")
         shares = self.shares if positions is None else self.shares.iloc[positions]
         return top_columns(shares, k=TOP_COLUMNS)
 
 
+_PROJECT = object()  # score_table's default: compute the projection
+
+
 def score_table(
-    detector: AutoencoderDetector,
+    detector: BaseDetector,
     frame: pd.DataFrame,
     *,
     label: str | None = None,
     timestamp: str | None = None,
     contamination: float | None = None,
     seed: int = 0,
+    projection: Projection | object | None = _PROJECT,
 ) -> ScoredTable:
     """Score every row of ``frame`` with a fitted ``detector``: the one heavy step of a view.
 
     ``label`` and ``timestamp`` name optional columns of ``frame``: a label that is not a
-    usable 0/1 column is left out with a note rather than failing the scoring.
+    usable 0/1 column is left out with a note rather than failing the scoring. ``projection``
+    reuses another method's 2-D view of the same rows (it depends only on the table).
 
     Raises
     ------
     DataError
         When ``frame`` lacks a feature column or holds values the model cannot read.
     """
-    features = list(detector.preprocessor_.source_columns_)
+    features = list(detector.feature_columns)
     match_columns(frame.columns, features).check()
     inputs = frame.loc[:, features]
     scores, shares = detector.score_with_contributions(inputs)
@@ -309,12 +303,12 @@ def score_table(
     x, x_title = _timeline_x(frame, timestamp)
     return ScoredTable(
         scores=scores,
-        shares=shares.astype(np.float32),
+        shares=None if shares is None else shares.astype(np.float32),
         labels=labels,
         label_column=label,
         x=x,
         x_title=x_title,
-        projection=project_rows(detector, inputs, seed=seed),
+        projection=project_rows(detector, inputs, seed=seed) if projection is _PROJECT else projection,
         contamination=detector.contamination if contamination is None else contamination,
         notes=tuple(notes),
     )
@@ -329,38 +323,6 @@ def unscored_note(scores: np.ndarray) -> str | None:
     return f"{rows} had no feature values (first at row {unscored[0] + 1}) and could not be scored"
 
 
-def project_rows(detector: AutoencoderDetector, inputs: pd.DataFrame, *, seed: int = 0) -> Projection | None:
-    """The rows in 2-D: the first two principal components of the model's (scaled) inputs.
-
-    PCA is fitted on at most ``PROJECTION_FIT_ROWS`` rows, then every row is projected, so
-    that every flagged row can be drawn. None when the model has fewer than two inputs.
-    """
-    from sklearn.decomposition import PCA
-
-    preprocessor = detector.preprocessor_
-    if len(preprocessor.feature_names_out_) < 2 or len(inputs) < 2:
-        return None
-    rng = np.random.default_rng(seed)
-    fit_rows = inputs
-    if len(inputs) > PROJECTION_FIT_ROWS:
-        fit_rows = inputs.iloc[np.sort(rng.choice(len(inputs), PROJECTION_FIT_ROWS, replace=False))]
-    pca = PCA(n_components=2, random_state=seed).fit(preprocessor.transform(fit_rows))
-    xy = np.empty((len(inputs), 2), dtype=np.float32)
-    for start in range(0, len(inputs), _CHUNK_ROWS):
-        chunk = inputs.iloc[start : start + _CHUNK_ROWS]
-        xy[start : start + len(chunk)] = pca.transform(preprocessor.transform(chunk))
-    ratios = pca.explained_variance_ratio_
-    return Projection(
-        xy=xy,
-        axis_titles=(
-            f"component 1 ({ratios[0]:.0%} of the variation)",
-            f"component 2 ({ratios[1]:.0%} of the variation)",
-        ),
-        description="each row's scaled feature values, projected onto the two directions in "
-        "which the rows vary most (PCA)",
-    )
-
-
 @dataclass(frozen=True)
 class FlaggedRows:
     """The flagged rows a page shows: the user's columns, then score and top columns.
@@ -372,7 +334,7 @@ class FlaggedRows:
     table: pd.DataFrame
     positions: np.ndarray
     n_flagged: int
-    shares: pd.DataFrame
+    shares: pd.DataFrame | None
     # How many higher-scoring flagged rows come before the first one in ``table``.
     offset: int = 0
 
@@ -394,117 +356,55 @@ def flagged_view(
     table[score_name] = scored.scores[positions]
     table[top_name] = scored.top_columns(positions).to_numpy()
     table.index = pd.Index(positions + 1, name="row")
-    shares = scored.shares.iloc[positions]
-    shares.index = table.index
+    shares = None
+    if scored.shares is not None:
+        shares = scored.shares.iloc[positions]
+        shares.index = table.index
     return FlaggedRows(
         table=table, positions=positions, n_flagged=n_flagged, shares=shares,
         offset=min(max(offset, 0), n_flagged),
     )
 
 
-def contribution_styles(flagged: FlaggedRows, min_share: float = 0.2) -> pd.DataFrame:
-    """CSS per cell of ``flagged.table``: a red background, stronger for a larger share of the error.
-
-    Only feature cells whose column explains at least ``min_share`` of the row's error are
-    coloured; every other cell gets an empty style.
-    """
-    table = flagged.table
-    # Shares lined up with the table's columns (NaN for columns that are not features).
-    share = flagged.shares.reindex(columns=table.columns).to_numpy(dtype=float, na_value=np.nan)
-    with np.errstate(invalid="ignore"):
-        strong = share >= min_share
-    alpha = np.round(0.15 + 0.55 * np.clip(share[strong], 0, 1), 2)
-    styles = np.full(table.shape, "", dtype=object)
-    styles[strong] = [f"background-color: rgba(228, 87, 86, {a})" for a in alpha]
-    return pd.DataFrame(styles, index=table.index, columns=table.columns)
-
-
 def row_explanation(
-    scored: ScoredTable, detector: AutoencoderDetector, frame: pd.DataFrame, position: int,
+    scored: ScoredTable, detector: BaseDetector, frame: pd.DataFrame, position: int,
 ) -> pd.DataFrame:
-    """One row's actual and reconstructed value and share of the error, per feature column.
+    """One row's actual and expected value and share of the score, per feature column.
 
-    Columns: ``column``, ``actual``, ``reconstructed``, ``share of error``, and both values
-    ``scaled`` as the model sees them (numeric columns; NaN for categories), so that columns
-    in different units compare. Sorted by share, largest first. ``scored`` holds the shares
-    already; only the reconstruction is computed here (one small predict).
+    Columns: ``column``, ``actual``, ``reconstructed`` (what the model expected: the
+    autoencoder's or PCA's reconstruction; empty for a method without one), ``share of error``
+    (NaN for a method that does not explain rows), and both values ``scaled`` as the model sees
+    them (numeric columns; NaN for categories), so that columns in different units compare.
+    Sorted by share, largest first. ``scored`` holds the shares already; only the expected
+    values are computed here (one small predict).
     """
-    preprocessor = detector.preprocessor_
-    features = list(preprocessor.source_columns_)
+    features = list(detector.feature_columns)
     row = frame.iloc[[position]].loc[:, features]
-    reconstructed = detector.reconstruct(row).iloc[0][features]
     actual = row.iloc[0]
-    center = np.full(len(features), np.nan)
-    scale = np.full(len(features), np.nan)
-    center[: len(preprocessor.center_)] = preprocessor.center_
-    scale[: len(preprocessor.scale_)] = preprocessor.scale_
-
-    def scaled(values: pd.Series) -> np.ndarray:
-        numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-        return (numbers - center) / scale
-
+    expected = detector.expected_values(row)
+    reconstructed = (
+        pd.Series([np.nan] * len(features), index=features, dtype=object)
+        if expected is None else expected.iloc[0][features]
+    )
+    scaled_actual = detector.scaled_values(row)
+    scaled_expected = detector.scaled_values(expected) if expected is not None else None
+    nothing = np.full(len(features), np.nan)
+    shares = (
+        nothing if scored.shares is None else scored.shares.iloc[position][features].to_numpy(dtype=float)
+    )
     explanation = pd.DataFrame(
         {
             "column": features,
             "actual": pd.Series(actual.to_numpy(dtype=object), dtype=object),
             "reconstructed": pd.Series(reconstructed.to_numpy(dtype=object), dtype=object),
-            "share of error": scored.shares.iloc[position][features].to_numpy(dtype=float),
-            "actual (scaled)": scaled(actual),
-            "reconstructed (scaled)": scaled(reconstructed),
+            "share of error": shares,
+            "actual (scaled)": nothing if scaled_actual is None else scaled_actual.iloc[0].to_numpy(float),
+            "reconstructed (scaled)": (
+                nothing if scaled_expected is None else scaled_expected.iloc[0].to_numpy(float)
+            ),
         }
     )
     return explanation.sort_values("share of error", ascending=False, kind="stable", ignore_index=True)
-
-
-def with_threshold(detector: AutoencoderDetector, threshold: float) -> AutoencoderDetector:
-    """A shallow copy of ``detector`` whose saved threshold is ``threshold`` (the user's choice).
-
-    The copy shares the network and preprocessing; only the threshold and the training rows'
-    flags differ, so a bundle saved from it flags exactly what the user was looking at.
-    """
-    chosen = copy.copy(detector)
-    chosen.threshold_ = float(threshold)
-    with np.errstate(invalid="ignore"):
-        chosen.labels_ = (np.asarray(detector.decision_scores_) > threshold).astype(np.int8)
-    return chosen
-
-
-def original_text(table: Table, data: bytes | Path | None) -> pd.DataFrame:
-    """Every cell of ``table`` as the text the user gave (``data``: the bytes or path it was read from).
-
-    Without ``data`` (a table built in memory) the typed values are written as text instead.
-    """
-    if data is None:
-        frame = table.frame
-        return pd.DataFrame({c: frame[c].astype(str).where(frame[c].notna(), "") for c in frame.columns})
-    text = read_table_text(data, table.report.dialect)
-    if text.shape != table.frame.shape:
-        raise DataError(
-            f"The file {table.name} now reads as {text.shape[0]:,} rows x {text.shape[1]} columns, "
-            f"not {table.frame.shape[0]:,} x {table.frame.shape[1]} as before; load it again."
-        )
-    return text
-
-
-def scored_rows_csv(
-    scored: ScoredTable, text: pd.DataFrame, threshold: float, *, only_flagged: bool,
-) -> bytes:
-    """CSV bytes of the user's rows (``text`` from :func:`original_text`) with score, flag and top columns.
-
-    ``only_flagged`` keeps the flagged rows, highest score first; otherwise every row, in
-    table order. Spreadsheet-safe, see :func:`detector.export.rows_csv`.
-    """
-    if only_flagged:
-        # Naming the top columns costs time per row: only the rows written need them.
-        positions = scored.flagged_positions(threshold)
-        top = pd.Series("", index=range(scored.n_rows), dtype=object)
-        top.iloc[positions] = scored.top_columns(positions).to_numpy()
-    else:
-        top = scored.top_columns()
-    return rows_csv(
-        text, scored.scores, scored.flags(threshold), top,
-        only_flagged=only_flagged, sort_by_score=only_flagged,
-    )
 
 
 def _timeline_x(frame: pd.DataFrame, timestamp: str | None) -> tuple[np.ndarray | None, str]:
@@ -537,16 +437,10 @@ def _free_name(base: str, taken: set[str]) -> str:
 __all__ = [
     "ColumnMatch",
     "FlaggedRows",
-    "Projection",
     "ScoredTable",
-    "contribution_styles",
     "flagged_view",
     "match_columns",
-    "original_text",
-    "project_rows",
     "row_explanation",
     "score_table",
-    "scored_rows_csv",
     "unscored_note",
-    "with_threshold",
 ]

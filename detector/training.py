@@ -7,22 +7,25 @@ import os
 import threading
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Literal
 
 import pandas as pd
 
+from detector.autoencoder_config import AutoencoderConfig
 from detector.columns import ColumnRoles, label_vector
 from detector.errors import DataError
-from detector.model import AutoencoderConfig, AutoencoderDetector, EpochLog, import_keras
 from detector.preprocessing import PreprocessConfig, Preprocessor
 from detector.results import ScoredTable, score_table
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
+
+    from detector.base import BaseDetector, FitProgress
+    from detector.baselines import Baselines
 
 logger = logging.getLogger(__name__)
 
-Status = Literal["queued", "running", "scoring", "done", "stopped", "failed"]
+Status = Literal["queued", "running", "scoring", "comparing", "done", "stopped", "failed"]
 
 # Shared by the dashboard and the CLI so that "Fast" means the same thing everywhere.
 PRESETS: dict[str, AutoencoderConfig] = {
@@ -47,24 +50,14 @@ PRESET_DESCRIPTIONS: dict[str, str] = {
 }
 
 
-class Trainable(Protocol):
-    """What a job needs from a detector: a ``fit`` that reports each epoch and can be stopped."""
-
-    def fit(
-        self,
-        X: pd.DataFrame,
-        y: object = None,
-        *,
-        on_epoch: Callable[[EpochLog], bool | None] | None = None,
-    ) -> object: ...
-
-
 @dataclass(frozen=True)
 class TrainingProgress:
     """A consistent snapshot of a training job, safe to read from any thread.
 
-    ``elapsed`` counts seconds since training started (time spent queued excluded);
-    ``queue_position`` is 1 for the next job to start and 0 when the job is not queued.
+    ``epoch`` and ``total_epochs`` count the fit's steps: epochs of a network, or stages of a
+    classical method (``unit`` says which, ``stage`` names the last one). ``elapsed`` counts
+    seconds since training started (time spent queued excluded); ``queue_position`` is 1 for
+    the next job to start and 0 when the job is not queued.
     """
 
     status: Status
@@ -76,16 +69,18 @@ class TrainingProgress:
     queue_position: int
     error: str | None
     stop_requested: bool
+    unit: str = "epoch"
+    stage: str = ""
 
     @property
     def active(self) -> bool:
-        """Whether the job is still queued, training or scoring."""
-        return self.status in ("queued", "running", "scoring")
+        """Whether the job is still queued, training, scoring or fitting the baselines."""
+        return self.status in ("queued", "running", "scoring", "comparing")
 
     @property
     def fraction(self) -> float:
         """Share of the epoch budget used, in [0, 1] (early stopping may end before 1)."""
-        if self.status in ("scoring", "done", "stopped"):
+        if self.status in ("scoring", "comparing", "done", "stopped"):
             return 1.0
         return min(self.epoch / self.total_epochs, 1.0) if self.total_epochs else 0.0
 
@@ -135,49 +130,65 @@ class TrainingJob:
     The thread never touches any UI; callers poll :meth:`progress`. :meth:`stop` ends
     training after the current epoch and keeps the best weights seen so far. Given
     ``score_rows``, the job then scores that whole table (status ``"scoring"``) so the results
-    are ready the moment training ends: see :attr:`scored`.
+    are ready the moment training ends: see :attr:`scored`. Given ``baselines``, it then fits
+    those families on the same rows and scores the same table with them (status
+    ``"comparing"``): see :attr:`baselines`.
 
     Parameters
     ----------
-    detector : AutoencoderDetector or any object with ``fit(X, on_epoch=...)``
+    detector : BaseDetector
         Fitted in place.
     X : DataFrame
         The training rows (features only; see :func:`training_rows`).
     total_epochs : int or None
-        The epoch budget shown in progress; defaults to ``detector.config.epochs``.
+        The step budget shown before the fit reports its own (epochs or stages).
     score_rows : DataFrame or None
-        The table to score once the detector is fitted (an ``AutoencoderDetector`` only),
-        usually the whole dataset including rows left out of training.
+        The table to score once the detector is fitted, usually the whole dataset including
+        rows left out of training.
     score_roles : ColumnRoles or None
         Names the label and timestamp columns of ``score_rows``, if it has them.
+    baselines : sequence of str
+        Registry kinds to fit beside ``detector`` for the comparison (needs ``score_rows``).
+    on_start : callable or None
+        Called in the job's thread once ``detector.warm_up()`` has imported what fitting needs
+        (the app uses it to tune the garbage collector; the library sets nothing process-wide).
     """
 
     def __init__(
         self,
-        detector: Trainable,
+        detector: BaseDetector,
         X: pd.DataFrame,
         *,
         total_epochs: int | None = None,
         score_rows: pd.DataFrame | None = None,
         score_roles: ColumnRoles | None = None,
+        baselines: Sequence[str] = (),
+        on_start: Callable[[], None] | None = None,
     ) -> None:
-        if total_epochs is None:
-            total_epochs = int(getattr(getattr(detector, "config", None), "epochs", 0))
         self.detector = detector
         self._X: pd.DataFrame | None = X
         self._score_rows = score_rows
         self._score_roles = score_roles or ColumnRoles()
+        self._baseline_kinds = tuple(baselines)
+        self._on_start = on_start
         #: The fitted detector's verdict on ``score_rows`` (None until scored, or if it failed).
         self.scored: ScoredTable | None = None
         #: Why scoring failed, if it did (the model itself is still usable).
         self.scoring_error: str | None = None
-        self._total_epochs = total_epochs
+        #: The baselines fitted beside the detector and their verdicts (None until done).
+        self.baselines: Baselines | None = None
+        #: Why the comparison failed, if it did (the model and its results are still usable).
+        self.comparison_error: str | None = None
+        self._total_epochs = int(total_epochs or 0)
+        self._unit = "epoch"
+        self._stage = ""
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._finished = threading.Event()
         self._status: Status = "queued"
         self._loss: list[float] = []
         self._val_loss: list[float] = []
+        self._n_steps = 0
         self._started: float | None = None
         self._ended: float | None = None
         self._error: str | None = None
@@ -210,7 +221,7 @@ class TrainingJob:
     @property
     def fitted(self) -> bool:
         """Whether ``detector`` holds a trained model (after "done" or a stop while running)."""
-        return self._finished.is_set() and self._status in ("done", "stopped") and bool(self._loss)
+        return self._finished.is_set() and self._status in ("done", "stopped") and self._steps > 0
 
     def progress(self) -> TrainingProgress:
         """Return a snapshot of the job's state."""
@@ -221,7 +232,7 @@ class TrainingJob:
             elapsed = 0.0 if started is None else (ended or time.monotonic()) - started
             return TrainingProgress(
                 status=self._status,
-                epoch=len(self._loss),
+                epoch=len(self._loss) if self._unit == "epoch" else self._n_steps,
                 total_epochs=self._total_epochs,
                 elapsed=elapsed,
                 loss=tuple(self._loss),
@@ -229,6 +240,8 @@ class TrainingJob:
                 queue_position=position,
                 error=self._error,
                 stop_requested=self._stop.is_set(),
+                unit=self._unit,
+                stage=self._stage,
             )
 
     # ----------------------------------------------------------------- the thread
@@ -245,10 +258,7 @@ class TrainingJob:
         except Exception as exc:
             # The thread is the edge here: nobody else would see the exception, so it becomes
             # the job's error message (a DataError's message is written for the user as is).
-            if not isinstance(exc, DataError):
-                logger.exception("Training failed")
-            message = str(exc) if isinstance(exc, DataError) else f"{type(exc).__name__}: {exc}"
-            self._finish("failed", error=message)
+            self._finish("failed", error=_failure(exc, "Training failed"))
 
     def _acquire_slot(self) -> bool:
         """Wait for our turn; return False if stopped while waiting."""
@@ -268,42 +278,61 @@ class TrainingJob:
         with self._lock:
             self._status = "running"
             self._started = time.monotonic()
-        if isinstance(self.detector, AutoencoderDetector):
-            import_keras()  # off the UI thread: the import takes seconds
+        self.detector.warm_up()  # off the UI thread: importing TensorFlow takes seconds
+        if self._on_start is not None:
+            self._on_start()
         X, self._X = self._X, None  # let the rows be freed once the model has them
-        self.detector.fit(X, on_epoch=self._on_epoch)
+        self.detector.fit(X, on_progress=self._on_progress)
         stopped = self._stop.is_set()
-        self._score()
+        rows, self._score_rows = self._score_rows, None
+        self._score(rows)
+        if self.scored is not None and self._baseline_kinds and not stopped:
+            self._compare(X, rows)
         self._finish("stopped" if stopped else "done")
 
-    def _score(self) -> None:
-        """Score ``score_rows`` with the fitted detector; a failure is kept, not raised."""
-        rows, self._score_rows = self._score_rows, None
-        if rows is None or not isinstance(self.detector, AutoencoderDetector) or not self._loss:
+    def _score(self, rows: pd.DataFrame | None) -> None:
+        """Score ``rows`` with the fitted detector; a failure is kept, not raised."""
+        if rows is None or not self._steps:
             return
         with self._lock:
             self._status = "scoring"
         roles = self._score_roles
         try:
-            self.scored = score_table(
-                self.detector,
-                rows,
-                label=roles.label,
-                timestamp=roles.timestamp,
-                seed=self.detector.config.seed,
-            )
+            self.scored = score_table(self.detector, rows, label=roles.label, timestamp=roles.timestamp)
         except Exception as exc:
             # The model is fine; the Results page will try again and show the problem.
-            if not isinstance(exc, DataError):
-                logger.exception("Scoring after training failed")
-            self.scoring_error = str(exc) if isinstance(exc, DataError) else f"{type(exc).__name__}: {exc}"
+            self.scoring_error = _failure(exc, "Scoring after training failed")
 
-    def _on_epoch(self, log: EpochLog) -> bool:
+    def _compare(self, X: pd.DataFrame, rows: pd.DataFrame) -> None:
+        """Fit the baselines on ``X`` and score ``rows`` with them; a failure is kept, not raised."""
+        from detector.baselines import fit_baselines
+
         with self._lock:
-            self._loss.append(float(log.loss))
+            self._status = "comparing"
+        assert self.scored is not None
+        roles = self._score_roles
+        try:
+            self.baselines = fit_baselines(
+                self.detector, X, rows, self._baseline_kinds, primary=self.scored,
+                label=roles.label, timestamp=roles.timestamp,
+            )
+        except Exception as exc:
+            self.comparison_error = _failure(exc, "Fitting the baselines failed")
+
+    @property
+    def _steps(self) -> int:
+        with self._lock:
+            return self._n_steps
+
+    def _on_progress(self, log: FitProgress) -> bool:
+        with self._lock:
+            self._n_steps += 1
+            self._unit, self._stage = log.unit, log.stage
+            if log.loss is not None:
+                self._loss.append(float(log.loss))
             if log.val_loss is not None:
                 self._val_loss.append(float(log.val_loss))
-            self._total_epochs = int(log.epochs) or self._total_epochs
+            self._total_epochs = int(log.total) or self._total_epochs
         return self._stop.is_set()
 
     def _finish(self, status: Status, *, error: str | None = None) -> None:
@@ -315,6 +344,14 @@ class TrainingJob:
             if self._started is not None:
                 self._ended = time.monotonic()
         self._finished.set()
+
+
+def _failure(exc: Exception, what: str) -> str:
+    """The message a job keeps for ``exc``: a DataError's own words, else its type (and a log entry)."""
+    if isinstance(exc, DataError):
+        return str(exc)
+    logger.exception(what)
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _release_slot() -> None:

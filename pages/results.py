@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import streamlit as st
 
 from detector.errors import DataError
 from ui import format as fmt
+from ui.comparison_view import render_comparison
 from ui.results_view import render_workbench
 from ui.state import AppState, ModelState, get_state
 
@@ -21,7 +24,8 @@ st.caption(
 def show_results(state: AppState, model: ModelState) -> None:
     # (No st.stop() on this page: it would also stop the sidebar, drawn after the page.)
     st.success(f"A model is ready: {fmt.model_summary(model)}.", icon=":material/check_circle:")
-    note = fmt.step_limit_note(model.detector.training_plan_, len(model.history["loss"]))
+    plan = getattr(model.detector, "training_plan_", None)  # only networks have epochs to limit
+    note = fmt.step_limit_note(plan, len(model.history["loss"])) if plan is not None else None
     if note:
         st.info(note, icon=":material/speed:")
     if not state.model_is_current():
@@ -30,6 +34,7 @@ def show_results(state: AppState, model: ModelState) -> None:
             "model was trained with; the Data page has changed since. Train again to use the new "
             "choices, or score another file on the Score page."
         )
+    choose_method(state, model)
     try:
         # Normally the training job has scored every row already; this is the fallback.
         with st.spinner("Scoring every row of the table…"):
@@ -41,6 +46,12 @@ def show_results(state: AppState, model: ModelState) -> None:
         st.info("This model's table is no longer loaded; score a file on the Score page instead.")
         st.page_link("pages/score.py", label="Go to Score", icon=":material/upload_file:")
         return
+    baselines = model.baselines
+    also = None
+    if baselines is not None and view.detector is model.detector:
+        also = partial(render_comparison, baselines=baselines, cache=model.comparison_cache)
+    elif model.comparison_error:
+        st.warning(f"The baselines could not be fitted: {fmt.plain(model.comparison_error)}")
     render_workbench(
         view,
         bundle_metadata={
@@ -48,7 +59,25 @@ def show_results(state: AppState, model: ModelState) -> None:
             "label": view.scored.label_column,
             "timestamp": model.trained_on.roles.timestamp,
         },
+        also=also,
     )
+
+
+def choose_method(state: AppState, model: ModelState) -> None:
+    """Which method's scores the page shows: the trained model's, or a baseline's fitted beside it."""
+    methods = model.methods()
+    if len(methods) < 2:
+        return
+    if state.results_kind not in methods:
+        state.results_kind = model.detector.kind
+    kinds = list(methods)
+    chosen = st.segmented_control(
+        "Scores shown", kinds, default=state.results_kind, format_func=methods.__getitem__, required=True,
+        key=f"results_kind_{id(model)}",
+        help="Switch the threshold, flagged rows, charts and downloads to a baseline's scores "
+        "(fitted on the same rows with the same preprocessing), and back.",
+    )
+    state.results_kind = chosen or model.detector.kind
 
 
 model = state.model

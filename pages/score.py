@@ -7,9 +7,9 @@ from typing import Any
 
 import streamlit as st
 
+from detector.base import BaseDetector
 from detector.bundle import load_bundle
 from detector.errors import DataError
-from detector.model import AutoencoderDetector
 from detector.results import match_columns
 from ui import format as fmt
 from ui.results_view import render_workbench
@@ -67,7 +67,7 @@ def read_bundle(scoring: ScoringState) -> None:
         st.error(f"Could not load {fmt.plain(uploaded.name)}: {fmt.plain(scoring.bundle_error)}")
 
 
-def choose_model(state: AppState) -> tuple[AutoencoderDetector | None, float, dict[str, Any]]:
+def choose_model(state: AppState) -> tuple[BaseDetector | None, float, dict[str, Any]]:
     """The detector to score with, the threshold to start from, and its label/timestamp columns."""
     options = [SESSION_MODEL, BUNDLE_MODEL] if state.model is not None else [BUNDLE_MODEL]
     source = st.radio("Score with", options, horizontal=True)
@@ -78,7 +78,7 @@ def choose_model(state: AppState) -> tuple[AutoencoderDetector | None, float, di
         results = state.results
         threshold = results.threshold if results and results.detector is detector else detector.threshold_
         roles = model.trained_on.roles
-        st.caption(f"Trained on {fmt.plain(model.trained_on.dataset_name)}.")
+        st.caption(f"{detector.title} trained on {fmt.plain(model.trained_on.dataset_name)}.")
         return detector, float(threshold), {"label": roles.label, "timestamp": roles.timestamp,
                                             "source": model.trained_on.dataset_name}
     read_bundle(state.scoring)
@@ -92,20 +92,20 @@ def choose_model(state: AppState) -> tuple[AutoencoderDetector | None, float, di
                for key in ("label", "timestamp", "source")}
     trained_on = f" trained on {fmt.plain(columns['source'])}" if columns["source"] else ""
     st.caption(
-        f"Loaded a model{trained_on} with {len(bundle.detector.preprocessor_.source_columns_)} "
-        f"feature columns; threshold {bundle.detector.threshold_:.4g}."
+        f"Loaded a {fmt.plain(bundle.detector.title)} model{trained_on} with "
+        f"{len(bundle.detector.feature_columns)} feature columns; threshold {bundle.detector.threshold_:.4g}."
     )
     return bundle.detector, float(bundle.detector.threshold_), columns
 
 
-def score_file(scoring: ScoringState, detector: AutoencoderDetector, threshold: float,
+def score_file(scoring: ScoringState, detector: BaseDetector, threshold: float,
                columns: dict[str, Any]) -> None:
     table = scoring.table
     assert table is not None
     rows, n_columns = table.frame.shape
     name = fmt.plain(table.name)
     st.caption(f"{name}: {rows:,} rows × {n_columns:,} columns.")
-    match = match_columns(table.frame.columns, detector.preprocessor_.source_columns_)
+    match = match_columns(table.frame.columns, detector.feature_columns)
     try:
         match.check()
     except DataError as exc:

@@ -7,15 +7,11 @@ import logging
 import pandas as pd
 import streamlit as st
 
+from detector.autoencoder_config import ACTIVATIONS, AutoencoderConfig, TrainingPlan
 from detector.charts import loss_curve
 from detector.errors import DataError
-from detector.model import (
-    ACTIVATIONS,
-    AutoencoderConfig,
-    AutoencoderDetector,
-    TrainingPlan,
-    architecture,
-)
+from detector.network import architecture
+from detector.registry import FAMILIES, detector_class
 from detector.training import (
     PRESET_DESCRIPTIONS,
     PRESETS,
@@ -34,8 +30,35 @@ state = get_state()
 st.title("Train")
 st.caption(
     "The autoencoder learns to compress and rebuild ordinary rows; rows it rebuilds badly are "
-    "the anomalies. Pick a preset and press **Train model**."
+    "the anomalies. Pick a preset and press **Train model**: Isolation Forest, PCA and ECOD are "
+    "fitted beside it on the same rows, so Results can show whether the autoencoder is worth it."
 )
+
+
+def choose_family(settings: TrainSettings) -> str:
+    """The detector family to train (the autoencoder unless the user picks a baseline on its own)."""
+    kinds = list(FAMILIES)
+    settings.family = st.radio(
+        "Method",
+        kinds,
+        index=kinds.index(settings.family),
+        format_func=lambda kind: FAMILIES[kind].title,
+        captions=[FAMILIES[kind].summary for kind in kinds],
+        horizontal=True,
+        key="family",
+        help="The autoencoder is the tool's method; the others are classical baselines, fitted in "
+        "seconds. Training the autoencoder fits them too, for the comparison on Results.",
+    )
+    return settings.family
+
+
+def choose_contamination(settings: TrainSettings) -> None:
+    settings.contamination = st.slider(
+        "Expected share of anomalies (sets the initial threshold)",
+        min_value=0.005, max_value=0.45, value=settings.contamination, step=0.005,
+        format="%.3f", key="contamination",
+        help="Only where the first threshold is drawn; you can move it on Results.",
+    )
 
 
 def parse_layers(text: str) -> tuple[int, ...] | None:
@@ -121,12 +144,7 @@ def choose_config(settings: TrainSettings) -> AutoencoderConfig | None:
         seed = right.number_input(
             "Seed", min_value=0, max_value=2**31 - 1, value=config.seed, key=f"seed_{rev}",
         )
-        settings.contamination = st.slider(
-            "Expected share of anomalies (sets the initial threshold)",
-            min_value=0.005, max_value=0.45, value=settings.contamination, step=0.005,
-            format="%.3f", key="contamination",
-            help="Only where the first threshold is drawn; you can move it on Results.",
-        )
+        choose_contamination(settings)
     try:
         config = AutoencoderConfig(
             hidden_layers=parse_layers(layers),
@@ -188,14 +206,28 @@ def show_architecture(dataset: DatasetState, config: AutoencoderConfig) -> bool:
     return True
 
 
-def start_training(state: AppState, config: AutoencoderConfig) -> None:
+def data_ready(dataset: DatasetState) -> bool:
+    """Whether the data can train (a baseline has no network to show); say why not."""
+    try:
+        n_rows = dataset.n_training_rows()
+        n_inputs = dataset.network_inputs()
+    except DataError as exc:
+        st.error(f"The data is not ready for training: {fmt.plain(exc)}")
+        st.page_link("pages/data.py", label="Fix it on the Data page", icon=":material/table:")
+        return False
+    st.caption(f"{n_rows:,} training rows, encoded into {n_inputs:,} inputs.")
+    return True
+
+
+def start_training(state: AppState, family: str, config: AutoencoderConfig | None) -> None:
     dataset = state.dataset
     assert dataset is not None
-    detector = AutoencoderDetector(
-        config=config,
+    own = {"config": config} if family == "autoencoder" else {}
+    detector = detector_class(family)(
         contamination=state.settings.contamination,
         columns=feature_roles(dataset.roles),
         preprocess=dataset.preprocess,
+        **own,
     )
     try:
         state.start_training(detector)
@@ -225,11 +257,15 @@ def live_progress(state: AppState) -> None:
             )
         else:
             text = f"Epoch {progress.epoch} of {progress.total_epochs} · "
+            if progress.unit == "stage":
+                text = f"Step {progress.epoch} of {progress.total_epochs or '?'}: {progress.stage} · "
             if progress.status == "scoring":
                 text = "Trained; now scoring every row of the table for Results · "
+            elif progress.status == "comparing":
+                text = "Scored; now fitting Isolation Forest, PCA and ECOD for the comparison · "
             st.progress(progress.fraction, text=f"{text}{fmt.duration(progress.elapsed)} elapsed")
             show_losses(progress)
-        if progress.status == "scoring":
+        if progress.status in ("scoring", "comparing"):
             pass  # nothing left to stop: the model is trained
         elif progress.stop_requested:
             st.caption("Stopping after the current epoch; the best model so far will be kept.")
@@ -268,6 +304,16 @@ def show_outcome(state: AppState) -> None:
         return
     best = progress.best_epoch
     how = "stopped by you" if progress.status == "stopped" else "finished"
+    if best is None:  # a classical method: no epochs, no losses
+        st.success(
+            f"{training.job.detector.title} fitted in {fmt.duration(progress.elapsed)}.",
+            icon=":material/check_circle:",
+        )
+        st.page_link(
+            RESULTS_PAGE, label="See the results: which rows the model flags",
+            icon=":material/arrow_forward:",
+        )
+        return
     st.success(
         f"Training {how} after {progress.epoch} epochs in {fmt.duration(progress.elapsed)}. "
         f"Final training loss {fmt.loss(progress.loss[-1])}, validation loss "
@@ -297,13 +343,19 @@ else:
         + (f"; label `{roles.label}` is kept for evaluation only." if roles.label else ".")
         + (" Training only on rows the label marks normal." if dataset.normal_only else "")
     )
-    config = choose_config(state.settings)
-    ready = config is not None and show_architecture(dataset, config)
+    family = choose_family(state.settings)
+    if family == "autoencoder":
+        config = choose_config(state.settings)
+        ready = config is not None and show_architecture(dataset, config)
+    else:
+        config = None
+        choose_contamination(state.settings)
+        ready = data_ready(dataset)
     active = state.training_active
     if st.button(
         "Train model", type="primary", icon=":material/play_arrow:", disabled=not ready or active,
-    ) and config is not None:
-        start_training(state, config)
+    ) and (config is not None or family != "autoencoder"):
+        start_training(state, family, config)
     if active:
         st.fragment(run_every=1)(live_progress)(state)
     elif state.training is not None:

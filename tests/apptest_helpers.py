@@ -10,8 +10,9 @@ import pandas as pd
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
+from detector.autoencoder import AutoencoderDetector
+from detector.autoencoder_config import AutoencoderConfig
 from detector.columns import infer_roles
-from detector.model import AutoencoderConfig, AutoencoderDetector
 from detector.table import read_table
 from detector.training import feature_roles
 from ui.state import STATE_KEY, AppState, ModelState, TrainedOn

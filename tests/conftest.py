@@ -10,7 +10,7 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from detector.model import AutoencoderConfig
+from detector.autoencoder_config import AutoencoderConfig
 
 # Small and quick: a handful of epochs on a few hundred rows trains in about a second.
 TINY = AutoencoderConfig(hidden_layers=(16,), bottleneck=2, epochs=40, patience=8, batch_size=32, seed=0)

@@ -22,7 +22,7 @@ from apptest_helpers import (
 from bad_corpus import BAD_DIR, bad_cases
 from streamlit.testing.v1 import AppTest
 
-from detector.model import AutoencoderDetector
+from detector.autoencoder import AutoencoderDetector
 from detector.table import read_table
 from ui.state import DatasetState
 

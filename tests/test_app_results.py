@@ -24,8 +24,8 @@ from sklearn.metrics import f1_score, precision_score, recall_score, roc_auc_sco
 from streamlit.testing.v1 import AppTest
 from test_app_train import train_button, train_page, wait_until_trained
 
+from detector.autoencoder import AutoencoderDetector
 from detector.columns import infer_roles
-from detector.model import AutoencoderDetector
 from detector.results import ScoredTable
 from detector.table import read_table, read_table_text
 from detector.training import feature_roles

@@ -11,8 +11,8 @@ import pytest
 from apptest_helpers import app_state, assert_clean, start_app, tiny_csv, upload
 from streamlit.testing.v1 import AppTest
 
+from detector.autoencoder_config import AutoencoderConfig
 from detector.columns import ColumnRoles
-from detector.model import AutoencoderConfig
 from detector.training import TrainingJob
 
 # Two epochs of a tiny network on 60 rows: the cost is TensorFlow's import, not the training.
@@ -150,7 +150,7 @@ def test_training_completes_and_its_model_reaches_the_state():
     assert at.success[0].value.startswith("Training finished after 2 epochs")
     assert any(link.label.startswith("See the results") for link in at.get("page_link"))
     assert not train_button(at).disabled
-    assert any("Trained on tiny.csv" in caption.value for caption in at.sidebar.caption)
+    assert any("Autoencoder trained on tiny.csv" in caption.value for caption in at.sidebar.caption)
 
 
 @pytest.mark.slow
@@ -201,7 +201,12 @@ class Hold:
     def __init__(self) -> None:
         self.release = threading.Event()
 
-    def fit(self, X, y=None, *, on_epoch=None):
+    kind = "hold"
+
+    def warm_up(self) -> None:
+        pass
+
+    def fit(self, X, y=None, *, on_progress=None):
         assert self.release.wait(30)
         return self
 

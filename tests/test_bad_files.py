@@ -23,13 +23,14 @@ from bad_corpus import BAD_DIR, Expectation, bad_cases
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from detector.autoencoder import AutoencoderDetector
+from detector.autoencoder_config import AutoencoderConfig
 from detector.bundle import load_bundle
 from detector.cli import main
 from detector.columns import ColumnRoles, infer_roles, profile_columns
 from detector.errors import DataError
 from detector.explanations import top_columns
 from detector.export import FORMULA_PREFIXES, rows_csv
-from detector.model import AutoencoderConfig, AutoencoderDetector
 from detector.preprocessing import Preprocessor
 from detector.table import read_table, read_table_text
 

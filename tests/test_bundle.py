@@ -9,12 +9,19 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import TINY, correlated_table
 
+from detector.autoencoder import AutoencoderDetector
+from detector.autoencoder_config import TrainingPlan
 from detector.bundle import MODEL_FILE, bundle_bytes, load_bundle, save_bundle
 from detector.errors import DataError
-from detector.model import AutoencoderDetector, TrainingPlan
+from detector.version import __version__
+
+# A bundle written by release 0.1.0 (format 1) before the detector contract, with the rows
+# it was trained on and the scores that release gave them.
+FIXTURES = Path(__file__).parent / "data" / "bundles"
 
 pytestmark = pytest.mark.slow
 
@@ -80,9 +87,9 @@ def step_limited():
 
 def test_the_training_plan_is_saved_and_restored(step_limited):
     data = bundle_bytes(step_limited)
-    spec = json.loads(_members(data)["detector.json"])
-    assert spec["training_plan"]["limited_by_max_steps"] is True
-    assert (spec["training_plan"]["epochs_requested"], spec["training_plan"]["epochs_allowed"]) == (40, 5)
+    plan = json.loads(_members(data)["detector.json"])["fitted"]["training_plan"]
+    assert plan["limited_by_max_steps"] is True
+    assert (plan["epochs_requested"], plan["epochs_allowed"]) == (40, 5)
 
     loaded = load_bundle(data).detector
 
@@ -93,7 +100,7 @@ def test_the_training_plan_is_saved_and_restored(step_limited):
 def test_a_bundle_from_before_training_plans_loads_with_its_plan_rebuilt(step_limited):
     members = _members(bundle_bytes(step_limited))
     spec = json.loads(members["detector.json"])
-    del spec["training_plan"]
+    del spec["fitted"]["training_plan"]
     members["detector.json"] = json.dumps(spec).encode()
 
     loaded = load_bundle(_zip(members)).detector
@@ -104,7 +111,7 @@ def test_a_bundle_from_before_training_plans_loads_with_its_plan_rebuilt(step_li
 def test_a_tampered_training_plan_is_refused(zipped):
     members = _members(zipped)
     spec = json.loads(members["detector.json"])
-    spec["training_plan"]["epochs_allowed"] = "all of them"
+    spec["fitted"]["training_plan"]["epochs_allowed"] = "all of them"
     members["detector.json"] = json.dumps(spec).encode()
     with pytest.raises(DataError, match="training plan"):
         load_bundle(_zip(members))
@@ -112,14 +119,49 @@ def test_a_tampered_training_plan_is_refused(zipped):
 
 def test_bundle_holds_no_pickle(zipped):
     names = set(_members(zipped))
-    assert names == {
-        MODEL_FILE,
-        "detector.json",
-        "preprocessing.json",
-        "metadata.json",
-        "training_scores.npy",
-    }
+    assert names == {MODEL_FILE, "detector.json", "arrays.npz", "metadata.json"}
     assert not any(name.endswith((".pkl", ".pickle", ".joblib")) for name in names)
+    with zipfile.ZipFile(io.BytesIO(_members(zipped)["arrays.npz"])) as arrays:
+        assert sorted(arrays.namelist()) == ["code_mean.npy", "code_precision.npy", "decision_scores.npy"]
+
+
+def test_the_bundle_records_its_kind_and_the_library_and_format_versions(zipped):
+    spec = json.loads(_members(zipped)["detector.json"])
+    metadata = json.loads(_members(zipped)["metadata.json"])
+    assert (spec["kind"], spec["format_version"], spec["library_version"]) == ("autoencoder", 2, __version__)
+    assert (metadata["kind"], metadata["format_version"], metadata["library_version"]) == (
+        "autoencoder", 2, __version__,
+    )
+
+
+def test_an_array_that_needs_pickle_is_refused(zipped):
+    members = _members(zipped)
+    buffer = io.BytesIO()
+    np.savez(buffer, decision_scores=np.array([{"x": 1}], dtype=object))
+    members["arrays.npz"] = buffer.getvalue()
+    with pytest.raises(DataError, match=r"arrays\.npz"):
+        load_bundle(_zip(members))
+
+
+def test_an_unknown_kind_is_refused_by_name(zipped):
+    members = _members(zipped)
+    spec = json.loads(members["detector.json"])
+    spec["kind"] = "os.system"
+    members["detector.json"] = json.dumps(spec).encode()
+    with pytest.raises(DataError, match=r"Unknown detector kind 'os\.system'"):
+        load_bundle(_zip(members))
+
+
+def test_a_bundle_written_by_release_0_1_still_loads_and_scores_as_it_did():
+    loaded = load_bundle(FIXTURES / "v1_autoencoder.zip")
+    rows = pd.read_csv(FIXTURES / "v1_autoencoder_rows.csv")
+    expected = np.load(FIXTURES / "v1_autoencoder_scores.npy")
+    assert isinstance(loaded.detector, AutoencoderDetector)
+    assert loaded.metadata["format_version"] == 1
+    np.testing.assert_allclose(loaded.detector.decision_function(rows), expected, rtol=1e-6)
+    # ... and saves again in today's format, scoring the same.
+    again = load_bundle(bundle_bytes(loaded.detector))
+    np.testing.assert_allclose(again.detector.decision_function(rows), expected, rtol=1e-6)
 
 
 def test_scoring_a_table_without_a_trained_column_names_it(trained):
@@ -162,8 +204,12 @@ def test_zip_bomb_is_refused_before_unpacking(zipped):
 
 def test_incomplete_bundle_is_refused(zipped):
     members = _members(zipped)
-    del members["preprocessing.json"]
-    with pytest.raises(DataError, match=r"preprocessing\.json missing"):
+    del members["metadata.json"]
+    with pytest.raises(DataError, match=r"metadata\.json missing"):
+        load_bundle(_zip(members))
+    members = _members(zipped)
+    del members[MODEL_FILE]
+    with pytest.raises(DataError, match="no network"):
         load_bundle(_zip(members))
 
 
@@ -206,7 +252,7 @@ def test_wrong_format_version_is_explained(zipped):
 def test_inconsistent_preprocessing_is_refused(zipped):
     members = _members(zipped)
     spec = json.loads(members["detector.json"])
-    spec["columns"]["numeric"] = ["a", "b"]
+    spec["fitted"]["columns"]["numeric"] = ["a", "b"]
     members["detector.json"] = json.dumps(spec).encode()
     with pytest.raises(DataError, match="inconsistent"):
         load_bundle(_zip(members))
@@ -214,7 +260,7 @@ def test_inconsistent_preprocessing_is_refused(zipped):
 
 def test_garbage_json_is_refused(zipped):
     members = _members(zipped)
-    members["preprocessing.json"] = b"{not json"
+    members["detector.json"] = b"{not json"
     with pytest.raises(DataError, match="not valid JSON"):
         load_bundle(_zip(members))
 
@@ -227,7 +273,16 @@ def test_saving_an_unfitted_detector_fails(tmp_path: Path):
 def test_tampered_score_statistics_are_refused(zipped):
     members = _members(zipped)
     spec = json.loads(members["detector.json"])
-    spec["scoring"]["code_mean"] = spec["scoring"]["code_mean"][:-1]
+    spec["fitted"]["score_scales"] = [1.0, -2.0]
     members["detector.json"] = json.dumps(spec).encode()
+    with pytest.raises(DataError, match="scoring"):
+        load_bundle(_zip(members))
+    members = _members(zipped)
+    with np.load(io.BytesIO(members["arrays.npz"])) as arrays:
+        parts = {name: arrays[name] for name in arrays.files}
+    parts["code_mean"] = parts["code_mean"][:-1]
+    buffer = io.BytesIO()
+    np.savez(buffer, **parts)
+    members["arrays.npz"] = buffer.getvalue()
     with pytest.raises(DataError, match="scoring"):
         load_bundle(_zip(members))

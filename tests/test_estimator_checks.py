@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from detector.model import AutoencoderConfig, AutoencoderDetector
+from detector.autoencoder import AutoencoderDetector
+from detector.autoencoder_config import AutoencoderConfig
 
 pytestmark = pytest.mark.slow
 

@@ -10,16 +10,11 @@ import pytest
 from conftest import TINY, correlated_table
 from sklearn.metrics import roc_auc_score
 
+from detector.autoencoder import AutoencoderDetector
+from detector.autoencoder_config import AutoencoderConfig, TrainingPlan, training_plan
 from detector.columns import ColumnRoles
 from detector.errors import DataError, NotFittedError
-from detector.model import (
-    AutoencoderConfig,
-    AutoencoderDetector,
-    TrainingPlan,
-    architecture,
-    build_autoencoder,
-    training_plan,
-)
+from detector.network import architecture, build_autoencoder
 
 pytestmark = pytest.mark.slow
 
@@ -198,7 +193,7 @@ def test_numeric_array_input():
         detector.decision_function(data[:, :3])
 
 
-def test_on_epoch_sees_progress_and_can_stop_training():
+def test_on_progress_sees_epochs_and_can_stop_training():
     seen = []
 
     def stop_after_three(log):
@@ -206,7 +201,7 @@ def test_on_epoch_sees_progress_and_can_stop_training():
         return log.epoch >= 3
 
     detector = AutoencoderDetector(config=replace(TINY, epochs=50, patience=50))
-    detector.fit(correlated_table(n_rows=120), on_epoch=stop_after_three)
+    detector.fit(correlated_table(n_rows=120), on_progress=stop_after_three)
     assert [log.epoch for log in seen] == [1, 2, 3]
     assert seen[0].epochs == 50
     assert all(log.val_loss is not None and log.elapsed >= 0 for log in seen)

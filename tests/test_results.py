@@ -18,20 +18,17 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
+from detector.autoencoder import AutoencoderDetector
 from detector.columns import ColumnRoles
 from detector.errors import DataError
 from detector.evaluation import evaluate
-from detector.model import AutoencoderDetector
+from detector.export import original_text, scored_rows_csv
 from detector.results import (
     ScoredTable,
-    contribution_styles,
     flagged_view,
     match_columns,
-    original_text,
     row_explanation,
     score_table,
-    scored_rows_csv,
-    with_threshold,
 )
 from detector.table import read_table
 
@@ -139,18 +136,6 @@ def test_flagged_view_puts_the_users_columns_first_then_score_and_top_columns():
     assert view.truncated
 
 
-def test_contribution_styles_colour_only_large_shares():
-    shares = pd.DataFrame({"a": [0.9, 0.1], "b": [0.1, 0.9]})
-    scored = ScoredTable(scores=np.array([1.0, 2.0]), shares=shares)
-    frame = pd.DataFrame({"a": [1.0, 2.0], "b": [3.0, 4.0], "note": ["x", "y"]})
-    view = flagged_view(scored, frame, 0.0, limit=10)
-    styles = contribution_styles(view, min_share=0.5)
-    assert styles.loc[2, "b"].startswith("background-color")  # row 2 (score 2.0) first
-    assert styles.loc[2, "a"] == ""
-    assert styles.loc[1, "a"].startswith("background-color")
-    assert (styles["note"] == "").all()
-
-
 def test_columns_are_matched_by_name_and_missing_ones_are_explained():
     match = match_columns(["a", "extra", "b"], ["a", "b", "c"])
     assert match.missing == ("c",)
@@ -238,7 +223,7 @@ def test_flagged_rows_csv_holds_exactly_the_flagged_rows_with_the_original_text(
 @pytest.mark.slow
 def test_with_threshold_changes_only_the_saved_threshold(fitted):
     detector, _ = fitted
-    chosen = with_threshold(detector, 0.0)
+    chosen = detector.with_threshold(0.0)
     assert chosen.threshold_ == 0.0
     assert chosen.labels_.all()
     assert detector.threshold_ != 0.0
@@ -256,14 +241,3 @@ def test_flagged_rows_come_in_pages_in_score_order():
     assert page.offset == 2
     assert page.n_flagged == 4
     assert page.truncated
-
-
-def test_contribution_styles_shade_by_share_and_skip_other_columns():
-    shares = pd.DataFrame({"a": [0.25, 0.0], "b": [0.75, np.nan]})
-    scored = ScoredTable(scores=np.array([1.0, 0.5]), shares=shares)
-    frame = pd.DataFrame({"b": [3.0, 4.0], "a": [1.0, 2.0]})  # another column order than shares
-    styles = contribution_styles(flagged_view(scored, frame, 0.0, limit=10), min_share=0.2)
-    assert list(styles.columns) == ["b", "a", "anomaly score", "top columns"]
-    assert styles.loc[1, "b"] == "background-color: rgba(228, 87, 86, 0.56)"  # 0.15 + 0.55 * 0.75
-    assert styles.loc[1, "a"] == "background-color: rgba(228, 87, 86, 0.29)"
-    assert styles.loc[2].tolist() == ["", "", "", ""]  # 0 and NaN shares: no colour

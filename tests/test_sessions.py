@@ -25,8 +25,8 @@ from apptest_helpers import (
 from streamlit.testing.v1 import AppTest
 from test_app_train import Hold, wait_until_trained
 
+from detector.autoencoder import AutoencoderDetector
 from detector.columns import infer_roles
-from detector.model import AutoencoderDetector
 from detector.table import read_table
 from detector.training import (
     TrainingJob,

@@ -12,9 +12,11 @@ import pandas as pd
 import pytest
 from conftest import TINY
 
+from detector.autoencoder import AutoencoderDetector
+from detector.autoencoder_config import AutoencoderConfig
+from detector.base import FitProgress
 from detector.columns import ColumnRoles
 from detector.errors import DataError
-from detector.model import AutoencoderConfig, AutoencoderDetector, EpochLog
 from detector.preprocessing import PreprocessConfig
 from detector.training import (
     PRESETS,
@@ -38,7 +40,7 @@ class FakeDetector:
         self.error = error
         self.fit_calls = 0
 
-    def fit(self, X, y=None, *, on_epoch: Callable[[EpochLog], bool | None] | None = None):
+    def fit(self, X, y=None, *, on_progress: Callable[[FitProgress], bool | None] | None = None):
         self.fit_calls += 1
         if self.error is not None:
             raise self.error
@@ -46,12 +48,17 @@ class FakeDetector:
         for epoch in range(1, epochs + 1):
             if self.blocking:
                 assert self.permits.acquire(timeout=10), "test never released the epoch"
-            log = EpochLog(
-                epoch=epoch, epochs=epochs, loss=1 / epoch, val_loss=2 / epoch, elapsed=0.0,
+            log = FitProgress(
+                step=epoch, total=epochs, unit="epoch", loss=1 / epoch, val_loss=2 / epoch, elapsed=0.0,
             )
-            if on_epoch is not None and on_epoch(log):
+            if on_progress is not None and on_progress(log):
                 break
         return self
+
+    kind = "fake"
+
+    def warm_up(self) -> None:
+        pass
 
     def run_epochs(self, n: int) -> None:
         for _ in range(n):

@@ -7,7 +7,7 @@ import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from detector.model import TrainingPlan
+    from detector.autoencoder_config import TrainingPlan
     from ui.state import ModelState
 
 # Where the Train page lets the user change max_steps; named in every note about the step limit.
@@ -82,10 +82,11 @@ def step_limit_note(plan: TrainingPlan, epochs_run: int) -> str | None:
 
 
 def model_summary(model: ModelState) -> str:
-    """``"trained on data.csv (1,200 rows) in 0:12, final loss 0.0123"``."""
+    """``"an Autoencoder trained on data.csv (1,200 rows) in 0:12, final loss 0.0123"``."""
     trained_on, losses = model.trained_on, model.history["loss"]
     stopped = " (stopped early by you)" if model.stopped_by_user else ""
+    final = f", final loss {loss(losses[-1])}" if losses else ""
     return (
-        f"trained on {plain(trained_on.dataset_name)} ({trained_on.n_rows:,} rows) in "
-        f"{duration(model.seconds)}{stopped}, final loss {loss(losses[-1] if losses else None)}"
+        f"{model.detector.title} trained on {plain(trained_on.dataset_name)} ({trained_on.n_rows:,} rows) "
+        f"in {duration(model.seconds)}{stopped}{final}"
     )

@@ -7,8 +7,8 @@ model call runs on a drag (except reconstructing a newly selected row, once).
 
 from __future__ import annotations
 
-import gc
 import math
+from collections.abc import Callable
 from functools import cache, partial
 from pathlib import Path
 from typing import Any
@@ -27,14 +27,11 @@ from detector.charts import (
     roc_curve_figure,
     score_timeline,
 )
-from detector.results import (
-    FlaggedRows,
-    contribution_styles,
-    scored_rows_csv,
-    with_threshold,
-)
+from detector.export import scored_rows_csv
+from detector.results import FlaggedRows
 from detector.thresholds import ThresholdChoice
 from ui import format as fmt
+from ui.runtime import freeze_what_is_loaded
 from ui.state import ScoredView
 
 # Flagged rows per page of the table (every flagged row is on some page, and in the download).
@@ -51,32 +48,38 @@ EXPLAIN_COLUMNS = 10
 CHART_CONFIG = {"displayModeBar": False}
 
 
-def render_workbench(view: ScoredView, *, bundle_metadata: dict[str, Any] | None = None) -> None:
-    """Draw the whole workbench for ``view``; ``bundle_metadata`` is saved in model downloads."""
+def render_workbench(
+    view: ScoredView,
+    *,
+    bundle_metadata: dict[str, Any] | None = None,
+    also: Callable[[ScoredView, float], None] | None = None,
+) -> None:
+    """Draw the whole workbench for ``view``; ``bundle_metadata`` is saved in model downloads.
+
+    ``also`` draws more that follows the threshold (the comparison panel), after the numbers.
+    """
     for note in view.scored.notes:
         st.warning(fmt.plain(note))
-    _threshold_dependent(view, bundle_metadata or {})
+    _threshold_dependent(view, bundle_metadata or {}, also)
     _freeze_what_the_first_render_loaded()
 
 
 @cache
 def _freeze_what_the_first_render_loaded() -> None:
-    """Once per process, after the first workbench: exempt what exists now from the GC's walks.
+    """Once per process, after the first workbench: exempt what it loaded from the GC's walks.
 
-    Streamlit runs a full garbage collection after every script run once Keras is loaded (see
-    :func:`detector.model.import_keras`, which freezes what the Keras import left). The first
-    workbench loads modules and caches of its own (Plotly's figure classes and validators, the
-    pandas Styler and its templates): some 60,000 objects that each collection walked again,
-    15 ms of every threshold change at a million rows. They live as long as the process; the
-    price is that this one run's own short-lived cycles are never collected (a few hundred kB,
-    once).
+    The first workbench loads modules and caches of its own (Plotly's figure classes and
+    validators, the pandas Styler and its templates): some 60,000 objects that Streamlit's
+    full collection after every run walked again, 15 ms of every threshold change at a million
+    rows. See :func:`ui.runtime.freeze_what_is_loaded`.
     """
-    gc.collect()
-    gc.freeze()
+    freeze_what_is_loaded()
 
 
 @st.fragment
-def _threshold_dependent(view: ScoredView, bundle_metadata: dict[str, Any]) -> None:
+def _threshold_dependent(
+    view: ScoredView, bundle_metadata: dict[str, Any], also: Callable[[ScoredView, float], None] | None,
+) -> None:
     view.sync_widgets()
     st.subheader("Where to draw the line")
     _distribution(view)
@@ -85,6 +88,8 @@ def _threshold_dependent(view: ScoredView, bundle_metadata: dict[str, Any]) -> N
     _headline(view, threshold)
     _flagged_rows(view, threshold)
     _where(view, threshold)
+    if also is not None:
+        also(view, threshold)
     _downloads(view, threshold, view.scored.count_flagged(threshold), bundle_metadata)
 
 
@@ -109,9 +114,9 @@ def _distribution(view: ScoredView) -> None:
     )
     st.plotly_chart(figure, config=CHART_CONFIG)
     st.caption(
-        "How badly the model rebuilds each row (its anomaly score). The solid line is the "
-        "threshold: rows to its right are flagged. Dashed lines are where the automatic methods "
-        "would put it, with how many rows each would flag."
+        f"Each row's anomaly score from the {view.detector.title} (higher is odder). The solid line "
+        "is the threshold: rows to its right are flagged. Dashed lines are where the automatic "
+        "methods would put it, with how many rows each would flag."
     )
 
 
@@ -246,10 +251,16 @@ def _flagged_rows(view: ScoredView, threshold: float) -> None:
         )
     else:
         about.caption(f"All {n_flagged:,} flagged rows, highest score first.")
-    st.caption(
-        f"Red cells explain a large share (≥ {HIGHLIGHT_SHARE:.0%}) of their row's error; the "
-        "darker, the larger. Select a row to see what the model expected instead."
-    )
+    if view.scored.explained:
+        st.caption(
+            f"Red cells explain a large share (≥ {HIGHLIGHT_SHARE:.0%}) of their row's score; the "
+            "darker, the larger. Select a row to see why it stands out."
+        )
+    else:
+        st.caption(
+            f"The {view.detector.title} scores whole rows: it does not explain rows column by "
+            "column, so no cells are coloured. Select a row to see its values as the model sees them."
+        )
     table_key = view.key("table")
     if view.table_moved:
         # The threshold or page moved, so the rows moved: keep the selected row selected if shown.
@@ -276,9 +287,28 @@ def _styled(flagged: FlaggedRows) -> Any:
     """The table with contribution colours and compact numbers (pandas' default shows 6 decimals)."""
     table = flagged.table
     floats = [c for c in table.columns if pd.api.types.is_float_dtype(table[c])]
-    return table.style.apply(lambda _: contribution_styles(flagged, HIGHLIGHT_SHARE), axis=None).format(
-        {column: "{:.6g}" for column in floats}, na_rep="",
-    )
+    style = table.style
+    if flagged.shares is not None:
+        style = style.apply(lambda _: contribution_styles(flagged, HIGHLIGHT_SHARE), axis=None)
+    return style.format({column: "{:.6g}" for column in floats}, na_rep="")
+
+
+def contribution_styles(flagged: FlaggedRows, min_share: float = 0.2) -> pd.DataFrame:
+    """CSS per cell of ``flagged.table``: a red background, stronger for a larger share of the score.
+
+    Only feature cells whose column explains at least ``min_share`` of the row's score are
+    coloured; every other cell (and every cell, for a method without shares) gets an empty style.
+    """
+    table = flagged.table
+    styles = np.full(table.shape, "", dtype=object)
+    if flagged.shares is not None:
+        # Shares lined up with the table's columns (NaN for columns that are not features).
+        share = flagged.shares.reindex(columns=table.columns).to_numpy(dtype=float, na_value=np.nan)
+        with np.errstate(invalid="ignore"):
+            strong = share >= min_share
+        alpha = np.round(0.15 + 0.55 * np.clip(share[strong], 0, 1), 2)
+        styles[strong] = [f"background-color: rgba(228, 87, 86, {a})" for a in alpha]
+    return pd.DataFrame(styles, index=table.index, columns=table.columns)
 
 
 def _explain(view: ScoredView, position: int) -> None:
@@ -286,22 +316,34 @@ def _explain(view: ScoredView, position: int) -> None:
     how = "selected" if view.selected_row is not None else "the highest-scoring row on this page"
     st.markdown(f"**Why row {position + 1} stands out** ({how}; score {score:.4g})")
     explanation = view.explain(position).head(EXPLAIN_COLUMNS)
+    if not view.scored.explained:
+        st.caption(
+            f"The {view.detector.title} does not explain rows column by column. The row's values, "
+            "scaled as the model sees them (0 is typical, ±1 a typical spread):"
+        )
+        st.dataframe(
+            explanation.loc[:, ["column", "actual", "actual (scaled)"]], hide_index=True,
+        )
+        return
     left, right = st.columns([3, 2])
     bars = reconstruction_bars(
         explanation["column"], explanation["actual"], explanation["reconstructed"],
         heights=(explanation["actual (scaled)"], explanation["reconstructed (scaled)"]),
         value_title="scaled as the model sees it",
-        layout=_small("Actual vs reconstructed value"),
+        layout=_small(
+            "Actual vs reconstructed value" if explanation["reconstructed"].notna().any()
+            else "Actual value (this method has no reconstruction)"
+        ),
     )
     left.plotly_chart(bars, config=CHART_CONFIG)
     shares = explanation.set_index("column")["share of error"]
-    bars = contribution_bars(shares, layout=_small("Share of the row's error"))
+    bars = contribution_bars(shares, layout=_small(f"Share of {view.detector.explanation_of}"))
     right.plotly_chart(bars, config=CHART_CONFIG)
     st.caption(
-        "The model rebuilds each row from a compressed summary; the columns it rebuilds worst "
-        "carry most of the error and are the reason the row scores high. Bars are scaled as the "
-        "model sees each column, so that columns in different units compare; the labels show "
-        "the values themselves (categories have no bar, only their label)."
+        f"The columns with the largest share of {view.detector.explanation_of} are the reason the "
+        "row scores high. Bars are scaled as the model sees each column, so that columns in "
+        "different units compare; the labels show the values themselves (categories have no bar, "
+        "only their label)."
     )
 
 
@@ -395,7 +437,7 @@ def rows_download(view: ScoredView, threshold: float, *, only_flagged: bool) -> 
 
 def model_download(view: ScoredView, threshold: float, metadata: dict[str, Any]) -> bytes:
     """The model bundle the model download button serves, saved with ``threshold``."""
-    return bundle_bytes(with_threshold(view.detector, threshold), metadata=metadata)
+    return bundle_bytes(view.detector.with_threshold(threshold), metadata=metadata)
 
 
 def _small(title: str, *, legend_below: bool = False) -> dict[str, Any]:

@@ -55,9 +55,13 @@ def _model_status(state: AppState, live: bool) -> None:
         elif progress.status == "scoring":
             st.caption("Trained; scoring every row for Results.")
             st.progress(1.0)
+        elif progress.status == "comparing":
+            st.caption("Trained and scored; fitting the baselines for the comparison on Results.")
+            st.progress(1.0)
         else:
+            step = f"epoch {progress.epoch}" if progress.unit == "epoch" else f"step {progress.epoch}"
             st.caption(
-                f"Training: epoch {progress.epoch} of {progress.total_epochs}, "
+                f"Training: {step} of {progress.total_epochs}, "
                 f"{fmt.duration(progress.elapsed)} elapsed."
             )
             st.progress(progress.fraction)

@@ -11,26 +11,24 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import streamlit as st
 
+from detector.autoencoder_config import AutoencoderConfig
 from detector.columns import ColumnProfile, ColumnRoles, infer_roles, label_vector, profile_columns
 from detector.errors import DataError
-from detector.model import AutoencoderConfig
+from detector.export import original_text
 from detector.preprocessing import PreprocessConfig
-from detector.results import (
-    FlaggedRows,
-    ScoredTable,
-    flagged_view,
-    original_text,
-    row_explanation,
-    score_table,
-)
+from detector.registry import DEFAULT_KIND, baseline_kinds
+from detector.results import FlaggedRows, ScoredTable, flagged_view, row_explanation, score_table
 from detector.thresholds import threshold_for_share
 from detector.training import PRESETS, TrainingJob, network_inputs, training_rows
+from ui.runtime import freeze_what_is_loaded
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from detector.base import BaseDetector
+    from detector.baselines import Baselines
     from detector.bundle import LoadedBundle
-    from detector.model import AutoencoderDetector
+    from detector.comparison import Comparison
     from detector.table import Table
 
 # The only session_state key the app owns; everything else hangs off the AppState stored here.
@@ -99,8 +97,9 @@ class DatasetState:
 
 @dataclass
 class TrainSettings:
-    """The Train page's form: a preset and the model configuration derived from it."""
+    """The Train page's form: the detector family, a preset and the model configuration derived from it."""
 
+    family: str = DEFAULT_KIND
     preset: str = DEFAULT_PRESET
     config: AutoencoderConfig = field(default_factory=lambda: PRESETS[DEFAULT_PRESET])
     contamination: float = 0.05
@@ -141,11 +140,20 @@ class TrainedOn:
         ) == dataset.choices()
 
 
+@dataclass(eq=False)
+class ComparisonCache:
+    """The last "is the autoencoder worth it?" comparison, kept per flagged count (see ui.comparison_view)."""
+
+    key: int | None = None
+    comparison: Comparison | None = None
+    text: str = ""
+
+
 @dataclass
 class ModelState:
-    """A trained detector and what it was trained on."""
+    """A trained detector, what it was trained on, and the baselines fitted beside it."""
 
-    detector: AutoencoderDetector
+    detector: BaseDetector
     trained_on: TrainedOn
     history: dict[str, list[float]]
     seconds: float
@@ -153,6 +161,16 @@ class ModelState:
     trained_at: datetime = field(default_factory=datetime.now)
     # The table it was trained on, kept so Results can show its rows after another is loaded.
     dataset: DatasetState | None = None
+    # The baselines fitted on the same rows ("is the autoencoder worth it?"), if any.
+    baselines: Baselines | None = None
+    comparison_error: str | None = None
+    comparison_cache: ComparisonCache = field(default_factory=ComparisonCache)
+
+    def methods(self) -> dict[str, str]:
+        """The methods whose scores Results can show: kind -> title, the trained detector first."""
+        if self.baselines is None:
+            return {self.detector.kind: self.detector.title}
+        return {kind: self.baselines.title(kind) for kind in self.baselines.kinds}
 
 
 @dataclass
@@ -177,7 +195,7 @@ class ScoredView:
     table: Table
     # What the table was read from (upload bytes or a path), for downloads of the original cells.
     data: bytes | Path | None
-    detector: AutoencoderDetector
+    detector: BaseDetector
     threshold: float
     # The row (0-based position) whose reconstruction is shown; None shows the top flagged row.
     selected_row: int | None = None
@@ -265,7 +283,7 @@ class ScoringState:
         self.upload_id, self.table, self.data, self.table_error = upload_id, None, None, None
         self.view, self.view_error = None, None
 
-    def scored_view(self, detector: AutoencoderDetector) -> ScoredView | None:
+    def scored_view(self, detector: BaseDetector) -> ScoredView | None:
         """The loaded table's result with ``detector`` if it is scored already, else None."""
         view = self.view
         if view is not None and view.detector is detector and view.table is self.table:
@@ -273,7 +291,7 @@ class ScoringState:
         return None
 
     def score(
-        self, detector: AutoencoderDetector, *, threshold: float, label: str | None,
+        self, detector: BaseDetector, *, threshold: float, label: str | None,
         timestamp: str | None,
     ) -> ScoredView | None:
         """Score the loaded table with ``detector`` unless that was already done; keep any error."""
@@ -286,7 +304,7 @@ class ScoringState:
         self.view, self.view_error = None, None
         try:
             scored = score_table(
-                detector, table.frame, label=label, timestamp=timestamp, seed=detector.config.seed,
+                detector, table.frame, label=label, timestamp=timestamp,
             )
         except DataError as exc:
             self.view_error = str(exc)
@@ -308,6 +326,9 @@ class AppState:
     # The model's verdict on the table it was trained on (the Results page); replaced with
     # every new model, usually already scored by the training job.
     results: ScoredView | None = None
+    # Which method's scores the Results workbench shows (a kind of ModelState.methods()).
+    results_kind: str = DEFAULT_KIND
+    _baseline_views: dict[str, ScoredView] = field(default_factory=dict, repr=False)
     scoring: ScoringState = field(default_factory=ScoringState)
     # Identity (file_id) of the last upload handled, so a file is parsed once, not on every rerun.
     upload_id: str | None = None
@@ -336,7 +357,7 @@ class AppState:
     def training_active(self) -> bool:
         return self.training is not None and self.training.job.progress().active
 
-    def start_training(self, detector: AutoencoderDetector) -> TrainingState:
+    def start_training(self, detector: BaseDetector) -> TrainingState:
         """Start fitting ``detector`` on the current dataset's training rows in the background."""
         if self.training_active:
             raise RuntimeError("A training is already running in this session.")
@@ -344,8 +365,13 @@ class AppState:
         if dataset is None:
             raise DataError("Load a dataset on the Data page before training.")
         rows = dataset.training_frame()
-        # The job scores the whole table after training, so Results opens at once.
-        job = TrainingJob(detector, rows, score_rows=dataset.frame, score_roles=dataset.roles)
+        # The job scores the whole table after training, so Results opens at once; after the
+        # autoencoder it fits the baselines too, for the comparison.
+        job = TrainingJob(
+            detector, rows, score_rows=dataset.frame, score_roles=dataset.roles,
+            baselines=baseline_kinds() if detector.kind == "autoencoder" else (),
+            on_start=freeze_what_is_loaded,
+        )
         self.training = TrainingState(
             job=job.start(), trained_on=TrainedOn.of(dataset, len(rows)), dataset=dataset,
         )
@@ -372,10 +398,14 @@ class AppState:
             seconds=progress.elapsed,
             stopped_by_user=progress.status == "stopped",
             dataset=training.dataset,
+            baselines=job.baselines,
+            comparison_error=job.comparison_error,
         )
         self.results = None
+        self.results_kind = detector.kind
+        self._baseline_views = {}
         if job.scored is not None and training.dataset is not None:
-            self.results = self._view(job.scored, training.dataset, detector)  # type: ignore[arg-type]
+            self.results = self._view(job.scored, training.dataset, detector)
         return True
 
     # ----------------------------------------------------------------- results
@@ -388,18 +418,26 @@ class AppState:
         model = self.model
         if model is None or model.dataset is None:
             return None
-        if self.results is not None and self.results.detector is model.detector:
+        if self.results is None or self.results.detector is not model.detector:
+            roles = model.trained_on.roles
+            scored = score_table(
+                model.detector, model.dataset.frame, label=roles.label, timestamp=roles.timestamp,
+            )
+            self.results = self._view(scored, model.dataset, model.detector)
+        baselines = model.baselines
+        kind = self.results_kind
+        if kind == model.detector.kind or baselines is None or kind not in baselines.scored:
             return self.results
-        roles = model.trained_on.roles
-        scored = score_table(
-            model.detector, model.dataset.frame, label=roles.label, timestamp=roles.timestamp,
-            seed=model.detector.config.seed,
-        )
-        self.results = self._view(scored, model.dataset, model.detector)
-        return self.results
+        view = self._baseline_views.get(self.results_kind)
+        if view is None:
+            view = self._view(
+                baselines.scored[self.results_kind], model.dataset, baselines.detectors[self.results_kind],
+            )
+            self._baseline_views[self.results_kind] = view
+        return view
 
     @staticmethod
-    def _view(scored: ScoredTable, dataset: DatasetState, detector: AutoencoderDetector) -> ScoredView:
+    def _view(scored: ScoredTable, dataset: DatasetState, detector: BaseDetector) -> ScoredView:
         return ScoredView(
             scored=scored, table=dataset.table, data=dataset.data, detector=detector,
             threshold=float(detector.threshold_),
@@ -427,6 +465,7 @@ def get_state() -> AppState:
 __all__ = [
     "STATE_KEY",
     "AppState",
+    "ComparisonCache",
     "DatasetState",
     "ModelState",
     "ScoredView",

@@ -1,0 +1,233 @@
+"""The autoencoder's Keras network: its layers, how it is built, and the training loop.
+
+Keras and TensorFlow are imported inside the functions that need them (the import costs
+seconds), always through :func:`import_keras`.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from detector.autoencoder_config import AutoencoderConfig
+from detector.base import FitProgress, ProgressCallback
+
+if TYPE_CHECKING:
+    import keras
+
+# Rows scored per call when predicting; large enough to amortise Keras' per-call overhead,
+# small enough that the intermediate activations stay a few hundred MB at most.
+_PREDICT_BATCH = 16_384
+
+
+_keras_lock = threading.Lock()
+
+
+def import_keras() -> Any:
+    """Import Keras (and TensorFlow), once per process and from one thread at a time."""
+    with _keras_lock:
+        import keras  # seconds, the first time
+
+    return keras
+
+
+@dataclass(frozen=True)
+class LayerSummary:
+    """One dense layer of the network, for showing the architecture before training."""
+
+    name: str
+    units: int
+    params: int
+
+
+def architecture(config: AutoencoderConfig, n_inputs: int) -> list[LayerSummary]:
+    """List the dense layers of the network ``config`` builds for ``n_inputs`` columns.
+
+    Plain arithmetic, no TensorFlow: the UI shows this before anything is trained.
+    ``config`` must be resolved (no ``None`` sizes).
+    """
+    if config.hidden_layers is None or config.bottleneck is None:
+        raise ValueError("architecture() needs a resolved config; call config.resolved(...) first.")
+    widths = [*config.hidden_layers, config.bottleneck, *reversed(config.hidden_layers), n_inputs]
+    names = (
+        [f"encoder_{i + 1}" for i in range(len(config.hidden_layers))]
+        + ["bottleneck"]
+        + [f"decoder_{i + 1}" for i in range(len(config.hidden_layers))]
+        + ["output"]
+    )
+    layers = []
+    previous = n_inputs
+    for name, units in zip(names, widths, strict=True):
+        layers.append(LayerSummary(name=name, units=units, params=previous * units + units))
+        previous = units
+    return layers
+
+
+def build_autoencoder(config: AutoencoderConfig, n_inputs: int) -> keras.Model:
+    """Build the (uncompiled) dense autoencoder for a resolved ``config``."""
+    keras = import_keras()
+
+    regularizer = keras.regularizers.L2(config.l2) if config.l2 > 0 else None
+    seed = config.seed
+
+    def dense(units: int, name: str, activation: str | None) -> keras.layers.Dense:
+        nonlocal seed
+        seed += 1
+        return keras.layers.Dense(
+            units,
+            activation=activation,
+            name=name,
+            kernel_initializer=keras.initializers.GlorotUniform(seed=seed),
+            kernel_regularizer=regularizer,
+        )
+
+    inputs = keras.Input(shape=(n_inputs,), name="features")
+    x = inputs
+    for summary in architecture(config, n_inputs)[:-1]:
+        activation = None if summary.name == "bottleneck" else config.activation
+        x = dense(summary.units, summary.name, activation)(x)
+        if config.dropout > 0 and summary.name != "bottleneck":
+            seed += 1
+            x = keras.layers.Dropout(config.dropout, seed=seed, name=f"{summary.name}_dropout")(x)
+    outputs = dense(n_inputs, "output", None)(x)
+    return keras.Model(inputs, outputs, name="autoencoder")
+
+
+
+def train_network(
+    matrix: np.ndarray,
+    config: AutoencoderConfig,
+    on_progress: ProgressCallback | None,
+) -> tuple[Any, dict[str, list[float]], bool]:
+    """Fit a fresh network on ``matrix``; return it, its loss history and whether the user stopped it."""
+    keras = import_keras()
+    import tensorflow as tf
+
+    rng = np.random.default_rng(config.seed)
+    order = rng.permutation(len(matrix))
+    n_validation = round(len(matrix) * config.validation_fraction)
+    # A validation set of a handful of rows says nothing; below 8 rows monitor the training loss.
+    if n_validation < 8 or len(matrix) - n_validation < 8:
+        n_validation = 0
+    train = matrix[order[n_validation:]]
+    validation = matrix[order[:n_validation]] if n_validation else None
+
+    model = build_autoencoder(config, matrix.shape[1])
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=config.learning_rate), loss="mse")
+    batch_size = min(config.batch_size or 32, len(train))
+    dataset = _shuffled_batches(tf, train, batch_size, config.seed)
+    monitor = "val_loss" if validation is not None else "loss"
+    callbacks: list[keras.callbacks.Callback] = [
+        keras.callbacks.EarlyStopping(
+            monitor=monitor,
+            patience=config.patience,
+            restore_best_weights=True,
+        ),
+    ]
+    progress = _progress_callback(config.epochs, on_progress)
+    callbacks.append(progress)
+    model.fit(
+        dataset,
+        validation_data=(validation, validation) if validation is not None else None,
+        # Keras validates a dataset-fed fit in batches of 32 unless told otherwise, which made
+        # every epoch up to twice as slow as the training itself needs.
+        validation_batch_size=batch_size,
+        epochs=config.epochs,
+        callbacks=callbacks,
+        shuffle=False,  # the dataset reshuffles itself, with our seed
+        verbose=0,
+    )
+    history = {"loss": list(progress.loss), "val_loss": list(progress.val_loss)}
+    return model, history, progress.stopped_by_user
+
+
+def _shuffled_batches(tf: Any, train: np.ndarray, batch_size: int, seed: int) -> Any:
+    """A dataset of (rows, rows) batches of ``train``, in a new seeded order every epoch.
+
+    Each epoch draws one permutation of the row numbers (a stateless shuffle keyed by a seeded
+    per-epoch random number, so training is reproducible without touching TensorFlow's global
+    random state, which other sessions' threads share) and gathers whole batches from it. A
+    shuffle buffer of row numbers instead passes every row through tf.data one at a time, which
+    cost about a second per epoch per million rows; this is the layout Keras uses for arrays.
+    """
+    n_rows = len(train)
+    n_full = n_rows // batch_size * batch_size
+    seed_part = tf.constant(seed, tf.int64)
+
+    def batches_of_one_epoch(epoch_seed: Any) -> Any:
+        order = tf.random.experimental.stateless_shuffle(
+            tf.range(n_rows, dtype=tf.int64),
+            seed=tf.stack([epoch_seed, seed_part]),
+        )
+        batches = tf.data.Dataset.from_tensor_slices(tf.reshape(order[:n_full], (-1, batch_size)))
+        if n_full < n_rows:
+            batches = batches.concatenate(tf.data.Dataset.from_tensors(order[n_full:]))
+        return batches
+
+    data = tf.constant(train)
+
+    def gather(rows: Any) -> tuple[Any, Any]:
+        batch = tf.gather(data, rows)
+        return batch, batch
+
+    return (
+        tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
+        .take(1)
+        .flat_map(batches_of_one_epoch)
+        .map(gather, num_parallel_calls=tf.data.AUTOTUNE)
+        # Keras cannot count the batches of a flat_map; telling it spares a warning per fit.
+        .apply(tf.data.experimental.assert_cardinality(-(-n_rows // batch_size)))
+        .prefetch(tf.data.AUTOTUNE)
+    )
+
+
+def _progress_callback(epochs: int, on_progress: ProgressCallback | None) -> Any:
+    """A Keras callback that records the losses and forwards each epoch to ``on_progress``."""
+    keras = import_keras()
+
+    class Progress(keras.callbacks.Callback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.loss: list[float] = []
+            self.val_loss: list[float] = []
+            self.stopped_by_user = False
+            self.started = time.perf_counter()
+
+        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+            logs = logs or {}
+            self.loss.append(float(logs.get("loss", math.nan)))
+            val = logs.get("val_loss")
+            if val is not None:
+                self.val_loss.append(float(val))
+            if on_progress is None:
+                return
+            log = FitProgress(
+                step=epoch + 1,
+                total=epochs,
+                unit="epoch",
+                loss=self.loss[-1],
+                val_loss=None if val is None else float(val),
+                elapsed=time.perf_counter() - self.started,
+            )
+            if on_progress(log):
+                self.stopped_by_user = True
+                self.model.stop_training = True
+
+    return Progress()
+
+
+def row_batches(n_rows: int) -> Iterator[slice]:
+    """Consecutive slices of at most ``_PREDICT_BATCH`` rows covering ``range(n_rows)``."""
+    for start in range(0, n_rows, _PREDICT_BATCH):
+        yield slice(start, min(start + _PREDICT_BATCH, n_rows))
+
+
+__all__ = [
+    "LayerSummary", "architecture", "build_autoencoder", "import_keras", "row_batches", "train_network",
+]

@@ -1,0 +1,3 @@
+"""The library's version, recorded in every model bundle."""
+
+__version__ = "0.2.0"
