@@ -20,6 +20,8 @@ from sklearn.metrics import (
     roc_curve,
 )
 
+from detector.thresholds import flag
+
 # Enough points for a smooth curve in the browser, few enough to send quickly.
 MAX_CURVE_POINTS = 1000
 
@@ -60,7 +62,7 @@ def evaluate(labels: ArrayLike, scores: ArrayLike, threshold: float) -> Evaluati
         # scikit-learn refuses empty input; with no scored row every metric is undefined.
         nan = float("nan")
         return Evaluation(float(threshold), nan, nan, nan, nan, nan, 0, 0, 0, 0, n_unscored)
-    predicted = (values > threshold).astype(np.int8)
+    predicted = flag(values, threshold).astype(np.int8)
     tn, fp, fn, tp = confusion_matrix(y, predicted, labels=[0, 1]).ravel()
     precision, recall, f1, _ = precision_recall_fscore_support(
         y, predicted, labels=[1], average=None, zero_division=np.nan

@@ -13,6 +13,7 @@ from detector.errors import DataError
 from detector.results import match_columns
 from ui import format as fmt
 from ui.results_view import render_workbench
+from ui.runtime import freeze_what_is_loaded
 from ui.state import AppState, ScoringState, get_state
 from ui.upload import read_new_upload, table_uploader
 
@@ -61,6 +62,7 @@ def read_bundle(scoring: ScoringState) -> None:
         try:
             with st.spinner("Loading the model…"):
                 scoring.bundle = load_bundle(uploaded.getvalue())
+                freeze_what_is_loaded()  # Keras, if the bundle has a network: see ui.runtime
         except DataError as exc:
             scoring.bundle_error = str(exc)
     if scoring.bundle_error:
@@ -92,7 +94,7 @@ def choose_model(state: AppState) -> tuple[BaseDetector | None, float, dict[str,
                for key in ("label", "timestamp", "source")}
     trained_on = f" trained on {fmt.plain(columns['source'])}" if columns["source"] else ""
     st.caption(
-        f"Loaded a {fmt.plain(bundle.detector.title)} model{trained_on} with "
+        f"Loaded a model ({fmt.plain(bundle.detector.title)}){trained_on} with "
         f"{len(bundle.detector.feature_columns)} feature columns; threshold {bundle.detector.threshold_:.4g}."
     )
     return bundle.detector, float(bundle.detector.threshold_), columns

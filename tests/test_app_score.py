@@ -137,3 +137,27 @@ def test_without_a_model_the_page_asks_for_a_bundle():
     assert_clean(at)
     assert at.radio[0].options == [BUNDLE_MODEL]
     assert "Upload a model bundle" in at.info[0].value
+
+
+def test_an_isolation_forest_bundle_scores_a_file_and_says_it_explains_no_columns():
+    from detector.bundle import bundle_bytes
+    from detector.iforest import IsolationForestDetector
+
+    at = results_page()
+    detector = tiny_detector()
+    frame = app_state(at).dataset.frame
+    forest = IsolationForestDetector(columns=detector.columns_).fit(frame)
+    score_page(at)
+    at.radio[0].set_value(BUNDLE_MODEL).run()
+    next(u for u in at.file_uploader if u.label.startswith("Model bundle")).set_value(
+        ("forest.zip", bundle_bytes(forest), "application/zip")
+    )
+    at.run()
+    upload_to_score(at, "again.csv", tiny_csv())
+
+    assert_clean(at)
+    view = scored_view(at)
+    assert view.detector.kind == "iforest"
+    np.testing.assert_allclose(view.scored.scores, forest.decision_function(frame))
+    assert any(c.value.startswith("Loaded a model (Isolation Forest)") for c in at.caption)
+    assert any("does not explain rows" in c.value for c in at.caption)

@@ -1,4 +1,4 @@
-"""End to end in headless Chromium: upload a CSV, train with Fast, move the threshold, download, score.
+"""End to end in headless Chromium: upload, train with Fast, threshold, download, compare, score.
 
 The screenshots in docs/screenshots/ (shown in the README) are written by the first test; the
 second takes a 200,000-row file through the same steps and prints how long each took (``-s``).
@@ -251,6 +251,25 @@ def test_upload_train_with_fast_preset_and_see_the_result(page: Page, upload_fil
     # Every downloaded row is a row of the upload, cell for cell as written there.
     matched = rows[list(original.columns)].merge(original.drop_duplicates(), how="left", indicator=True)
     assert (matched["_merge"] == "both").all()
+
+    # ---- Is the autoencoder worth it? The training job fitted the baselines on the same rows.
+    expect(page.get_by_role("heading", name="Is the autoencoder worth it?")).to_be_visible()
+    expect(page.get_by_text(re.compile(r"flags \d+% of the same rows as the autoencoder"))).to_be_visible()
+    expect(page.get_by_text("Which kinds of oddity each method can see")).to_be_visible()
+    settle(page)
+    show_from(page, "Is the autoencoder worth it?")
+    page.screenshot(path=SCREENSHOTS / "comparison.png")
+    # Switch the whole workbench to Isolation Forest's scores, then back.
+    page.get_by_role("button", name="Isolation Forest", exact=True).click()
+    expect(page.get_by_text(re.compile(r"The Isolation Forest scores whole rows"))).to_be_visible(
+        timeout=RERUN_TIMEOUT_MS
+    )
+    expect(page.get_by_role("heading", name="Is the autoencoder worth it?")).to_have_count(0)
+    page.get_by_role("button", name="Autoencoder", exact=True).click()
+    expect(page.get_by_role("heading", name="Is the autoencoder worth it?")).to_be_visible(
+        timeout=RERUN_TIMEOUT_MS
+    )
+    settle(page)
 
     # ---- Score: the same file again, with the session's model and the threshold just chosen.
     open_page(page, "Score")

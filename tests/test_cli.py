@@ -168,3 +168,31 @@ def test_help_for_each_command():
         result = run_cli(command, "--help")
         assert result.returncode == 0
         assert "usage: python -m detector " + command in result.stdout
+
+
+@pytest.mark.parametrize("family", ["iforest", "pca", "ecod"])
+def test_a_baseline_family_trains_saves_and_scores(tmp_path, family):
+    model = tmp_path / "model.zip"
+    out = tmp_path / "scored.csv"
+    trained = run_cli(
+        "train", str(SAMPLES / "sensors.csv"), "--model-out", str(model), "--detector", family,
+        "--label-column", "is_anomaly",
+    )
+    assert trained.returncode == 0, trained.stderr
+    assert "against 'is_anomaly': ROC-AUC" in trained.stderr
+    assert "epoch" not in trained.stderr  # a classical method reports its stages, not epochs
+    scored = run_cli("score", str(SAMPLES / "sensors.csv"), "--model", str(model), "--output", str(out))
+    assert scored.returncode == 0, scored.stderr
+    result = pd.read_csv(out, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    assert len(result) == len(pd.read_csv(SAMPLES / "sensors.csv"))
+    # Isolation Forest does not explain rows, so its output names no top columns.
+    assert ("top_columns" in result.columns) == (family != "iforest")
+
+
+def test_autoencoder_options_are_refused_for_a_baseline(capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    code = main(["train", "sample_data/sensors.csv", "--model-out", "m.zip", "--detector", "iforest",
+                 "--epochs", "3"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert err[-1] == "error: --epochs apply only to --detector autoencoder, not iforest."
