@@ -16,10 +16,11 @@ import numpy as np
 import pandas as pd
 
 from detector.base import BaseDetector
+from detector.comparison import Comparison, Rankings, rank_methods
 from detector.registry import detector_class
 from detector.results import ScoredTable, score_table
 from detector.sensitivity import SensitivityProfile, SyntheticScores, score_synthetic
-from detector.thresholds import threshold_for_share
+from detector.thresholds import threshold_in_sorted
 
 # Synthetic rows of each anomaly type scored by every method (see detector.sensitivity).
 SYNTHETIC_PER_TYPE = 200
@@ -42,6 +43,7 @@ class Baselines:
     synthetic: SyntheticScores
     seconds: float
     timings: dict[str, float]
+    rankings: Rankings
 
     @property
     def kinds(self) -> tuple[str, ...]:
@@ -57,12 +59,16 @@ class Baselines:
 
     def thresholds_at_share(self, threshold: float) -> dict[str, float]:
         """Each method's threshold flagging the share of rows the primary flags at ``threshold``."""
-        primary = self.scored[self.primary]
-        share = primary.share_flagged(threshold)
+        share = self.scored[self.primary].share_flagged(threshold)
+        descending = self.rankings.descending
         return {
-            kind: threshold if kind == self.primary else threshold_for_share(scored.scores, share)
-            for kind, scored in self.scored.items()
+            kind: threshold if kind == self.primary else threshold_in_sorted(descending[kind], share)
+            for kind in self.scored
         }
+
+    def comparison(self, threshold: float) -> Comparison:
+        """Every method against the primary at the share of rows it flags at ``threshold``."""
+        return self.rankings.at_share(self.scored[self.primary].share_flagged(threshold))
 
     def sensitivity(self, threshold: float) -> SensitivityProfile:
         """Share of each synthetic anomaly type each method flags, all at one flagged share.
@@ -110,6 +116,12 @@ def fit_baselines(
     began = time.perf_counter()
     synthetic = score_synthetic(fitted, X, n_per_type=SYNTHETIC_PER_TYPE, seed=seed)
     timings["synthetic"] = time.perf_counter() - began
+    began = time.perf_counter()
+    rankings = rank_methods(
+        {kind: table.scores for kind, table in scored.items()}, primary=detector.kind, labels=primary.labels,
+        titles={kind: method.title for kind, method in fitted.items()},
+    )
+    timings["rankings"] = time.perf_counter() - began
     return Baselines(
         primary=detector.kind,
         detectors=fitted,
@@ -117,6 +129,7 @@ def fit_baselines(
         synthetic=synthetic,
         seconds=time.perf_counter() - started,
         timings=timings,
+        rankings=rankings,
     )
 
 

@@ -19,7 +19,7 @@ from detector.charts import downsample_indices
 from detector.evaluation import evaluate
 from detector.explanations import top_column_names
 from detector.registry import FAMILIES
-from detector.thresholds import flag, threshold_for_share
+from detector.thresholds import flag, threshold_in_sorted
 
 # Below this difference in average precision two methods count as about as good: the
 # difference would change with a handful of labelled rows.
@@ -156,6 +156,134 @@ class Comparison:
         return self.flagged[method]
 
 
+@dataclass(frozen=True, eq=False)
+class Rankings:
+    """What comparing methods needs that no threshold changes, computed once over their scores.
+
+    :meth:`at_share` then compares them at any flagged share in a pass over the rows: ranks,
+    rank correlations, ROC-AUC and average precision (and each method's sorted scores) are
+    here already, so a threshold drag costs milliseconds, not a re-ranking of every method.
+    """
+
+    primary: str
+    names: tuple[str, ...]
+    titles: Mapping[str, str]
+    scores: Mapping[str, np.ndarray] = field(repr=False)
+    compared: np.ndarray = field(repr=False)
+    ranks: Mapping[str, np.ndarray] = field(repr=False)
+    descending: Mapping[str, np.ndarray] = field(repr=False)
+    spearman: Mapping[str, float]
+    labels: np.ndarray | None = field(repr=False)
+    roc_auc: Mapping[str, float]
+    average_precision: Mapping[str, float]
+
+    @property
+    def n_compared(self) -> int:
+        return int(self.compared.sum())
+
+    def at_share(self, share: float) -> Comparison:
+        """Flag the top ``share`` of each method's compared scores and compare each with the primary."""
+        if not 0.0 <= share <= 1.0:
+            raise ValueError(f"share must be between 0 and 1, got {share!r}.")
+        n_rows, n_compared = len(self.compared), self.n_compared
+        flagged: dict[str, np.ndarray] = {}
+        for name in self.names:
+            if n_compared:
+                threshold = threshold_in_sorted(self.descending[name], share)
+                flagged[name] = flag(self.scores[name], threshold) & self.compared
+            else:
+                flagged[name] = np.zeros(n_rows, dtype=bool)
+        summaries = []
+        for name in self.names:
+            metrics = {}
+            if self.labels is not None and n_compared:
+                metrics = {
+                    "roc_auc": self.roc_auc[name],
+                    "average_precision": self.average_precision[name],
+                    **_precision_recall(self.labels, flagged[name], self.compared),
+                }
+            summaries.append(
+                MethodSummary(
+                    name=name,
+                    title=self.titles[name],
+                    n_flagged=int(flagged[name].sum()),
+                    spearman=self.spearman[name],
+                    overlap=_overlap(flagged[self.primary], flagged[name]),
+                    **metrics,
+                )
+            )
+        return Comparison(
+            primary=self.primary,
+            share=float(share),
+            methods=tuple(summaries),
+            has_labels=self.labels is not None,
+            n_rows=n_rows,
+            n_compared=n_compared,
+            flagged=flagged,
+            ranks=self.ranks,
+        )
+
+
+def rank_methods(
+    scores: Mapping[str, np.ndarray],
+    *,
+    primary: str,
+    labels: np.ndarray | None = None,
+    titles: Mapping[str, str] | None = None,
+) -> Rankings:
+    """Rank every method's scores once, for :meth:`Rankings.at_share` at any threshold.
+
+    Parameters are those of :func:`compare_methods` but the share.
+    """
+    if primary not in scores:
+        raise ValueError(f"The primary method {primary!r} has no scores; got {list(scores)}.")
+    arrays = {name: np.asarray(values, dtype=float) for name, values in scores.items()}
+    n_rows = len(arrays[primary])
+    for name, values in arrays.items():
+        if values.shape != (n_rows,):
+            raise ValueError(
+                f"Scores of {name!r} have shape {values.shape}; every method needs one score per "
+                f"row ({n_rows},)."
+            )
+    if labels is not None:
+        labels = np.asarray(labels)
+        if labels.shape != (n_rows,):
+            raise ValueError(f"labels must have shape ({n_rows},) like the scores, got {labels.shape}.")
+    compared = np.logical_and.reduce([np.isfinite(values) for values in arrays.values()])
+    n_compared = int(compared.sum())
+    names = (primary, *(name for name in arrays if name != primary))
+    ranks: dict[str, np.ndarray] = {}
+    descending: dict[str, np.ndarray] = {}
+    roc_auc: dict[str, float] = {}
+    average_precision: dict[str, float] = {}
+    for name in names:
+        values = arrays[name]
+        rank = np.full(n_rows, np.nan)
+        if n_compared:
+            rank[compared] = rankdata(values[compared]) / n_compared * 100
+        ranks[name] = rank
+        descending[name] = np.sort(values[compared])[::-1]
+        if labels is not None and n_compared:
+            # The threshold does not matter here: only the threshold-free metrics are kept.
+            result = evaluate(labels[compared], values[compared], float("inf"))
+            roc_auc[name], average_precision[name] = result.roc_auc, result.average_precision
+    return Rankings(
+        primary=primary,
+        names=names,
+        titles={name: _title(name, titles) for name in names},
+        scores=arrays,
+        compared=compared,
+        ranks=ranks,
+        descending=descending,
+        spearman={
+            name: _rank_correlation(ranks[primary][compared], ranks[name][compared]) for name in names
+        },
+        labels=labels,
+        roc_auc=roc_auc,
+        average_precision=average_precision,
+    )
+
+
 def compare_methods(
     scores: Mapping[str, np.ndarray],
     *,
@@ -179,70 +307,9 @@ def compare_methods(
     titles
         Names for people by method; defaults to the registry's family titles, else the name.
     """
-    if primary not in scores:
-        raise ValueError(f"The primary method {primary!r} has no scores; got {list(scores)}.")
     if not 0.0 <= share <= 1.0:
         raise ValueError(f"share must be between 0 and 1, got {share!r}.")
-    arrays = {name: np.asarray(values, dtype=float) for name, values in scores.items()}
-    n_rows = len(arrays[primary])
-    for name, values in arrays.items():
-        if values.shape != (n_rows,):
-            raise ValueError(
-                f"Scores of {name!r} have shape {values.shape}; every method needs one score per "
-                f"row ({n_rows},)."
-            )
-    if labels is not None:
-        labels = np.asarray(labels)
-        if labels.shape != (n_rows,):
-            raise ValueError(f"labels must have shape ({n_rows},) like the scores, got {labels.shape}.")
-    compared = np.logical_and.reduce([np.isfinite(values) for values in arrays.values()])
-    n_compared = int(compared.sum())
-
-    flagged: dict[str, np.ndarray] = {}
-    ranks: dict[str, np.ndarray] = {}
-    thresholds: dict[str, float] = {}
-    for name, values in arrays.items():
-        rank = np.full(n_rows, np.nan)
-        if n_compared:
-            thresholds[name] = threshold_for_share(values[compared], share)
-            flagged[name] = flag(values, thresholds[name]) & compared
-            rank[compared] = rankdata(values[compared]) / n_compared * 100
-        else:
-            flagged[name] = np.zeros(n_rows, dtype=bool)
-        ranks[name] = rank
-
-    order = [primary, *(name for name in arrays if name != primary)]
-    summaries = []
-    for name in order:
-        metrics = {}
-        if labels is not None and n_compared:
-            result = evaluate(labels[compared], arrays[name][compared], thresholds[name])
-            metrics = {
-                "roc_auc": result.roc_auc,
-                "average_precision": result.average_precision,
-                "precision": result.precision,
-                "recall": result.recall,
-            }
-        summaries.append(
-            MethodSummary(
-                name=name,
-                title=_title(name, titles),
-                n_flagged=int(flagged[name].sum()),
-                spearman=_rank_correlation(ranks[primary][compared], ranks[name][compared]),
-                overlap=_overlap(flagged[primary], flagged[name]),
-                **metrics,
-            )
-        )
-    return Comparison(
-        primary=primary,
-        share=float(share),
-        methods=tuple(summaries),
-        has_labels=labels is not None,
-        n_rows=n_rows,
-        n_compared=n_compared,
-        flagged=flagged,
-        ranks=ranks,
-    )
+    return rank_methods(scores, primary=primary, labels=labels, titles=titles).at_share(share)
 
 
 def verdict(comparison: Comparison, shares: pd.DataFrame | None = None) -> str:
@@ -284,7 +351,7 @@ def _agreement(
     name = _as_subject(primary.title)
     only = comparison.only_primary(best.name)
     if not len(only) and not len(comparison.only_other(best.name)):
-        sentence = f"{best.title} flags exactly the same {primary.n_flagged} rows as {name}"
+        sentence = f"{best.title} flags exactly the same {primary.n_flagged:,} rows as {name}"
     else:
         sentence = f"{best.title} flags {_percent(best.overlap)} of the same rows as {name}"
     if others:
@@ -293,9 +360,9 @@ def _agreement(
         rows = "row" if len(only) == 1 else "rows"
         columns = _distinguishing_columns(shares, only, comparison.n_rows)
         if columns:
-            sentence += f"; the {len(only)} {rows} only {name} flags differ mainly in {columns}"
+            sentence += f"; the {len(only):,} {rows} only {name} flags differ mainly in {columns}"
         else:
-            sentence += f"; {len(only)} {rows} {'is' if len(only) == 1 else 'are'} flagged only by {name}"
+            sentence += f"; {len(only):,} {rows} {'is' if len(only) == 1 else 'are'} flagged only by {name}"
     return sentence
 
 
@@ -327,6 +394,17 @@ def _distinguishing_columns(shares: pd.DataFrame | None, rows: np.ndarray, n_row
     top = top_column_names(mean.to_frame().T, k=VERDICT_COLUMNS).iloc[0]
     names = (top.get(f"top_{rank}", "") for rank in range(1, VERDICT_COLUMNS + 1))
     return ", ".join(str(name) for name in names if name)
+
+
+def _precision_recall(labels: np.ndarray, flagged: np.ndarray, compared: np.ndarray) -> dict[str, float]:
+    """Precision and recall of ``flagged`` against ``labels`` over the compared rows."""
+    positives = labels[compared] == 1
+    hits = int(np.count_nonzero(flagged[compared] & positives))
+    n_flagged, n_positive = int(flagged.sum()), int(positives.sum())
+    return {
+        "precision": hits / n_flagged if n_flagged else float("nan"),
+        "recall": hits / n_positive if n_positive else float("nan"),
+    }
 
 
 def _rank_correlation(a: np.ndarray, b: np.ndarray) -> float:

@@ -191,13 +191,17 @@ def threshold_for_share(scores: ArrayLike, share: float) -> float:
     """
     if not 0.0 <= share <= 1.0:
         raise ValueError(f"share must be between 0 and 1, got {share!r}.")
-    ordered = np.sort(_finite_scores(scores))[::-1]
-    n_flag = round(share * len(ordered))
+    return threshold_in_sorted(np.sort(_finite_scores(scores))[::-1], share)
+
+
+def threshold_in_sorted(descending: np.ndarray, share: float) -> float:
+    """:func:`threshold_for_share` for finite scores already sorted highest first (no sort: fast)."""
+    n_flag = round(share * len(descending))
     if n_flag == 0:
-        return float(ordered[0])
-    if n_flag >= len(ordered):
-        return float(np.nextafter(ordered[-1], -np.inf))
-    return _between(float(ordered[n_flag]), float(ordered[n_flag - 1]))
+        return float(descending[0])
+    if n_flag >= len(descending):
+        return float(np.nextafter(descending[-1], -np.inf))
+    return _between(float(descending[n_flag]), float(descending[n_flag - 1]))
 
 
 def _as_scores(scores: ArrayLike) -> np.ndarray:

@@ -7,7 +7,7 @@ import logging
 import pandas as pd
 import streamlit as st
 
-from detector.autoencoder_config import ACTIVATIONS, AutoencoderConfig, TrainingPlan
+from detector.autoencoder_config import ACTIVATIONS, AutoencoderConfig, TrainingPlan, training_plan
 from detector.charts import loss_curve
 from detector.errors import DataError
 from detector.network import architecture
@@ -229,8 +229,11 @@ def start_training(state: AppState, family: str, config: AutoencoderConfig | Non
         preprocess=dataset.preprocess,
         **own,
     )
+    planned = 0
+    if config is not None:
+        planned = training_plan(config, dataset.n_training_rows(), dataset.network_inputs()).epochs_allowed
     try:
-        state.start_training(detector)
+        state.start_training(detector, total_epochs=planned)
     except DataError as exc:
         st.error(f"Training could not start: {fmt.plain(exc)}")
         return
@@ -257,7 +260,9 @@ def live_progress(state: AppState) -> None:
             )
         else:
             text = f"Epoch {progress.epoch} of {progress.total_epochs} · "
-            if progress.unit == "stage":
+            if not progress.total_epochs:
+                text = "Starting · "
+            elif progress.unit == "stage":
                 text = f"Step {progress.epoch} of {progress.total_epochs or '?'}: {progress.stage} · "
             if progress.status == "scoring":
                 text = "Trained; now scoring every row of the table for Results · "

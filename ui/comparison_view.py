@@ -1,8 +1,9 @@
 """The "Is the autoencoder worth it?" panel on Results: the baselines beside the autoencoder.
 
 It draws inside the workbench's threshold fragment, so every number follows the threshold:
-each baseline is flagged at the share of rows the autoencoder flags. The comparison is
-computed once per flagged share (a few hundred ms at a million rows), never on a plain rerun.
+each baseline is flagged at the share of rows the autoencoder flags. The ranking work was done
+once by the training job (:class:`detector.comparison.Rankings`); a threshold change costs a
+pass over the rows, and the result is kept per flagged count, so a plain rerun costs nothing.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from detector.baselines import Baselines
-from detector.comparison import Comparison, compare_methods, verdict
+from detector.comparison import Comparison, verdict
 from detector.comparison_charts import METRIC_TITLES, rank_scatter, sensitivity_bars
 from ui import format as fmt
 from ui.state import ComparisonCache, ScoredView
@@ -22,8 +23,6 @@ DISAGREEMENT_ROWS = 20
 # Points in the rank scatter at most (rows either method flags are kept first).
 SCATTER_POINTS = 3000
 CHART_CONFIG = {"displayModeBar": False}
-# Tables larger than this start with the panel closed: comparing costs a moment per threshold.
-OPEN_UP_TO_ROWS = 300_000
 
 
 def render_comparison(
@@ -39,8 +38,8 @@ def render_comparison(
         "only because it flags more."
     )
     show = st.toggle(
-        "Compare with the baselines", value=view.scored.n_rows <= OPEN_UP_TO_ROWS, key=view.key("compare"),
-        help="Recomputed when the threshold moves; on very large tables that takes a moment.",
+        "Compare with the baselines", value=True, key=view.key("compare"),
+        help="Follows the threshold (about 25 ms a change at a million rows); turn it off to hide it.",
     )
     if not show:
         return
@@ -80,12 +79,8 @@ def _comparison(
     """The comparison at ``threshold``, computed once per flagged count (kept in ``cache``)."""
     key = view.scored.count_flagged(threshold)
     if cache.key != key or cache.comparison is None:
-        scored = view.scored
-        comparison = compare_methods(
-            baselines.scores(), primary=baselines.primary, share=scored.share_flagged(threshold),
-            labels=scored.labels, titles={kind: baselines.title(kind) for kind in baselines.kinds},
-        )
-        cache.key, cache.comparison, cache.text = key, comparison, verdict(comparison, scored.shares)
+        comparison = baselines.comparison(threshold)
+        cache.key, cache.comparison, cache.text = key, comparison, verdict(comparison, view.scored.shares)
     return cache.comparison, cache.text
 
 

@@ -357,8 +357,11 @@ class AppState:
     def training_active(self) -> bool:
         return self.training is not None and self.training.job.progress().active
 
-    def start_training(self, detector: BaseDetector) -> TrainingState:
-        """Start fitting ``detector`` on the current dataset's training rows in the background."""
+    def start_training(self, detector: BaseDetector, *, total_epochs: int = 0) -> TrainingState:
+        """Start fitting ``detector`` on the current dataset's training rows in the background.
+
+        ``total_epochs`` is the budget progress shows until the fit reports its own.
+        """
         if self.training_active:
             raise RuntimeError("A training is already running in this session.")
         dataset = self.dataset
@@ -368,7 +371,7 @@ class AppState:
         # The job scores the whole table after training, so Results opens at once; after the
         # autoencoder it fits the baselines too, for the comparison.
         job = TrainingJob(
-            detector, rows, score_rows=dataset.frame, score_roles=dataset.roles,
+            detector, rows, score_rows=dataset.frame, score_roles=dataset.roles, total_epochs=total_epochs,
             baselines=baseline_kinds() if detector.kind == "autoencoder" else (),
             on_start=freeze_what_is_loaded,
         )
