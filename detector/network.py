@@ -10,7 +10,7 @@ import math
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -25,6 +25,15 @@ if TYPE_CHECKING:
 # small enough that the intermediate activations stay a few hundred MB at most.
 _PREDICT_BATCH = 16_384
 
+
+# Gradient steps a Keras epoch ("round") has at least, and rounds a fit has at least (so that
+# the live loss curve has a shape and early stopping a chance): see training_rounds.
+ROUND_STEPS = 200
+MIN_ROUNDS = 10
+# Gradient steps per call into the compiled training graph.
+STEPS_PER_EXECUTION = 64
+# Rows per validation batch at most (the validation set is otherwise one batch).
+VALIDATION_BATCH = 8192
 
 _keras_lock = threading.Lock()
 
@@ -100,12 +109,36 @@ def build_autoencoder(config: AutoencoderConfig, n_inputs: int) -> keras.Model:
 
 
 
+def training_rounds(n_rows: int, config: AutoencoderConfig) -> tuple[int, int, int]:
+    """How training is cut into Keras epochs: ``(rounds, steps per round, patience in rounds)``.
+
+    Every Keras epoch costs a fixed few tens of milliseconds (a validation pass, callbacks,
+    bookkeeping), which on a small table dwarfs its handful of gradient steps: 100 epochs of 3
+    steps took 13 s where one call of the same 300 steps takes 1 s. So passes over a small table
+    are folded into rounds of about ``ROUND_STEPS`` steps, checked (validation, early stopping,
+    progress) once a round, and there are at least ``MIN_ROUNDS`` of them (or one per pass,
+    if fewer); ``config.patience`` counts passes, converted to rounds. A table with
+    at least ``ROUND_STEPS`` steps a pass trains exactly as before, a round per pass. The rounds
+    run ``config.epochs`` passes' worth of steps, give or take less than a step per round.
+    """
+    steps_per_pass = max(1, math.ceil(n_rows / max(config.batch_size or 32, 1)))
+    total = config.epochs * steps_per_pass
+    rounds = min(config.epochs, max(MIN_ROUNDS, math.ceil(total / ROUND_STEPS)))
+    steps = math.ceil(total / rounds)
+    patience = max(1, math.ceil(config.patience * steps_per_pass / steps))
+    return rounds, steps, patience
+
+
 def train_network(
     matrix: np.ndarray,
     config: AutoencoderConfig,
     on_progress: ProgressCallback | None,
 ) -> tuple[Any, dict[str, list[float]], bool]:
-    """Fit a fresh network on ``matrix``; return it, its loss history and whether the user stopped it."""
+    """Fit a fresh network on ``matrix``; return it, its loss history and whether the user stopped it.
+
+    The history holds one loss per round (see :func:`training_rounds`); progress reports the
+    passes done so far as epochs.
+    """
     keras = import_keras()
     import tensorflow as tf
 
@@ -118,27 +151,31 @@ def train_network(
     train = matrix[order[n_validation:]]
     validation = matrix[order[:n_validation]] if n_validation else None
 
-    model = build_autoencoder(config, matrix.shape[1])
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=config.learning_rate), loss="mse")
     batch_size = min(config.batch_size or 32, len(train))
+    rounds, round_steps, patience = training_rounds(len(train), replace(config, batch_size=batch_size))
+    model = build_autoencoder(config, matrix.shape[1])
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=config.learning_rate),
+        loss="mse",
+        # Several steps per call into the compiled graph: a small network's step is shorter
+        # than the Python round trip around it.
+        steps_per_execution=min(STEPS_PER_EXECUTION, round_steps),
+    )
     dataset = _shuffled_batches(tf, train, batch_size, config.seed)
     monitor = "val_loss" if validation is not None else "loss"
+    steps_per_pass = math.ceil(len(train) / batch_size)
+    # The progress callback measures the validation loss itself and comes first, so that early
+    # stopping reads it from the same logs: Keras' own validation builds a data pipeline every
+    # round, which cost more than a small table's training round itself.
+    progress = _progress_callback(config.epochs, round_steps / steps_per_pass, on_progress, validation)
     callbacks: list[keras.callbacks.Callback] = [
-        keras.callbacks.EarlyStopping(
-            monitor=monitor,
-            patience=config.patience,
-            restore_best_weights=True,
-        ),
+        progress,
+        keras.callbacks.EarlyStopping(monitor=monitor, patience=patience, restore_best_weights=True),
     ]
-    progress = _progress_callback(config.epochs, on_progress)
-    callbacks.append(progress)
     model.fit(
         dataset,
-        validation_data=(validation, validation) if validation is not None else None,
-        # Keras validates a dataset-fed fit in batches of 32 unless told otherwise, which made
-        # every epoch up to twice as slow as the training itself needs.
-        validation_batch_size=batch_size,
-        epochs=config.epochs,
+        epochs=rounds,
+        steps_per_epoch=round_steps,
         callbacks=callbacks,
         shuffle=False,  # the dataset reshuffles itself, with our seed
         verbose=0,
@@ -148,13 +185,14 @@ def train_network(
 
 
 def _shuffled_batches(tf: Any, train: np.ndarray, batch_size: int, seed: int) -> Any:
-    """A dataset of (rows, rows) batches of ``train``, in a new seeded order every epoch.
+    """An endless stream of (rows, rows) batches of ``train``, in a new seeded order every pass.
 
-    Each epoch draws one permutation of the row numbers (a stateless shuffle keyed by a seeded
-    per-epoch random number, so training is reproducible without touching TensorFlow's global
+    Each pass draws one permutation of the row numbers (a stateless shuffle keyed by a seeded
+    per-pass random number, so training is reproducible without touching TensorFlow's global
     random state, which other sessions' threads share) and gathers whole batches from it. A
     shuffle buffer of row numbers instead passes every row through tf.data one at a time, which
     cost about a second per epoch per million rows; this is the layout Keras uses for arrays.
+    Keras takes ``steps_per_epoch`` batches a round from it and keeps its place between rounds.
     """
     n_rows = len(train)
     n_full = n_rows // batch_size * batch_size
@@ -177,19 +215,32 @@ def _shuffled_batches(tf: Any, train: np.ndarray, batch_size: int, seed: int) ->
         return batch, batch
 
     return (
-        tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
-        .take(1)
+        tf.data.Dataset.random(seed=seed)
         .flat_map(batches_of_one_epoch)
         .map(gather, num_parallel_calls=tf.data.AUTOTUNE)
-        # Keras cannot count the batches of a flat_map; telling it spares a warning per fit.
-        .apply(tf.data.experimental.assert_cardinality(-(-n_rows // batch_size)))
+        # Keras cannot count the batches of a flat_map; an endless stream it need not count.
+        .apply(tf.data.experimental.assert_cardinality(tf.data.INFINITE_CARDINALITY))
         .prefetch(tf.data.AUTOTUNE)
     )
 
 
-def _progress_callback(epochs: int, on_progress: ProgressCallback | None) -> Any:
-    """A Keras callback that records the losses and forwards each epoch to ``on_progress``."""
+def _progress_callback(
+    epochs: int, passes_per_round: float, on_progress: ProgressCallback | None, validation: np.ndarray | None,
+) -> Any:
+    """A Keras callback that measures each round's validation loss, records the losses, and reports
+    the passes done to ``on_progress``."""
     keras = import_keras()
+    import tensorflow as tf
+
+    held_out = None if validation is None else tf.constant(validation)
+
+    def validation_loss(model: Any) -> float:
+        """Mean squared error on the held-out rows plus the weight penalty, as Keras' val_loss."""
+        total = 0.0
+        for rows in row_batches(len(validation), VALIDATION_BATCH):
+            rebuilt = model(held_out[rows], training=False)
+            total += float(tf.reduce_sum(tf.reduce_mean(tf.square(rebuilt - held_out[rows]), axis=1)))
+        return total / len(validation) + float(sum(model.losses)) if model.losses else total / len(validation)
 
     class Progress(keras.callbacks.Callback):
         def __init__(self) -> None:
@@ -200,7 +251,9 @@ def _progress_callback(epochs: int, on_progress: ProgressCallback | None) -> Any
             self.started = time.perf_counter()
 
         def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-            logs = logs or {}
+            logs = logs if logs is not None else {}
+            if held_out is not None:
+                logs["val_loss"] = validation_loss(self.model)
             self.loss.append(float(logs.get("loss", math.nan)))
             val = logs.get("val_loss")
             if val is not None:
@@ -208,7 +261,7 @@ def _progress_callback(epochs: int, on_progress: ProgressCallback | None) -> Any
             if on_progress is None:
                 return
             log = FitProgress(
-                step=epoch + 1,
+                step=min(epochs, max(1, round((epoch + 1) * passes_per_round))),
                 total=epochs,
                 unit="epoch",
                 loss=self.loss[-1],
@@ -222,12 +275,18 @@ def _progress_callback(epochs: int, on_progress: ProgressCallback | None) -> Any
     return Progress()
 
 
-def row_batches(n_rows: int) -> Iterator[slice]:
-    """Consecutive slices of at most ``_PREDICT_BATCH`` rows covering ``range(n_rows)``."""
-    for start in range(0, n_rows, _PREDICT_BATCH):
-        yield slice(start, min(start + _PREDICT_BATCH, n_rows))
+def row_batches(n_rows: int, size: int = _PREDICT_BATCH) -> Iterator[slice]:
+    """Consecutive slices of at most ``size`` rows covering ``range(n_rows)``."""
+    for start in range(0, n_rows, size):
+        yield slice(start, min(start + size, n_rows))
 
 
 __all__ = [
-    "LayerSummary", "architecture", "build_autoencoder", "import_keras", "row_batches", "train_network",
+    "LayerSummary",
+    "architecture",
+    "build_autoencoder",
+    "import_keras",
+    "row_batches",
+    "train_network",
+    "training_rounds",
 ]

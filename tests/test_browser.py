@@ -260,12 +260,13 @@ def test_upload_train_with_fast_preset_and_see_the_result(page: Page, upload_fil
     show_from(page, "Is the autoencoder worth it?")
     page.screenshot(path=SCREENSHOTS / "comparison.png")
     # Switch the whole workbench to Isolation Forest's scores, then back.
-    page.get_by_role("button", name="Isolation Forest", exact=True).click()
+    methods = page.get_by_test_id("stButtonGroup")
+    methods.get_by_text("Isolation Forest", exact=True).click()
     expect(page.get_by_text(re.compile(r"The Isolation Forest scores whole rows"))).to_be_visible(
         timeout=RERUN_TIMEOUT_MS
     )
     expect(page.get_by_role("heading", name="Is the autoencoder worth it?")).to_have_count(0)
-    page.get_by_role("button", name="Autoencoder", exact=True).click()
+    methods.get_by_text("Autoencoder", exact=True).click()
     expect(page.get_by_role("heading", name="Is the autoencoder worth it?")).to_be_visible(
         timeout=RERUN_TIMEOUT_MS
     )

@@ -198,15 +198,30 @@ def test_on_progress_sees_epochs_and_can_stop_training():
 
     def stop_after_three(log):
         seen.append(log)
-        return log.epoch >= 3
+        return len(seen) >= 3
 
     detector = AutoencoderDetector(config=replace(TINY, epochs=50, patience=50))
     detector.fit(correlated_table(n_rows=120), on_progress=stop_after_three)
-    assert [log.epoch for log in seen] == [1, 2, 3]
+    # 120 rows make 4 steps a pass: the 50 passes are checked in 10 rounds of 5 passes.
+    assert [log.epoch for log in seen] == [5, 10, 15]
     assert seen[0].epochs == 50
-    assert all(log.val_loss is not None and log.elapsed >= 0 for log in seen)
+    assert all(log.unit == "epoch" and log.val_loss is not None and log.elapsed >= 0 for log in seen)
     assert len(detector.history_["loss"]) == 3
     assert detector.stopped_by_user_
+
+
+def test_short_passes_are_folded_into_rounds_of_many_steps():
+    from detector.network import ROUND_STEPS, training_rounds
+
+    # A small table: 100 passes of 3 steps become 10 rounds (the least) of 30 steps; patience
+    # is 10 passes, one round.
+    assert training_rounds(90, replace(TINY, batch_size=32, epochs=100, patience=10)) == (10, 30, 1)
+    # A medium one: 100 passes of 40 steps become 20 rounds of ROUND_STEPS steps.
+    rounds, steps, patience = training_rounds(1280, replace(TINY, batch_size=32, epochs=100, patience=10))
+    assert (rounds, steps) == (20, ROUND_STEPS)
+    assert patience == 2  # 10 passes of 40 steps = 400 steps = 2 rounds
+    # A large one: a pass is longer than a round, so a round is a pass, as in plain Keras.
+    assert training_rounds(100_000, replace(TINY, batch_size=1024, epochs=5, patience=3)) == (5, 98, 3)
 
 
 def test_rows_without_any_feature_value_get_no_score():
