@@ -14,10 +14,29 @@ from detector.columns import ColumnRoles
 from detector.errors import DataError
 from detector.network import LayerSummary, architecture, import_keras, row_batches, train_network
 from detector.preprocessing import PreprocessConfig
-from detector.tabular import TabularDetector, array
+from detector.tabular import StageReporter, TabularDetector, array
 
 # The parts of a row's score, in the order score_components returns them.
 SCORE_PARTS = ("reconstruction", "code")
+NO_CODE_STAGE = "measured each row's distance from the typical row (one input: no network to train)"
+
+
+def size_notes(n_inputs: int) -> tuple[str, ...]:
+    """Plain words on what a row-wise autoencoder can learn from ``n_inputs`` network inputs."""
+    if n_inputs == 1:
+        return (
+            "With one feature column a row-wise autoencoder has nothing to compress: it cannot "
+            "learn structure. Each row is scored by how far its value lies from the typical "
+            "(median) value, in units of the column's spread. Add columns, or use Isolation "
+            "Forest or ECOD for a single column.",
+        )
+    if n_inputs == 2:
+        return (
+            "With two inputs a row-wise autoencoder can learn little structure (one number must "
+            "summarise the pair): it finds rows off the line the pair usually follows. Add "
+            "columns if the data has more to say, or compare with Isolation Forest and ECOD.",
+        )
+    return ()
 
 
 class AutoencoderDetector(TabularDetector):
@@ -86,7 +105,13 @@ class AutoencoderDetector(TabularDetector):
         config = self.config.resolved(len(inputs), inputs.shape[1])
         self.config_ = config
         self.training_plan_ = TrainingPlan.of(self.config, config, len(inputs))
-        self.model_, self.history_, self.stopped_by_user_ = train_network(inputs, config, on_progress)
+        if config.bottleneck == 0:
+            # No code: every row is rebuilt as the typical row (0 once centred), so there is
+            # nothing to train and the score is each row's distance from typical values.
+            self.model_, self.history_, self.stopped_by_user_ = None, {"loss": [], "val_loss": []}, False
+            StageReporter(on_progress, (NO_CODE_STAGE,)).done(NO_CODE_STAGE)
+        else:
+            self.model_, self.history_, self.stopped_by_user_ = train_network(inputs, config, on_progress)
         self.data_fingerprint_ = _fingerprint(inputs)
 
         totals, codes = self._errors_and_codes(inputs, matrix, per_column=False)
@@ -119,6 +144,9 @@ class AutoencoderDetector(TabularDetector):
         parts[usable, 1] = self._code_distance(codes) / self.score_scales_[1]
         return pd.DataFrame(parts, columns=list(SCORE_PARTS), index=_index_of(X))
 
+    def score_parts(self, X: pd.DataFrame | np.ndarray) -> pd.DataFrame:
+        return self.score_components(X)
+
     def reconstruct(self, X: pd.DataFrame | np.ndarray) -> pd.DataFrame:
         """Return the network's reconstruction of each row, in the original units of each column."""
         matrix, usable = self._transform(X)
@@ -145,9 +173,17 @@ class AutoencoderDetector(TabularDetector):
         return full
 
     def architecture(self) -> list[LayerSummary]:
-        """The dense layers of the fitted network."""
+        """The dense layers of the fitted network (none without a code)."""
         self.check_fitted()
+        if self.model_ is None:
+            return []
         return architecture(self.config_, len(self.preprocessor_.feature_names_out_))
+
+    @property
+    def notes_(self) -> tuple[str, ...]:
+        """What a user should know about how this model could learn from the columns it got."""
+        self.check_fitted()
+        return size_notes(len(self.preprocessor_.feature_names_out_))
 
     # ----------------------------------------------------------------- state
 
@@ -180,16 +216,23 @@ class AutoencoderDetector(TabularDetector):
 
     def _restore_fitted(self, fitted: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         network = self._loaded_network
+        del self._loaded_network
         self.config_ = AutoencoderConfig.from_dict(fitted.get("resolved_config"))
         bottleneck = self.config_.bottleneck
         n_inputs = len(self.preprocessor_.feature_names_out_)
-        if tuple(network.input_shape) != (None, n_inputs) or tuple(network.output_shape) != (None, n_inputs):
+        if (network is None) != (bottleneck == 0):
+            raise DataError(
+                "The bundle holds no network for its autoencoder." if network is None
+                else "The bundle holds a network for an autoencoder without a code; it is inconsistent."
+            )
+        if network is not None and (
+            tuple(network.input_shape) != (None, n_inputs) or tuple(network.output_shape) != (None, n_inputs)
+        ):
             raise DataError(
                 f"The bundle's network expects {network.input_shape[-1]} inputs but its preprocessing "
                 f"produces {n_inputs}; the bundle is inconsistent."
             )
         self.model_ = network
-        del self._loaded_network
         history = fitted.get("history")
         if not isinstance(history, dict):
             raise DataError("The bundle's history must be an object of loss lists.")
@@ -218,8 +261,6 @@ class AutoencoderDetector(TabularDetector):
         self.score_scales_ = (float(scales[0]), float(scales[1]))
 
     def _accept_network(self, network: Any) -> None:
-        if network is None:
-            raise DataError("The bundle holds no network for its autoencoder.")
         self._loaded_network = network
 
     def _saved_plan(self, fitted: dict[str, Any]) -> TrainingPlan:
@@ -306,6 +347,9 @@ class AutoencoderDetector(TabularDetector):
         """
         errors = np.empty((len(matrix), matrix.shape[1]) if per_column else len(matrix))
         codes = np.empty((len(matrix), self.config_.bottleneck))
+        if self.model_ is None:  # no code: every row is rebuilt as the typical row, 0
+            squared = np.square(targets, dtype=np.float64)
+            return (squared if per_column else squared.sum(axis=1)), codes
         scorer = self._scoring_model()
         for rows in row_batches(len(matrix)):
             rebuilt, code = scorer.predict_on_batch(matrix[rows])
@@ -332,7 +376,9 @@ class AutoencoderDetector(TabularDetector):
     def _reconstruct_matrix(self, matrix: np.ndarray) -> np.ndarray:
         # predict_on_batch reuses Keras' compiled predict function without the data pipeline and
         # final concatenation of predict (the same numbers, a third less time).
-        reconstructed = np.empty_like(matrix)
+        reconstructed = np.zeros_like(matrix)
+        if self.model_ is None:
+            return reconstructed
         for rows in row_batches(len(matrix)):
             reconstructed[rows] = np.asarray(self.model_.predict_on_batch(matrix[rows]))
         return reconstructed
@@ -359,4 +405,4 @@ def _fingerprint(matrix: np.ndarray) -> str:
     return digest.hexdigest()[:16]
 
 
-__all__ = ["SCORE_PARTS", "AutoencoderDetector"]
+__all__ = ["SCORE_PARTS", "AutoencoderDetector", "size_notes"]

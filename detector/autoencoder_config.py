@@ -25,7 +25,10 @@ class AutoencoderConfig:
     hidden_layers : tuple of int or None
         Widths of the encoder's hidden layers, outermost first; the decoder mirrors them.
     bottleneck : int or None
-        Width of the code layer.
+        Width of the code layer, at most one less than the network's inputs (a wider one is
+        narrowed when the config is resolved). 0 means no code at all: every row is rebuilt as the typical
+        (median) row, so its score is its distance from typical values (what the sizing rule
+        picks for a single input column, where a code could only copy the input).
     activation : str
         Activation of the hidden layers (the output layer is linear).
     dropout : float
@@ -68,8 +71,9 @@ class AutoencoderConfig:
 
         The rules depend only on the table's shape (they were chosen on the ADBench study in
         ``benchmarks/README.md``, never per dataset): one hidden layer about twice as wide as
-        the input (16 to 256 units) and a bottleneck of half the input width (at least 2, and
-        at most half the hidden layer, so the network cannot learn the identity). Batches grow
+        the input (16 to 256 units) and a bottleneck of half the input width, always narrower
+        than the input (at most half the hidden layer and one less than the inputs), so the
+        network cannot learn the identity; one input column leaves no room for a code (0). Batches grow
         with the row count (n/50 rounded to a power of two, 32 to 1024 rows), and ``max_steps``
         lowers the epoch budget on large tables, so that training time stops growing with rows.
         """
@@ -79,7 +83,9 @@ class AutoencoderConfig:
             hidden = (int(np.clip(2 * n_features, 16, 256)),)
         bottleneck = self.bottleneck
         if bottleneck is None:
-            bottleneck = max(2, min(math.ceil(n_features / 2), hidden[-1] // 2))
+            bottleneck = min(max(2, math.ceil(n_features / 2)), hidden[-1] // 2)
+        # Never as wide as the input, even when asked: a code that wide can copy every row.
+        bottleneck = max(0, min(bottleneck, n_features - 1))
         batch_size = self.batch_size
         if batch_size is None:
             target = max(n_rows, 1) / 50
@@ -156,7 +162,7 @@ _CONFIG_CONSTRAINTS: dict[str, tuple[Callable[[Any], bool], str]] = {
         ),
         "None or a tuple of 1 to 6 integers in [1, 4096]",
     ),
-    "bottleneck": (lambda v: v is None or _is_int(v, 1, 1024), "None or an integer in [1, 1024]"),
+    "bottleneck": (lambda v: v is None or _is_int(v, 0, 1024), "None or an integer in [0, 1024]"),
     "activation": (lambda v: v in ACTIVATIONS, f"one of {', '.join(ACTIVATIONS)}"),
     "dropout": (lambda v: _is_float(v, 0.0, 0.9, high_open=True), "a number in [0, 0.9)"),
     "l2": (lambda v: _is_float(v, 0.0, 1.0), "a number in [0, 1]"),

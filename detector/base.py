@@ -134,6 +134,10 @@ class BaseDetector(BaseEstimator, ABC):
         """Each feature column's share of each row's score (rows sum to 1), or None."""
         return self.score_with_contributions(X)[1]
 
+    def score_parts(self, X: Any) -> pd.DataFrame | None:
+        """The parts each row's score adds up from (one column each), or None for a single part."""
+        return None
+
     def expected_values(self, X: Any) -> pd.DataFrame | None:
         """What the model expected each row's columns to hold, in their own units, or None."""
         return None

@@ -36,6 +36,30 @@ def top_columns(feature_errors: pd.DataFrame, k: int = 3) -> pd.Series:
     return pd.Series(text, index=feature_errors.index, name="top_columns")
 
 
+def standout_cells(
+    shares: np.ndarray, *, min_share: float = 0.2, top: int = 3, over_fair: float = 1.5,
+) -> np.ndarray:
+    """Which cells of a rows x columns share matrix stand out: a bool matrix of the same shape.
+
+    A cell stands out when its column explains at least ``min_share`` of the row's score, or
+    when it is among the row's ``top`` contributors and above its fair share (one over the
+    number of columns) by the factor ``over_fair``. The second rule keeps wide tables honest:
+    with 36 columns no single cell may reach 20%, yet each row still has its leading causes.
+    NaN shares never stand out.
+    """
+    values = np.where(np.isfinite(shares), shares, 0.0)
+    if values.size == 0:
+        return np.zeros(values.shape, dtype=bool)
+    fair = 1.0 / values.shape[1]
+    # Rank within each row, 0 for the largest share (stable: ties keep column order).
+    order = np.argsort(-values, axis=1, kind="stable")
+    ranks = np.empty_like(order)
+    positions = np.broadcast_to(np.arange(values.shape[1]), values.shape)
+    np.put_along_axis(ranks, order, positions, axis=1)
+    leading = (ranks < top) & (values >= over_fair * fair)
+    return (values > 0) & ((values >= min_share) | leading)
+
+
 def top_column_names(feature_errors: pd.DataFrame, k: int = 3) -> pd.DataFrame:
     """Per row, the ``k`` largest contributors as columns ``top_1..top_k`` and their shares.
 

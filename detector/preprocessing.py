@@ -37,6 +37,15 @@ _ROW_BLOCK = 16_384
 #: With ``clip=False`` scaled values are still capped here, so that squared errors stay finite
 #: (a cell of 1e308 must rank as extreme, not turn into an infinite, unscorable score).
 UNCLIPPED_BOUND = 1e6
+# Robust scaling's unit is a column's interquartile range, but at least its 5-95% range divided by
+# this (a floor for quantised or near-constant columns; see _numeric_statistics), once a column
+# has enough values for those percentiles to mean something.
+SCALE_FLOOR_DIVISOR = 10
+FLOOR_MIN_VALUES = 20
+# A note warns of a numeric column whose values reach this many scale units from its centre.
+DOMINANT_SPREADS = 100
+# Rows the scaling notes look at, at most (evenly spaced).
+NOTE_ROWS = 20_000
 
 # Without a clip, scaled values are still bounded so that the float32 output never holds inf.
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
@@ -585,8 +594,13 @@ def _numeric_statistics(
     """Return (center, scale, fill) for one column from its finite training values."""
     with np.errstate(over="ignore", invalid="ignore"):
         if config.scaling == "robust":
-            q25, median, q75 = np.percentile(observed, [25, 50, 75])
+            q05, q25, median, q75, q95 = np.percentile(observed, [5, 25, 50, 75, 95])
             center, scale = median, q75 - q25
+            if observed.size >= FLOOR_MIN_VALUES:
+                # A quantised or near-constant column: its middle half may span almost nothing,
+                # so one step of its values would count as thousands of spreads and swamp every
+                # score. A tenth of its 5-95% range is the least unit (benchmarks/README.md).
+                scale = max(scale, (q95 - q05) / SCALE_FLOOR_DIVISOR)
             if not scale > 0:
                 scale = np.std(observed)
         elif config.scaling == "standard":
@@ -609,6 +623,50 @@ def _numeric_statistics(
     if scale == 0:
         scale = 1.0
     return float(center), float(scale), float(fill)
+
+
+def scaling_notes(frame: pd.DataFrame, numeric: tuple[str, ...], config: PreprocessConfig) -> list[str]:
+    """Plain-words warnings about numeric columns that scaling cannot make comparable.
+
+    A column with a single value carries no information; a quantised or near-constant one is
+    scaled by its standard deviation (said, since it differs from the other columns); and a
+    column whose values still reach ``DOMINANT_SPREADS`` scale units from its centre can
+    decide most rows' scores on its own. Looks at up to ``NOTE_ROWS`` evenly spaced rows.
+    """
+    rows = frame
+    if len(frame) > NOTE_ROWS:
+        rows = frame.iloc[np.linspace(0, len(frame) - 1, NOTE_ROWS).astype(int)]
+    notes = []
+    for name in numeric:
+        try:
+            values = _numeric_values(rows[name], name)
+        except DataError:
+            continue
+        observed = values[np.isfinite(values)]
+        if observed.size < 2:
+            continue
+        if np.ptp(observed) == 0:
+            notes.append(
+                f"Column {_short(name)} holds a single value, {observed[0]:g}: it tells rows apart "
+                "in no way. Leave it out of the features."
+            )
+            continue
+        center, scale, _ = _numeric_statistics(observed, config, str(name))
+        q25, q75 = np.percentile(observed, [25, 75])
+        reach = float(np.max(np.abs(observed - center)) / scale)
+        if config.scaling == "robust" and scale > q75 - q25:
+            notes.append(
+                f"Column {_short(name)} is quantised or nearly constant (half its values lie within "
+                f"{q75 - q25:g} of each other): it is scaled by a tenth of its 5-95% range, {scale:.3g}, "
+                "so that one step of its values does not count as thousands of typical spreads."
+            )
+        elif reach >= DOMINANT_SPREADS:
+            notes.append(
+                f"Column {_short(name)} has values up to {reach:,.0f} typical spreads from its middle: "
+                "rows with such values will score high mostly because of this column. Check that "
+                "they are real, or choose another scaling."
+            )
+    return notes
 
 
 def _category_codes(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:

@@ -275,5 +275,7 @@ else:
     show_table(dataset)
     choose_roles(dataset)
     choose_preprocessing(dataset)
+    for note in dataset.scaling_notes():
+        st.warning(fmt.plain(note), icon=":material/straighten:")
     choose_training_rows(dataset)
     st.page_link("pages/train.py", label="Next: train a model", icon=":material/arrow_forward:")

@@ -7,6 +7,7 @@ import logging
 import pandas as pd
 import streamlit as st
 
+from detector.autoencoder import size_notes
 from detector.autoencoder_config import ACTIVATIONS, AutoencoderConfig, TrainingPlan, training_plan
 from detector.charts import loss_curve
 from detector.errors import DataError
@@ -179,9 +180,14 @@ def show_architecture(dataset: DatasetState, config: AutoencoderConfig) -> bool:
         return False
     resolved = config.resolved(n_rows, n_inputs)
     plan = TrainingPlan.of(config, resolved, n_rows)
+    st.subheader("The network")
+    for note in size_notes(n_inputs):
+        st.info(note, icon=":material/info:")
+    if resolved.bottleneck == 0:
+        st.caption(f"{n_rows:,} training rows, encoded into {n_inputs:,} input: no network to train.")
+        return True
     layers = architecture(resolved, n_inputs)
     total = sum(layer.params for layer in layers)
-    st.subheader("The network")
     st.caption(
         f"{n_rows:,} training rows, encoded into {n_inputs:,} inputs. Training stops early after "
         f"{resolved.patience} epochs without improvement."

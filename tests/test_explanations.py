@@ -73,3 +73,17 @@ def test_top_column_names_gives_names_and_shares_as_columns():
     assert table.loc[12, "top_1"] == ""
     assert np.isnan(table.loc[12, "top_1_share"])
     assert list(table.index) == list(SHARES.index)
+
+
+def test_the_leading_causes_stand_out_even_when_no_column_reaches_a_fifth():
+    from detector.explanations import standout_cells
+
+    # 36 columns: the row's three largest shares are 9%, 8% and 7%, each far above 1/36.
+    row = np.full(36, (1 - 0.24) / 33)
+    row[[4, 10, 20]] = [0.09, 0.08, 0.07]
+    marked = standout_cells(row[None, :])
+    assert np.flatnonzero(marked[0]).tolist() == [4, 10, 20]
+    # An even spread has no leading cause; a share of a fifth or more always stands out.
+    assert not standout_cells(np.full((1, 36), 1 / 36)).any()
+    assert standout_cells(np.array([[0.5, 0.25, 0.25, 0.0]])).tolist() == [[True, True, True, False]]
+    assert not standout_cells(np.array([[np.nan, np.nan]])).any()

@@ -274,3 +274,29 @@ def test_a_value_far_beyond_the_clip_still_scores_as_extreme(fitted):
     assert np.isfinite(scores).all()
     assert scores[2] > scores[1] > scores[0]
     assert detector.feature_errors(rows).iloc[2].idxmax() == "a"
+
+
+def test_one_column_scores_each_row_by_its_distance_from_typical_values(tmp_path):
+    rng = np.random.default_rng(0)
+    values = rng.normal(89.0, 5.0, 400)
+    values[:3] = [40.0, 89.1, 150.0]  # far below, typical, far above
+    frame = pd.DataFrame({"value": values})
+    detector = AutoencoderDetector(config=TINY).fit(frame)
+    assert detector.config_.bottleneck == 0  # no code can be narrower than one input
+    assert detector.model_ is None
+    assert "nothing to compress" in detector.notes_[0]
+    scores = detector.decision_scores_
+    distance = np.abs(values - np.median(values))
+    # Monotone in the distance from the median (to float32 round-off, as the network reads it).
+    by_distance = scores[np.argsort(distance, kind="stable")]
+    assert (np.diff(by_distance) >= -1e-6 * by_distance.max()).all()
+    assert scores[2] > scores[0] > scores[1]
+    loaded = AutoencoderDetector.load(detector.save(tmp_path / "one.zip"))
+    np.testing.assert_allclose(loaded.decision_function(frame), scores)
+    assert loaded.reconstruct(frame.head(2))["value"].tolist() == pytest.approx([np.median(values)] * 2)
+
+
+def test_the_code_is_always_narrower_than_the_input():
+    for n_inputs in (2, 3, 4, 9, 40):
+        resolved = AutoencoderConfig().resolved(1000, n_inputs)
+        assert 0 < resolved.bottleneck < n_inputs

@@ -288,3 +288,30 @@ def test_invalid_config_is_rejected():
         PreprocessConfig(scaling="log")
     with pytest.raises(ValueError, match="clip"):
         PreprocessConfig(clip=0)
+
+
+def test_a_quantised_column_is_scaled_by_its_spread_and_said_so():
+    from detector.preprocessing import scaling_notes
+
+    rng = np.random.default_rng(0)
+    flow = np.full(1000, 32.0)
+    flow[:150] = 32.0001  # half the values within 0.0001: an interquartile range of ~0
+    flow[150:260] = rng.choice([31.0, 33.0], 110)
+    frame = pd.DataFrame({"flow": flow, "temp": rng.normal(20, 2, 1000), "const": 1.0})
+    preprocessor = Preprocessor(numeric=("flow", "temp"), config=PreprocessConfig()).fit(frame)
+    scaled = preprocessor.transform(frame, clip=False)[:, 0]
+    # One step of the flow (1.0) is a few standard deviations, not thousands of spreads.
+    assert np.abs(scaled).max() < 10
+    notes = scaling_notes(frame, ("flow", "temp", "const"), PreprocessConfig())
+    assert len(notes) == 2
+    assert notes[0].startswith("Column 'flow' is quantised or nearly constant")
+    assert notes[1].startswith("Column 'const' holds a single value")
+
+
+def test_a_column_with_far_values_is_named_as_likely_to_decide_scores():
+    from detector.preprocessing import scaling_notes
+
+    values = np.r_[np.random.default_rng(1).normal(0, 1, 999), 5000.0]
+    notes = scaling_notes(pd.DataFrame({"x": values}), ("x",), PreprocessConfig())
+    assert len(notes) == 1
+    assert "typical spreads from its middle" in notes[0]

@@ -27,6 +27,7 @@ from detector.charts import (
     roc_curve_figure,
     score_timeline,
 )
+from detector.explanations import standout_cells
 from detector.export import scored_rows_csv
 from detector.results import FlaggedRows
 from detector.thresholds import ThresholdChoice
@@ -46,6 +47,13 @@ HIGHLIGHT_SHARE = 0.2
 # Columns in the reconstruction chart at most (the largest contributors).
 EXPLAIN_COLUMNS = 10
 CHART_CONFIG = {"displayModeBar": False}
+# What the autoencoder's two score parts mean, for the row explanation.
+SCORE_PART_WORDS = (
+    "Reconstruction: how badly the network rebuilds the row, in units of a typical training "
+    "row's error (the columns below share it). Code: how unusual the row's compressed summary "
+    "is among the training rows' (Mahalanobis distance in the bottleneck), in the same units: "
+    "it catches rows that are rebuilt well but sit where few training rows do."
+)
 
 
 def render_workbench(
@@ -253,8 +261,9 @@ def _flagged_rows(view: ScoredView, threshold: float) -> None:
         about.caption(f"All {n_flagged:,} flagged rows, highest score first.")
     if view.scored.explained:
         st.caption(
-            f"Red cells explain a large share (≥ {HIGHLIGHT_SHARE:.0%}) of their row's score; the "
-            "darker, the larger. Select a row to see why it stands out."
+            f"Red cells are the leading causes of their row's score: a large share (≥ "
+            f"{HIGHLIGHT_SHARE:.0%}), or one of the row's top 3 columns and well above an even "
+            "share; the darker, the larger. Select a row to see why it stands out."
         )
     else:
         st.caption(
@@ -296,16 +305,18 @@ def _styled(flagged: FlaggedRows) -> Any:
 def contribution_styles(flagged: FlaggedRows, min_share: float = 0.2) -> pd.DataFrame:
     """CSS per cell of ``flagged.table``: a red background, stronger for a larger share of the score.
 
-    Only feature cells whose column explains at least ``min_share`` of the row's score are
-    coloured; every other cell (and every cell, for a method without shares) gets an empty style.
+    Feature cells that stand out (:func:`detector.explanations.standout_cells`: at least
+    ``min_share`` of the row's score, or among its top 3 and above a fair share) are coloured;
+    every other cell (and every cell, for a method without shares) gets an empty style.
     """
     table = flagged.table
     styles = np.full(table.shape, "", dtype=object)
     if flagged.shares is not None:
-        # Shares lined up with the table's columns (NaN for columns that are not features).
+        shares = flagged.shares.to_numpy(dtype=float, na_value=np.nan)
+        marked = pd.DataFrame(standout_cells(shares, min_share=min_share), columns=flagged.shares.columns)
+        # Lined up with the table's columns (False for columns that are not features).
+        strong = marked.reindex(columns=table.columns, fill_value=False).to_numpy(dtype=bool)
         share = flagged.shares.reindex(columns=table.columns).to_numpy(dtype=float, na_value=np.nan)
-        with np.errstate(invalid="ignore"):
-            strong = share >= min_share
         alpha = np.round(0.15 + 0.55 * np.clip(share[strong], 0, 1), 2)
         styles[strong] = [f"background-color: rgba(228, 87, 86, {a})" for a in alpha]
     return pd.DataFrame(styles, index=table.index, columns=table.columns)
@@ -315,6 +326,14 @@ def _explain(view: ScoredView, position: int) -> None:
     score = view.scored.scores[position]
     how = "selected" if view.selected_row is not None else "the highest-scoring row on this page"
     st.markdown(f"**Why row {position + 1} stands out** ({how}; score {score:.4g})")
+    parts = view.score_parts(position)
+    if parts is not None:
+        total = float(parts.sum()) or 1.0
+        st.caption(
+            f"The score adds {len(parts)} parts: "
+            + " + ".join(f"{name} {value:.4g} ({value / total:.0%})" for name, value in parts.items())
+            + ". " + SCORE_PART_WORDS
+        )
     explanation = view.explain(position).head(EXPLAIN_COLUMNS)
     if not view.scored.explained:
         st.caption(

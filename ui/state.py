@@ -15,7 +15,7 @@ from detector.autoencoder_config import AutoencoderConfig
 from detector.columns import ColumnProfile, ColumnRoles, infer_roles, label_vector, profile_columns
 from detector.errors import DataError
 from detector.export import original_text
-from detector.preprocessing import PreprocessConfig
+from detector.preprocessing import PreprocessConfig, scaling_notes
 from detector.registry import DEFAULT_KIND, baseline_kinds
 from detector.results import FlaggedRows, ScoredTable, flagged_view, row_explanation, score_table
 from detector.thresholds import threshold_for_share
@@ -60,6 +60,7 @@ class DatasetState:
     normal_only: bool = False
     revision: int = field(default_factory=lambda: next(_revisions))
     _inputs: tuple[Any, int] | None = field(default=None, repr=False)
+    _scaling_notes: tuple[Any, list[str]] | None = field(default=None, repr=False)
 
     @property
     def name(self) -> str:
@@ -93,6 +94,13 @@ class DatasetState:
         if self._inputs is None or self._inputs[0] != key:
             self._inputs = (key, network_inputs(self.training_frame(), self.roles, self.preprocess))
         return self._inputs[1]
+
+    def scaling_notes(self) -> list[str]:
+        """Warnings about numeric features that scaling cannot make comparable (cached per choice)."""
+        key = (self.roles.numeric, self.preprocess)
+        if self._scaling_notes is None or self._scaling_notes[0] != key:
+            self._scaling_notes = (key, scaling_notes(self.frame, self.roles.numeric, self.preprocess))
+        return self._scaling_notes[1]
 
 
 @dataclass
@@ -204,6 +212,7 @@ class ScoredView:
     table_moved: bool = False
     _text: pd.DataFrame | None = field(default=None, repr=False)
     _explained: dict[int, pd.DataFrame] = field(default_factory=dict, repr=False)
+    _parts: dict[int, pd.Series | None] = field(default_factory=dict, repr=False)
     _page: tuple[bytes, FlaggedRows] | None = field(default=None, repr=False)
 
     @property
@@ -219,6 +228,15 @@ class ScoredView:
                 self.scored, self.detector, self.table.frame, position,
             )
         return self._explained[position]
+
+    def score_parts(self, position: int) -> pd.Series | None:
+        """The parts one row's score adds up from (kept, like explanations), or None."""
+        if position not in self._parts:
+            if len(self._parts) >= 64:
+                self._parts.clear()
+            parts = self.detector.score_parts(self.table.frame.iloc[[position]])
+            self._parts[position] = None if parts is None else parts.iloc[0]
+        return self._parts[position]
 
     def flagged_page(self, threshold: float, rows: int, offset: int) -> FlaggedRows:
         """A page of the flagged rows (kept while a threshold drag leaves the same rows on it)."""
