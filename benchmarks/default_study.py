@@ -15,8 +15,11 @@ Run from the repository root (``collect`` takes tens of minutes on 2 cores)::
 
     nice -n 10 .venv/bin/python benchmarks/default_study.py collect --pool ../shared/benchmarks/adbench \\
         --cache /tmp/study/adbench --seeds 0 1 2
-    .venv/bin/python benchmarks/default_study.py report --cache /tmp/study/adbench \\
-        --confirm /tmp/study/embeddings [--out benchmarks/results/default_study]
+    .venv/bin/python benchmarks/default_study.py report --cache /tmp/study/adbench [more caches] \\
+        --confirm /tmp/study/embeddings [more caches] [--out benchmarks/results/default_study]
+
+Each pool may have several caches (one collected with release 0.1's scoring, one with today's):
+a rule is scored from the first cache holding the parts it needs.
 """
 
 from __future__ import annotations
@@ -56,10 +59,9 @@ def collect_one(X: np.ndarray, seed: int) -> dict[str, np.ndarray]:
     autoencoder = AutoencoderDetector(config=AutoencoderConfig(seed=seed)).fit(X)
     parts["seconds_autoencoder"] = np.array(time.perf_counter() - started)
     components = autoencoder.score_components(X)
-    parts["recon"] = components["reconstruction"].to_numpy()
-    parts["code"] = components["code"].to_numpy()
-    codes = autoencoder.encode(X)
-    parts["code_iforest"] = IsolationForestDetector(seed=seed).fit(codes).decision_scores_
+    for name in components.columns:
+        parts[name] = components[name].to_numpy()
+    parts["product"] = autoencoder.decision_scores_
     for name, detector in (
         ("iforest", IsolationForestDetector(seed=seed)),
         ("ecod", ECODDetector()),
@@ -97,24 +99,44 @@ def robust(scores: np.ndarray) -> np.ndarray:
     return (scores - median) / spread
 
 
-def _sum(*names: str) -> Callable[[dict[str, np.ndarray]], np.ndarray]:
-    return lambda parts: sum(robust(parts[name]) for name in names)
+def rarity(scores: np.ndarray) -> np.ndarray:
+    """Transductive surprisal: -log of the share of rows scoring at least as high (ties share)."""
+    from scipy.stats import rankdata
+
+    return -np.log(1.0 - rankdata(scores, method="max") / (len(scores) + 1.0))
 
 
-RULES: dict[str, Callable[[dict[str, np.ndarray]], np.ndarray]] = {
-    "ae (today: recon + code)": lambda p: p["recon"] + p["code"],
-    "ae recon only": lambda p: p["recon"],
-    "iforest": lambda p: p["iforest"],
-    "ecod": lambda p: p["ecod"],
-    "pca": lambda p: p["pca"],
-    "ae + iforest": _sum("recon", "code", "iforest"),
-    "recon + iforest": _sum("recon", "iforest"),
-    "ae + code iforest": _sum("recon", "code", "code_iforest"),
-    "recon + code iforest": _sum("recon", "code_iforest"),
-    "ae + ecod": _sum("recon", "code", "ecod"),
-    "ae + iforest + ecod": _sum("recon", "code", "iforest", "ecod"),
-    "recon + iforest + ecod": _sum("recon", "iforest", "ecod"),
+def _each(transform: Callable[[np.ndarray], np.ndarray], *names: str) -> Callable[[dict], np.ndarray]:
+    """A rule adding ``transform`` of each named part."""
+    return lambda parts: sum(transform(parts[name]) for name in names)
+
+
+OLD = ("recon", "code", "code_iforest")  # the parts of a cache collected with release 0.1's scoring
+NEW = ("product",)  # the parts of a cache collected with today's
+
+# Each rule names the parts it needs; a cache without them (an older collect) skips the rule.
+# Rules over the autoencoder's parts read them as the detector gives them: from release 0.1's
+# caches the scaled reconstruction and code distance, from today's their rarities in nats.
+RULES: dict[str, tuple[tuple[str, ...], Callable[[dict[str, np.ndarray]], np.ndarray]]] = {
+    "release 0.1 default (scaled recon + code)": (OLD, lambda p: p["recon"] + p["code"]),
+    "iforest": (("iforest",), lambda p: p["iforest"]),
+    "ecod": (("ecod",), lambda p: p["ecod"]),
+    "pca": (("pca",), lambda p: p["pca"]),
+    "robust-z sum: recon + code + iforest": (OLD, _each(robust, "recon", "code", "iforest")),
+    "rank sum: recon + code + iforest": (OLD, _each(lambda x: _rank(x), "recon", "code", "iforest")),
+    "rarity sum: recon + code + iforest": (OLD, _each(rarity, "recon", "code", "iforest")),
+    "rarity sum: recon + code": (OLD, _each(rarity, "recon", "code")),
+    "rarity sum: recon + code + code iforest": (OLD, _each(rarity, "recon", "code", "code_iforest")),
+    "product: reconstruction + code + isolation": (NEW, lambda p: p["product"]),
+    "product parts: reconstruction + code": (NEW, lambda p: p["reconstruction"] + p["code"]),
+    "product parts: reconstruction only": (NEW, lambda p: p["reconstruction"]),
 }
+
+
+def _rank(scores: np.ndarray) -> np.ndarray:
+    from scipy.stats import rankdata
+
+    return rankdata(scores) / len(scores)
 
 
 # --------------------------------------------------------------------------- report
@@ -135,7 +157,9 @@ def metrics(runs: dict[str, list[dict[str, np.ndarray]]]) -> dict[str, dict[str,
     from sklearn.metrics import average_precision_score, roc_auc_score
 
     table: dict[str, dict[str, tuple[float, float, float]]] = {}
-    for rule, combine in RULES.items():
+    for rule, (needs, combine) in RULES.items():
+        if not all(need in seeds[0] for seeds in runs.values() for need in needs):
+            continue
         table[rule] = {}
         for name, seeds in runs.items():
             aucs, aps = [], []
@@ -170,14 +194,24 @@ def leave_one_out(table: Table) -> tuple[float, float, dict[str, str]]:
     return float(np.mean(aucs)), float(np.mean(aps)), chosen
 
 
-def report(cache: Path, confirm: Path | None, out: Path | None) -> str:
-    pools = {"pool 1": metrics(load_cache(cache))}
-    if confirm is not None:
-        pools["pool 2"] = metrics(load_cache(confirm))
+def pool_metrics(caches: list[Path]) -> Table:
+    """Every rule's metrics over a pool, each from the first cache that has the rule's parts."""
+    table: Table = {}
+    for cache in caches:
+        for rule, rows in metrics(load_cache(cache)).items():
+            table.setdefault(rule, rows)
+    return table
+
+
+def report(caches: list[Path], confirm: list[Path] | None, out: Path | None) -> str:
+    pools = {"pool 1": pool_metrics(caches)}
+    if confirm:
+        pools["pool 2"] = pool_metrics(confirm)
+    present = [rule for rule in RULES if all(rule in table for table in pools.values())]
     header = " | ".join(f"{p} ROC-AUC | {p} AP | {p} wins vs iforest (AUC)" for p in pools)
     lines = [f"| rule | {header} |"]
     lines.append("|---" * (1 + 3 * len(pools)) + "|")
-    for rule in RULES:
+    for rule in present:
         cells = []
         for table in pools.values():
             auc, ap = mean_over(table[rule])
@@ -195,10 +229,10 @@ def report(cache: Path, confirm: Path | None, out: Path | None) -> str:
     for label, table in pools.items():
         names = list(next(iter(table.values())))
         lines += ["", f"### {label}: per dataset (ROC-AUC / AP, ± ROC-AUC std over seeds)", "",
-                  "| dataset | " + " | ".join(RULES) + " |", "|---" * (1 + len(RULES)) + "|"]
+                  "| dataset | " + " | ".join(present) + " |", "|---" * (1 + len(present)) + "|"]
         for name in names:
             lines.append(f"| {name} | " + " | ".join(
-                f"{table[r][name][0]:.3f} / {table[r][name][1]:.3f} ±{table[r][name][2]:.3f}" for r in RULES
+                f"{table[r][name][0]:.3f} / {table[r][name][1]:.3f} ±{table[r][name][2]:.3f}" for r in present
             ) + " |")
     text = "\n".join(lines)
     if out is not None:
@@ -215,8 +249,8 @@ def main(argv: list[str] | None = None) -> int:
     gather.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     gather.add_argument("--max-rows", type=int, default=100_000)
     summary = commands.add_parser("report")
-    summary.add_argument("--cache", type=Path, required=True)
-    summary.add_argument("--confirm", type=Path)
+    summary.add_argument("--cache", type=Path, nargs="+", required=True)
+    summary.add_argument("--confirm", type=Path, nargs="+")
     summary.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
     if args.command == "collect":

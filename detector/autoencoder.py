@@ -12,12 +12,14 @@ from detector.autoencoder_config import AutoencoderConfig, TrainingPlan
 from detector.base import DetectorState, ProgressCallback
 from detector.columns import ColumnRoles
 from detector.errors import DataError
+from detector.iforest import Forest, grow_trees, node_arrays
 from detector.network import LayerSummary, architecture, import_keras, row_batches, train_network
 from detector.preprocessing import PreprocessConfig
-from detector.tabular import StageReporter, TabularDetector, array
+from detector.surprisal import TailModel
+from detector.tabular import StageReporter, TabularDetector, array, number
 
 # The parts of a row's score, in the order score_components returns them.
-SCORE_PARTS = ("reconstruction", "code")
+SCORE_PARTS = ("reconstruction", "code", "isolation")
 NO_CODE_STAGE = "measured each row's distance from the typical row (one input: no network to train)"
 
 
@@ -115,34 +117,53 @@ class AutoencoderDetector(TabularDetector):
         self.data_fingerprint_ = _fingerprint(inputs)
 
         totals, codes = self._errors_and_codes(inputs, matrix, per_column=False)
-        reconstruction = totals / matrix.shape[1]
         self.code_mean_ = codes.mean(axis=0)
         centred = codes - self.code_mean_
         covariance = np.atleast_2d(np.cov(centred, rowvar=False)) + 1e-6 * np.eye(codes.shape[1])
         self.code_precision_ = np.linalg.pinv(covariance)
-        code_distance = self._code_distance(codes)
-        self.score_scales_ = (_typical(reconstruction), _typical(code_distance))
-        return self._combine(reconstruction, code_distance)
+        self.score_rule_ = "rarity"
+        if self.model_ is not None:
+            # The third view: how quickly random cuts isolate the row (Isolation Forest on the
+            # same matrix). benchmarks/README.md has the study that chose these three views.
+            # Without a code (one input) the distance from typical values is the whole story.
+            self._isolation_nodes, self.isolation_samples_ = grow_trees(matrix, seed=config.seed)
+            self._isolation = Forest.compile(self._isolation_nodes, matrix.shape[1])
+        raw = self._raw_parts(totals, codes, matrix)
+        self.tails_ = tuple(TailModel.fit(part) for part in raw.T)
+        return self._parts(raw).sum(axis=1)
 
     # ----------------------------------------------------------------- scoring
 
     def _score_matrix(self, matrix: np.ndarray) -> np.ndarray:
         totals, codes = self._errors_and_codes(self._clipped(matrix), matrix, per_column=False)
-        return self._combine(totals / max(matrix.shape[1], 1), self._code_distance(codes))
+        return self._parts(self._raw_parts(totals, codes, matrix)).sum(axis=1)
 
     def _column_errors(self, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         errors, codes = self._errors_and_codes(self._clipped(matrix), matrix)
-        scores = self._combine(errors.sum(axis=1) / max(matrix.shape[1], 1), self._code_distance(codes))
-        return scores, errors
+        return self._parts(self._raw_parts(errors.sum(axis=1), codes, matrix)).sum(axis=1), errors
+
+    @property
+    def part_names(self) -> tuple[str, ...]:
+        """The parts the score adds up from: the three views; only the reconstruction for a model
+        without a code (one input); reconstruction and code for a release-0.1 bundle."""
+        if self.score_rule_ != "rarity":
+            return SCORE_PARTS[:2]
+        return SCORE_PARTS if self.model_ is not None else SCORE_PARTS[:1]
 
     def score_components(self, X: pd.DataFrame | np.ndarray) -> pd.DataFrame:
-        """The two parts of each row's score: ``reconstruction`` and ``code`` (they add up to it)."""
+        """The parts of each row's score (they add up to it), one column each.
+
+        ``reconstruction``: how badly the network rebuilds the row; ``code``: how unusual its
+        bottleneck code is among the training rows' (Mahalanobis distance); ``isolation``: how
+        few random cuts set it apart (Isolation Forest on the same matrix). Each is the row's
+        rarity in that view among the training rows, in nats (see :mod:`detector.surprisal`).
+        """
         matrix, usable = self._transform(X)
         totals, codes = self._errors_and_codes(self._clipped(matrix), matrix, per_column=False)
-        parts = np.full((len(usable), 2), np.nan)
-        parts[usable, 0] = totals / max(matrix.shape[1], 1) / self.score_scales_[0]
-        parts[usable, 1] = self._code_distance(codes) / self.score_scales_[1]
-        return pd.DataFrame(parts, columns=list(SCORE_PARTS), index=_index_of(X))
+        names = self.part_names
+        parts = np.full((len(usable), len(names)), np.nan)
+        parts[usable] = self._parts(self._raw_parts(totals, codes, matrix))
+        return pd.DataFrame(parts, columns=list(names), index=_index_of(X))
 
     def score_parts(self, X: pd.DataFrame | np.ndarray) -> pd.DataFrame:
         return self.score_components(X)
@@ -206,12 +227,20 @@ class AutoencoderDetector(TabularDetector):
             "history": self.history_,
             "stopped_by_user": bool(self.stopped_by_user_),
             "data_fingerprint": self.data_fingerprint_,
-            "score_scales": [float(v) for v in self.score_scales_],
+            "score_rule": self.score_rule_,
         }
         arrays = {
             "code_mean": np.asarray(self.code_mean_),
             "code_precision": np.asarray(self.code_precision_),
         }
+        if self.score_rule_ == "rarity":
+            if self.model_ is not None:
+                fitted["isolation_samples"] = int(self.isolation_samples_)
+                arrays |= {f"isolation_{name}": values for name, values in self._isolation_nodes.items()}
+            for name, tail in zip(self.part_names, self.tails_, strict=True):
+                arrays |= tail.to_arrays(f"tail_{name}")
+        else:
+            fitted["score_scales"] = [float(v) for v in self.score_scales_]
         return fitted, arrays
 
     def _restore_fitted(self, fitted: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
@@ -245,19 +274,32 @@ class AutoencoderDetector(TabularDetector):
         self.training_plan_ = self._saved_plan(fitted)
         mean = array(arrays, "code_mean", ndim=1)
         precision = array(arrays, "code_precision", ndim=2)
-        scales = np.asarray(fitted.get("score_scales"), dtype=object)
-        if (
-            mean.shape != (bottleneck,)
-            or precision.shape != (bottleneck, bottleneck)
-            or scales.shape != (2,)
-            or not all(isinstance(v, int | float) and not isinstance(v, bool) and np.isfinite(v) and v > 0
-                       for v in scales)
-        ):
+        if mean.shape != (bottleneck,) or precision.shape != (bottleneck, bottleneck):
             raise DataError(
-                f"The bundle's scoring must hold the code mean, precision and two positive score "
-                f"scales for a {bottleneck}-wide bottleneck."
+                f"The bundle's scoring must hold the code mean and precision of a {bottleneck}-wide code."
             )
         self.code_mean_, self.code_precision_ = mean, precision
+        rule = fitted.get("score_rule", "scaled")
+        if rule == "rarity":
+            self.score_rule_ = "rarity"
+            if network is not None:
+                self._isolation_nodes = node_arrays(arrays, "isolation_")
+                self._isolation = Forest.compile(self._isolation_nodes, n_inputs)
+                samples = number(fitted, "isolation_samples")
+                if samples < 1 or samples != int(samples):
+                    raise DataError("The bundle's isolation_samples must be a whole number of at least 1.")
+                self.isolation_samples_ = int(samples)
+            self.tails_ = tuple(TailModel.from_arrays(arrays, f"tail_{name}") for name in self.part_names)
+            return
+        if rule != "scaled":
+            raise DataError(f"The bundle's score rule {rule!r} is not one this version knows.")
+        scales = np.asarray(fitted.get("score_scales"), dtype=object)
+        if scales.shape != (2,) or not all(
+            isinstance(v, int | float) and not isinstance(v, bool) and np.isfinite(v) and v > 0
+            for v in scales
+        ):
+            raise DataError("The bundle's scoring must hold two positive score scales.")
+        self.score_rule_ = "scaled"
         self.score_scales_ = (float(scales[0]), float(scales[1]))
 
     def _accept_network(self, network: Any) -> None:
@@ -370,8 +412,24 @@ class AutoencoderDetector(TabularDetector):
             distances[rows] = ((centred @ self.code_precision_) * centred).sum(axis=1)
         return distances
 
-    def _combine(self, reconstruction: np.ndarray, code_distance: np.ndarray) -> np.ndarray:
-        return reconstruction / self.score_scales_[0] + code_distance / self.score_scales_[1]
+    def _raw_parts(self, totals: np.ndarray, codes: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+        """Each view's raw score (rows x parts): error per input, code distance, and isolation."""
+        reconstruction = totals / max(matrix.shape[1], 1)
+        names = self.part_names
+        if len(names) == 1:
+            return reconstruction[:, None]
+        code_distance = self._code_distance(codes)
+        if len(names) == 2:
+            return np.column_stack([reconstruction, code_distance])
+        isolation = self._isolation.scores(matrix, self.isolation_samples_)
+        return np.column_stack([reconstruction, code_distance, isolation])
+
+    def _parts(self, raw: np.ndarray) -> np.ndarray:
+        """The score parts from the raw views: rarities (nats), or release 0.1's scaled values."""
+        if self.score_rule_ == "rarity":
+            pairs = zip(self.tails_, raw.T, strict=True)
+            return np.column_stack([tail.surprisal(column) for tail, column in pairs])
+        return raw / np.asarray(self.score_scales_)
 
     def _reconstruct_matrix(self, matrix: np.ndarray) -> np.ndarray:
         # predict_on_batch reuses Keras' compiled predict function without the data pipeline and
@@ -386,15 +444,6 @@ class AutoencoderDetector(TabularDetector):
 
 def _index_of(X: pd.DataFrame | np.ndarray) -> pd.Index:
     return X.index if isinstance(X, pd.DataFrame) else pd.RangeIndex(len(X))
-
-
-def _typical(values: np.ndarray) -> float:
-    """A typical magnitude of non-negative ``values``: the median, else the mean, else 1."""
-    for statistic in (np.median, np.mean):
-        value = float(statistic(values)) if len(values) else 0.0
-        if np.isfinite(value) and value > 0:
-            return value
-    return 1.0
 
 
 def _fingerprint(matrix: np.ndarray) -> str:

@@ -21,6 +21,8 @@ from detector.preprocessing import PreprocessConfig
 from detector.tabular import StageReporter, TabularDetector, array, number
 
 _STAGES = ("growing the trees", "scoring the training rows")
+# The arrays a forest is stored as (see _nodes_of).
+NODE_ARRAYS = ("tree_offsets", "feature", "threshold", "children_left", "children_right", "n_node_samples")
 # Rows x trees walked at once: a few megabytes of node indices, which stay in cache.
 _PAIRS_PER_BATCH = 2**18
 
@@ -82,19 +84,12 @@ class IsolationForestDetector(TabularDetector):
     # ----------------------------------------------------------------- the family's hooks
 
     def _fit_matrix(self, matrix: np.ndarray, on_progress: ProgressCallback | None) -> np.ndarray:
-        from sklearn.ensemble import IsolationForest
-
         self._check_own_params()
         stages = StageReporter(on_progress, _STAGES)
-        forest = IsolationForest(
-            n_estimators=self.n_estimators,
-            max_samples="auto" if self.max_samples == "auto" else min(self.max_samples, len(matrix)),
-            random_state=self.seed,
-        ).fit(matrix.astype(np.float32, copy=False))
-        # The estimator is a local: only the arrays below outlive this method.
-        self._nodes = _nodes_of(forest)
-        self.max_samples_ = int(forest.max_samples_)
-        self._forest = _Forest.compile(self._nodes, matrix.shape[1])
+        self._nodes, self.max_samples_ = grow_trees(
+            matrix, n_estimators=self.n_estimators, max_samples=self.max_samples, seed=self.seed,
+        )
+        self._forest = Forest.compile(self._nodes, matrix.shape[1])
         self.n_estimators_ = self._forest.n_trees
         stages.done("growing the trees")
         # Training rows go through the same traversal as any later row.
@@ -113,18 +108,7 @@ class IsolationForestDetector(TabularDetector):
             raise ValueError(f"seed={self.seed!r} must be a whole number.")
 
     def _score_matrix(self, matrix: np.ndarray) -> np.ndarray:
-        forest = self._forest
-        # Trees are grown on float32 values and compare them with float64 thresholds, as
-        # scikit-learn does: the same cast keeps every row on the same side of every cut.
-        values = np.ascontiguousarray(matrix, dtype=np.float32)
-        total = np.empty(len(values))
-        batch = max(1, _PAIRS_PER_BATCH // forest.n_trees)
-        for start in range(0, len(values), batch):
-            total[start : start + batch] = forest.path_lengths(values[start : start + batch])
-        denominator = forest.n_trees * _average_path_length(np.array([self.max_samples_]))[0]
-        if denominator == 0:  # a forest grown on one row: nothing is ever cut
-            return np.ones(len(values))
-        return 2.0 ** (-total / denominator)
+        return self._forest.scores(matrix, self.max_samples_)
 
     def _fitted_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         return {"max_samples": self.max_samples_}, dict(self._nodes)
@@ -133,15 +117,8 @@ class IsolationForestDetector(TabularDetector):
         max_samples = number(fitted, "max_samples")
         if max_samples < 1 or max_samples != int(max_samples):
             raise DataError(f"The bundle's max_samples must be a whole number >= 1, found {max_samples}.")
-        nodes = {
-            "tree_offsets": array(arrays, "tree_offsets", ndim=1, kind="iu"),
-            "feature": array(arrays, "feature", ndim=1, kind="iu"),
-            "threshold": array(arrays, "threshold", ndim=1),
-            "children_left": array(arrays, "children_left", ndim=1, kind="iu"),
-            "children_right": array(arrays, "children_right", ndim=1, kind="iu"),
-            "n_node_samples": array(arrays, "n_node_samples", ndim=1, kind="iu"),
-        }
-        self._forest = _Forest.compile(nodes, len(self.preprocessor_.feature_names_out_))
+        nodes = node_arrays(arrays)
+        self._forest = Forest.compile(nodes, len(self.preprocessor_.feature_names_out_))
         self._nodes = nodes
         self.max_samples_ = int(max_samples)
         self.n_estimators_ = self._forest.n_trees
@@ -151,7 +128,7 @@ class IsolationForestDetector(TabularDetector):
 
 
 @dataclass(frozen=True)
-class _Forest:
+class Forest:
     """Every tree's nodes in one set of arrays, laid out for walking many rows at once.
 
     Node ``i`` of the forest goes to ``children[2 * i]`` when the row's value of
@@ -173,7 +150,7 @@ class _Forest:
         return len(self.roots)
 
     @classmethod
-    def compile(cls, nodes: dict[str, np.ndarray], n_columns: int) -> _Forest:
+    def compile(cls, nodes: dict[str, np.ndarray], n_columns: int) -> Forest:
         """Check the flat node arrays form proper trees over ``n_columns`` columns; lay them out.
 
         Raises :class:`DataError` for anything a bundle could get wrong: lengths, offsets,
@@ -227,6 +204,20 @@ class _Forest:
             depth=int(node_depth.max()),
         )
 
+    def scores(self, matrix: np.ndarray, max_samples: int) -> np.ndarray:
+        """Each row's isolation score, ``2 ** (-mean path length / c(max_samples))``, in (0, 1]."""
+        # Trees are grown on float32 values and compare them with float64 thresholds, as
+        # scikit-learn does: the same cast keeps every row on the same side of every cut.
+        values = np.ascontiguousarray(matrix, dtype=np.float32)
+        total = np.empty(len(values))
+        batch = max(1, _PAIRS_PER_BATCH // self.n_trees)
+        for start in range(0, len(values), batch):
+            total[start : start + batch] = self.path_lengths(values[start : start + batch])
+        denominator = self.n_trees * _average_path_length(np.array([max_samples]))[0]
+        if denominator == 0:  # a forest grown on one row: nothing is ever cut
+            return np.ones(len(values))
+        return 2.0 ** (-total / denominator)
+
     def path_lengths(self, values: np.ndarray) -> np.ndarray:
         """Each row's path length summed over the trees (rows of float32 ``values``)."""
         n_rows, n_columns = values.shape
@@ -241,8 +232,31 @@ class _Forest:
         return self.leaf_length[node].sum(axis=1)
 
 
+def grow_trees(
+    matrix: np.ndarray, *, n_estimators: int = 100, max_samples: int | str = "auto", seed: int = 0,
+) -> tuple[dict[str, np.ndarray], int]:
+    """Grow scikit-learn's isolation trees on ``matrix``; return their nodes as arrays and the
+    rows each tree was grown on (the estimator itself is not kept)."""
+    from sklearn.ensemble import IsolationForest
+
+    forest = IsolationForest(
+        n_estimators=n_estimators,
+        max_samples="auto" if max_samples == "auto" else min(int(max_samples), len(matrix)),
+        random_state=seed,
+    ).fit(matrix.astype(np.float32, copy=False))
+    return _nodes_of(forest), int(forest.max_samples_)
+
+
+def node_arrays(arrays: dict[str, np.ndarray], prefix: str = "") -> dict[str, np.ndarray]:
+    """The tree node arrays named ``prefix + name`` in ``arrays``, checked for dimension and type."""
+    return {
+        name: array(arrays, prefix + name, ndim=1, kind="f" if name == "threshold" else "iu")
+        for name in NODE_ARRAYS
+    }
+
+
 def _node_depths(children: np.ndarray, roots: np.ndarray) -> np.ndarray:
-    """Each node's number of cuts from its root, level by level (``children`` as in :class:`_Forest`)."""
+    """Each node's number of cuts from its root, level by level (``children`` as in :class:`Forest`)."""
     depth = np.zeros(len(children) // 2, dtype=np.float64)
     level = roots
     steps = 0
@@ -286,4 +300,4 @@ def _is_int(value: object) -> bool:
     return isinstance(value, int | np.integer) and not isinstance(value, bool)
 
 
-__all__ = ["IsolationForestDetector"]
+__all__ = ["NODE_ARRAYS", "Forest", "IsolationForestDetector", "grow_trees", "node_arrays"]

@@ -122,7 +122,9 @@ def test_bundle_holds_no_pickle(zipped):
     assert names == {MODEL_FILE, "detector.json", "arrays.npz", "metadata.json"}
     assert not any(name.endswith((".pkl", ".pickle", ".joblib")) for name in names)
     with zipfile.ZipFile(io.BytesIO(_members(zipped)["arrays.npz"])) as arrays:
-        assert sorted(arrays.namelist()) == ["code_mean.npy", "code_precision.npy", "decision_scores.npy"]
+        names = set(arrays.namelist())
+    assert {"code_mean.npy", "code_precision.npy", "decision_scores.npy", "isolation_feature.npy"} <= names
+    assert {f"tail_{part}_points.npy" for part in ("reconstruction", "code", "isolation")} <= names
 
 
 def test_the_bundle_records_its_kind_and_the_library_and_format_versions(zipped):
@@ -273,9 +275,18 @@ def test_saving_an_unfitted_detector_fails(tmp_path: Path):
 def test_tampered_score_statistics_are_refused(zipped):
     members = _members(zipped)
     spec = json.loads(members["detector.json"])
-    spec["fitted"]["score_scales"] = [1.0, -2.0]
+    spec["fitted"]["score_rule"] = "whatever the file says"
     members["detector.json"] = json.dumps(spec).encode()
-    with pytest.raises(DataError, match="scoring"):
+    with pytest.raises(DataError, match="score rule"):
+        load_bundle(_zip(members))
+    members = _members(zipped)
+    with np.load(io.BytesIO(members["arrays.npz"])) as arrays:
+        parts = {name: arrays[name] for name in arrays.files}
+    parts["tail_code_points"] = parts["tail_code_points"][::-1].copy()  # no longer sorted
+    buffer = io.BytesIO()
+    np.savez(buffer, **parts)
+    members["arrays.npz"] = buffer.getvalue()
+    with pytest.raises(DataError, match="score model 'tail_code'"):
         load_bundle(_zip(members))
     members = _members(zipped)
     with np.load(io.BytesIO(members["arrays.npz"])) as arrays:

@@ -141,9 +141,13 @@ def test_injected_anomalies_score_highest(fitted):
     detector, frame = fitted
     truth = np.zeros(len(frame), dtype=int)
     truth[-6:] = 1
-    assert roc_auc_score(truth, detector.decision_scores_) > 0.97
-    top_ten = set(np.argsort(detector.decision_scores_)[-10:])
-    assert len(top_ten & set(range(len(frame) - 6, len(frame)))) >= 5
+    # The planted rows break a relationship between columns, which only the reconstruction
+    # sees; the other two views find the far corners of the manifold, so the sum ranks the
+    # planted rows a little lower than the reconstruction alone does.
+    assert roc_auc_score(truth, detector.score_components(frame)["reconstruction"]) > 0.97
+    assert roc_auc_score(truth, detector.decision_scores_) > 0.93
+    top_twenty = set(np.argsort(detector.decision_scores_)[-20:])
+    assert len(top_twenty & set(range(len(frame) - 6, len(frame)))) >= 4
 
 
 def test_feature_errors_point_at_the_broken_column(fitted):
@@ -255,14 +259,21 @@ def test_contamination_outside_range_is_refused(contamination):
         AutoencoderDetector(config=TINY, contamination=contamination).fit(np.zeros((20, 2)))
 
 
-def test_score_is_the_sum_of_its_two_components(fitted):
+def test_score_is_the_sum_of_its_three_parts_each_a_rarity(fitted):
     detector, frame = fitted
     parts = detector.score_components(frame)
-    assert list(parts.columns) == ["reconstruction", "code"]
+    assert list(parts.columns) == ["reconstruction", "code", "isolation"]
     np.testing.assert_allclose(parts.sum(axis=1), detector.decision_scores_, rtol=1e-5)
-    # Both parts are in units of a typical training row, so an ordinary row scores about 2.
-    assert 1.0 < np.median(detector.decision_scores_) < 3.5
+    # Each part is -log of the share of training rows at least as extreme: about 1 on average
+    # (an exponential), 2.3 at the 90th percentile of the training rows.
     assert (parts.to_numpy() >= 0).all()
+    for name in parts.columns:
+        assert 0.5 < parts[name].mean() < 1.5
+        assert np.quantile(parts[name], 0.9) == pytest.approx(np.log(10), abs=0.15)
+    # A row beyond every training row keeps rising rather than stopping at log(n).
+    far = frame.head(2).copy()
+    far.loc[far.index[1], ["a", "b", "c", "d"]] = [30.0, -30.0, 30.0, 0.0]
+    assert detector.score_components(far).iloc[1].max() > np.log(len(frame) + 1) + 1
 
 
 def test_a_value_far_beyond_the_clip_still_scores_as_extreme(fitted):

@@ -1,0 +1,109 @@
+"""How rare a score is among the training rows' scores, in one unit that adds across views.
+
+A :class:`TailModel` turns a raw score (a reconstruction error, a distance, a path length)
+into its surprisal: ``-log`` of the share of training rows that score at least as high.
+Surprisals of different views add up meaningfully (independent rarities multiply), which is
+how ECOD combines columns and how the autoencoder combines its parts. Below the 90th
+percentile the share is the training rows' own (empirical); beyond it an exponential tail
+fitted to the top tenth takes over, so that a new row more extreme than every training row
+still scores higher the further out it lies, instead of stopping at ``log(n)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from detector.errors import DataError
+
+# Where the exponential tail takes over from the training rows' own shares.
+KNEE = 0.9
+# Training scores kept at most (evenly spaced order statistics; the share between them is
+# interpolated): a million rows need not be stored to know their distribution.
+MAX_POINTS = 10_000
+
+# In nats: 2.3 is rarer than 90% of training rows, 4.6 than 99%, 6.9 than 99.9%.
+SURPRISAL_WORDS = (
+    "Each part is how rare the row is in that view, in nats (−log of the share of training rows "
+    "at least as extreme): 2.3 is rarer than 90% of them, 4.6 than 99%, 6.9 than 99.9%."
+)
+
+
+@dataclass(frozen=True, eq=False)
+class TailModel:
+    """The training scores of one view, as what :meth:`surprisal` needs.
+
+    ``points`` are sorted training scores (all of them, or evenly spaced order statistics),
+    ``ranks`` their positions among the ``n`` training scores, ``knee`` the score at the
+    ``KNEE`` quantile and ``scale`` the mean excess of the scores above it.
+    """
+
+    points: np.ndarray
+    ranks: np.ndarray
+    n: int
+    knee: float
+    scale: float
+
+    @classmethod
+    def fit(cls, scores: np.ndarray) -> TailModel:
+        """Learn the distribution of finite ``scores`` (at least one)."""
+        values = np.sort(np.asarray(scores, dtype=np.float64)[np.isfinite(scores)])
+        if values.size == 0:
+            raise ValueError("A tail model needs at least one finite score.")
+        n = values.size
+        keep = np.unique(np.linspace(0, n - 1, min(n, MAX_POINTS)).round().astype(np.int64))
+        knee = float(np.quantile(values, KNEE))
+        excess = values[values > knee] - knee
+        spread = float(values[-1] - values[0])
+        # Scores that tie above the knee give no excess; any new score past them is then
+        # rarer than every training row, by a margin of the scores' own magnitude.
+        floor = max(spread, abs(knee), 1.0) * 1e-6
+        scale = max(float(excess.mean()) if excess.size else 0.0, floor)
+        return cls(points=values[keep], ranks=keep.astype(np.float64), n=n, knee=knee, scale=scale)
+
+    def surprisal(self, scores: np.ndarray) -> np.ndarray:
+        """``-log`` of the share of training scores at least as high as each score (NaN stays NaN)."""
+        values = np.asarray(scores, dtype=np.float64)
+        # Training scores strictly below each score, interpolated between the kept points.
+        below = np.interp(values, self.points, self.ranks, left=-1.0, right=self.n - 1.0) + 1.0
+        shares = (self.n - below + 1.0) / (self.n + 1.0)
+        knee_share = (self.n - self._below(self.knee) + 1.0) / (self.n + 1.0)
+        beyond = values > self.knee
+        with np.errstate(invalid="ignore", over="ignore"):
+            out = -np.log(shares)
+            out[beyond] = -np.log(knee_share) + (values[beyond] - self.knee) / self.scale
+        out[np.isnan(values)] = np.nan
+        return out
+
+    def _below(self, value: float) -> float:
+        return float(np.interp(value, self.points, self.ranks, left=-1.0, right=self.n - 1.0)) + 1.0
+
+    def to_arrays(self, prefix: str) -> dict[str, np.ndarray]:
+        """The model as numeric arrays for a bundle, their names starting with ``prefix``."""
+        return {
+            f"{prefix}_points": self.points,
+            f"{prefix}_ranks": self.ranks,
+            f"{prefix}_tail": np.array([self.n, self.knee, self.scale], dtype=np.float64),
+        }
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], prefix: str) -> TailModel:
+        """Rebuild a model from :meth:`to_arrays` output, checking it (bundles are untrusted)."""
+        try:
+            points = np.asarray(arrays[f"{prefix}_points"], dtype=np.float64)
+            ranks = np.asarray(arrays[f"{prefix}_ranks"], dtype=np.float64)
+            n, knee, scale = (float(v) for v in np.asarray(arrays[f"{prefix}_tail"], dtype=np.float64))
+        except (KeyError, TypeError, ValueError):
+            raise DataError(f"The bundle's score model {prefix!r} is missing or malformed.") from None
+        if (
+            points.ndim != 1 or points.shape != ranks.shape or points.size == 0
+            or not np.isfinite(points).all() or (np.diff(points) < 0).any()
+            or (np.diff(ranks) <= 0).any() or ranks[0] < 0 or ranks[-1] > n - 1
+            or not n >= 1 or n != int(n) or not np.isfinite(knee) or not scale > 0 or not np.isfinite(scale)
+        ):
+            raise DataError(f"The bundle's score model {prefix!r} is inconsistent.")
+        return cls(points=points, ranks=ranks, n=int(n), knee=knee, scale=scale)
+
+
+__all__ = ["KNEE", "MAX_POINTS", "SURPRISAL_WORDS", "TailModel"]
