@@ -169,15 +169,22 @@ def choose_config(settings: TrainSettings) -> AutoencoderConfig | None:
     return config
 
 
-def show_architecture(dataset: DatasetState, config: AutoencoderConfig) -> bool:
-    """Show the network the config builds for this data; return False if the data can't train."""
+def training_shape(dataset: DatasetState) -> tuple[int, int] | None:
+    """The training rows and network inputs the data gives; None (and why) when it cannot train."""
     try:
-        n_rows = dataset.n_training_rows()
-        n_inputs = dataset.network_inputs()
+        return dataset.n_training_rows(), dataset.network_inputs()
     except DataError as exc:
         st.error(f"The data is not ready for training: {fmt.plain(exc)}")
         st.page_link("pages/data.py", label="Fix it on the Data page", icon=":material/table:")
+        return None
+
+
+def show_architecture(dataset: DatasetState, config: AutoencoderConfig) -> bool:
+    """Show the network the config builds for this data; return False if the data can't train."""
+    shape = training_shape(dataset)
+    if shape is None:
         return False
+    n_rows, n_inputs = shape
     resolved = config.resolved(n_rows, n_inputs)
     plan = TrainingPlan.of(config, resolved, n_rows)
     st.subheader("The network")
@@ -196,8 +203,8 @@ def show_architecture(dataset: DatasetState, config: AutoencoderConfig) -> bool:
         st.info(fmt.planned_epochs(plan), icon=":material/speed:")
     else:
         st.caption(fmt.planned_epochs(plan))
-    shape = " → ".join([str(n_inputs), *(str(layer.units) for layer in layers)])
-    st.markdown(f"**{shape}** · {total:,} parameters")
+    widths = " → ".join([str(n_inputs), *(str(layer.units) for layer in layers)])
+    st.markdown(f"**{widths}** · {total:,} parameters")
     with st.expander("Layers"):
         st.dataframe(
             pd.DataFrame(
@@ -214,13 +221,10 @@ def show_architecture(dataset: DatasetState, config: AutoencoderConfig) -> bool:
 
 def data_ready(dataset: DatasetState) -> bool:
     """Whether the data can train (a baseline has no network to show); say why not."""
-    try:
-        n_rows = dataset.n_training_rows()
-        n_inputs = dataset.network_inputs()
-    except DataError as exc:
-        st.error(f"The data is not ready for training: {fmt.plain(exc)}")
-        st.page_link("pages/data.py", label="Fix it on the Data page", icon=":material/table:")
+    shape = training_shape(dataset)
+    if shape is None:
         return False
+    n_rows, n_inputs = shape
     st.caption(f"{n_rows:,} training rows, encoded into {n_inputs:,} inputs.")
     return True
 

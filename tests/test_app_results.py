@@ -284,3 +284,13 @@ def test_flagged_rows_come_in_pages_and_the_page_follows_the_threshold():
     assert len(flagged_table(at)) == 3
     assert not [n for n in at.number_input if n.key == view.key("page")]
     assert any("All 3 flagged rows" in c.value for c in at.caption)
+
+
+def test_the_row_explanation_shows_the_three_parts_of_its_score():
+    at = results_page()
+    assert_clean(at)
+    caption = next(c.value for c in at.caption if c.value.startswith("The score adds"))
+    assert caption.startswith("The score adds 3 parts: reconstruction ")
+    assert "code " in caption
+    assert "isolation " in caption
+    assert "nats" in caption

@@ -30,6 +30,7 @@ from detector.charts import (
 from detector.explanations import standout_cells
 from detector.export import scored_rows_csv
 from detector.results import FlaggedRows
+from detector.surprisal import SURPRISAL_WORDS
 from detector.thresholds import ThresholdChoice
 from ui import format as fmt
 from ui.runtime import freeze_what_is_loaded
@@ -47,12 +48,13 @@ HIGHLIGHT_SHARE = 0.2
 # Columns in the reconstruction chart at most (the largest contributors).
 EXPLAIN_COLUMNS = 10
 CHART_CONFIG = {"displayModeBar": False}
-# What the autoencoder's two score parts mean, for the row explanation.
+# What the autoencoder's score parts mean, for the row explanation.
 SCORE_PART_WORDS = (
-    "Reconstruction: how badly the network rebuilds the row, in units of a typical training "
-    "row's error (the columns below share it). Code: how unusual the row's compressed summary "
-    "is among the training rows' (Mahalanobis distance in the bottleneck), in the same units: "
-    "it catches rows that are rebuilt well but sit where few training rows do."
+    "Reconstruction: how badly the network rebuilds the row (the columns below share this part). "
+    "Code: how unusual the row's compressed summary is among the training rows' (Mahalanobis "
+    "distance in the bottleneck): rows rebuilt well but sitting where few training rows do. "
+    "Isolation: how few random cuts set the row apart (Isolation Forest on the same columns). "
+    + SURPRISAL_WORDS
 )
 
 
@@ -331,8 +333,8 @@ def _explain(view: ScoredView, position: int) -> None:
         total = float(parts.sum()) or 1.0
         st.caption(
             f"The score adds {len(parts)} parts: "
-            + " + ".join(f"{name} {value:.4g} ({value / total:.0%})" for name, value in parts.items())
-            + ". " + SCORE_PART_WORDS
+            + " + ".join(f"{name} {value:.3g} ({value / total:.0%})" for name, value in parts.items())
+            + ". " + (SCORE_PART_WORDS if len(parts) == 3 else "")
         )
     explanation = view.explain(position).head(EXPLAIN_COLUMNS)
     if not view.scored.explained:
