@@ -3,10 +3,11 @@
 A :class:`TailModel` turns a raw score (a reconstruction error, a distance, a path length)
 into its surprisal: ``-log`` of the share of training rows that score at least as high.
 Surprisals of different views add up meaningfully (independent rarities multiply), which is
-how ECOD combines columns and how the autoencoder combines its parts. Below the 90th
-percentile the share is the training rows' own (empirical); beyond it an exponential tail
-fitted to the top tenth takes over, so that a new row more extreme than every training row
-still scores higher the further out it lies, instead of stopping at ``log(n)``.
+how ECOD combines columns and how the autoencoder combines its parts. Up to the highest
+training score the share is the training rows' own (empirical); beyond it an exponential tail,
+its slope fitted to the top tenth of the training scores, takes over, so that a new row more
+extreme than every training row still scores higher the further out it lies, instead of
+stopping at ``log(n + 1)``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import numpy as np
 
 from detector.errors import DataError
 
-# Where the exponential tail takes over from the training rows' own shares.
+# The top share of training scores whose mean excess sets the slope of the tail beyond them.
 KNEE = 0.9
 # Training scores kept at most (evenly spaced order statistics; the share between them is
 # interpolated): a million rows need not be stored to know their distribution.
@@ -35,8 +36,9 @@ class TailModel:
     """The training scores of one view, as what :meth:`surprisal` needs.
 
     ``points`` are sorted training scores (all of them, or evenly spaced order statistics),
-    ``ranks`` their positions among the ``n`` training scores, ``knee`` the score at the
-    ``KNEE`` quantile and ``scale`` the mean excess of the scores above it.
+    ``ranks`` their positions among the ``n`` training scores, ``knee`` the highest training
+    score, where the exponential tail starts, and ``scale`` its slope: the mean excess of the
+    scores above the ``KNEE`` quantile.
     """
 
     points: np.ndarray
@@ -53,11 +55,12 @@ class TailModel:
             raise ValueError("A tail model needs at least one finite score.")
         n = values.size
         keep = np.unique(np.linspace(0, n - 1, min(n, MAX_POINTS)).round().astype(np.int64))
-        knee = float(np.quantile(values, KNEE))
-        excess = values[values > knee] - knee
+        knee = float(values[-1])
+        upper = float(np.quantile(values, KNEE))
+        excess = values[values > upper] - upper
         spread = float(values[-1] - values[0])
-        # Scores that tie above the knee give no excess; any new score past them is then
-        # rarer than every training row, by a margin of the scores' own magnitude.
+        # Scores that tie at the top give no excess; any new score past them is then rarer
+        # than every training row, by a margin of the scores' own magnitude.
         floor = max(spread, abs(knee), 1.0) * 1e-6
         scale = max(float(excess.mean()) if excess.size else 0.0, floor)
         return cls(points=values[keep], ranks=keep.astype(np.float64), n=n, knee=knee, scale=scale)
