@@ -35,8 +35,9 @@ SURPRISAL_WORDS = (
 class TailModel:
     """The training scores of one view, as what :meth:`surprisal` needs.
 
-    ``points`` are sorted training scores (all of them, or evenly spaced order statistics),
-    ``ranks`` their positions among the ``n`` training scores, ``knee`` the highest training
+    ``points`` are the distinct training scores, ascending (all of them, or at most
+    ``MAX_POINTS`` evenly spaced), ``ranks`` how many of the ``n`` training scores lie strictly
+    below each, ``knee`` the highest training
     score, where the exponential tail starts, and ``scale`` its slope: the mean excess of the
     scores above the ``KNEE`` quantile.
     """
@@ -54,7 +55,11 @@ class TailModel:
         if values.size == 0:
             raise ValueError("A tail model needs at least one finite score.")
         n = values.size
-        keep = np.unique(np.linspace(0, n - 1, min(n, MAX_POINTS)).round().astype(np.int64))
+        # Each distinct score with the number of training scores strictly below it, so that
+        # tied scores share the share of rows at least as high (a tie is not a rarity).
+        distinct, below = np.unique(values, return_index=True)
+        spaced = np.linspace(0, len(distinct) - 1, min(len(distinct), MAX_POINTS))
+        keep = np.unique(spaced.round().astype(np.int64))
         knee = float(values[-1])
         upper = float(np.quantile(values, KNEE))
         excess = values[values > upper] - upper
@@ -63,24 +68,25 @@ class TailModel:
         # than every training row, by a margin of the scores' own magnitude.
         floor = max(spread, abs(knee), 1.0) * 1e-6
         scale = max(float(excess.mean()) if excess.size else 0.0, floor)
-        return cls(points=values[keep], ranks=keep.astype(np.float64), n=n, knee=knee, scale=scale)
+        return cls(points=distinct[keep], ranks=below[keep].astype(np.float64), n=n, knee=knee, scale=scale)
 
     def surprisal(self, scores: np.ndarray) -> np.ndarray:
         """``-log`` of the share of training scores at least as high as each score (NaN stays NaN)."""
         values = np.asarray(scores, dtype=np.float64)
-        # Training scores strictly below each score, interpolated between the kept points.
-        below = np.interp(values, self.points, self.ranks, left=-1.0, right=self.n - 1.0) + 1.0
-        shares = (self.n - below + 1.0) / (self.n + 1.0)
-        knee_share = (self.n - self._below(self.knee) + 1.0) / (self.n + 1.0)
+        # Training scores strictly below each score, interpolated between the kept points; the
+        # share at least as high, out of n + 1 (so the highest training score has 1 / (n + 1)).
+        shares = (self.n - self._below(values)) / (self.n + 1.0)
+        knee_share = (self.n - self._below(np.array([self.knee]))[0]) / (self.n + 1.0)
         beyond = values > self.knee
-        with np.errstate(invalid="ignore", over="ignore"):
+        # (Beyond the highest training score the share is 0: the exponential tail replaces it.)
+        with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
             out = -np.log(shares)
             out[beyond] = -np.log(knee_share) + (values[beyond] - self.knee) / self.scale
         out[np.isnan(values)] = np.nan
         return out
 
-    def _below(self, value: float) -> float:
-        return float(np.interp(value, self.points, self.ranks, left=-1.0, right=self.n - 1.0)) + 1.0
+    def _below(self, values: np.ndarray) -> np.ndarray:
+        return np.interp(values, self.points, self.ranks, left=0.0, right=float(self.n))
 
     def to_arrays(self, prefix: str) -> dict[str, np.ndarray]:
         """The model as numeric arrays for a bundle, their names starting with ``prefix``."""
@@ -102,7 +108,8 @@ class TailModel:
         if (
             points.ndim != 1 or points.shape != ranks.shape or points.size == 0
             or not np.isfinite(points).all() or (np.diff(points) < 0).any()
-            or (np.diff(ranks) <= 0).any() or ranks[0] < 0 or ranks[-1] > n - 1
+            or (np.diff(points) <= 0).any() or (np.diff(ranks) <= 0).any()
+            or ranks[0] < 0 or ranks[-1] > n - 1
             or not n >= 1 or n != int(n) or not np.isfinite(knee) or not scale > 0 or not np.isfinite(scale)
         ):
             raise DataError(f"The bundle's score model {prefix!r} is inconsistent.")

@@ -39,6 +39,13 @@ def test_a_million_scores_are_kept_as_a_few_thousand_points_with_the_same_answer
     np.testing.assert_allclose(model.surprisal(probe), exact, atol=0.01)
 
 
+def test_tied_scores_share_their_rarity_instead_of_taking_the_groups_highest():
+    scores = np.r_[np.zeros(700), np.random.default_rng(4).uniform(1, 2, 300)]
+    model = TailModel.fit(scores)
+    assert model.surprisal(np.array([0.0]))[0] == pytest.approx(-np.log(1000 / 1001))
+    assert model.surprisal(np.array([1.0]))[0] == pytest.approx(-np.log(300 / 1001), abs=0.01)
+
+
 def test_tied_scores_and_a_constant_view_stay_finite():
     model = TailModel.fit(np.zeros(100))
     values = model.surprisal(np.array([0.0, 1e-9, 1.0]))
