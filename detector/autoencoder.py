@@ -110,7 +110,8 @@ class AutoencoderDetector(TabularDetector):
         if config.bottleneck == 0:
             # No code: every row is rebuilt as the typical row (0 once centred), so there is
             # nothing to train and the score is each row's distance from typical values.
-            self.model_, self.history_, self.stopped_by_user_ = None, {"loss": [], "val_loss": []}, False
+            self.model_, self.stopped_by_user_ = None, False
+            self.history_ = {"loss": [], "val_loss": [], "epoch": []}
             StageReporter(on_progress, (NO_CODE_STAGE,)).done(NO_CODE_STAGE)
         else:
             self.model_, self.history_, self.stopped_by_user_ = train_network(inputs, config, on_progress)
@@ -193,6 +194,12 @@ class AutoencoderDetector(TabularDetector):
         full[usable] = codes
         return full
 
+    @property
+    def epochs_run_(self) -> int:
+        """Passes over the training rows the network made (0 without a network)."""
+        self.check_fitted()
+        return int(self.history_["epoch"][-1]) if self.history_.get("epoch") else len(self.history_["loss"])
+
     def architecture(self) -> list[LayerSummary]:
         """The dense layers of the fitted network (none without a code)."""
         self.check_fitted()
@@ -267,7 +274,10 @@ class AutoencoderDetector(TabularDetector):
             raise DataError("The bundle's history must be an object of loss lists.")
         try:
             self.history_ = {key: [float(v) for v in history.get(key, [])] for key in ("loss", "val_loss")}
-        except (TypeError, ValueError):
+            # Bundles from before training rounds ran one pass per loss.
+            epochs = history.get("epoch") or range(1, len(self.history_["loss"]) + 1)
+            self.history_["epoch"] = [int(v) for v in epochs]
+        except (TypeError, ValueError, OverflowError):
             raise DataError("The bundle's history must hold numbers.") from None
         self.stopped_by_user_ = bool(fitted.get("stopped_by_user", False))
         self.data_fingerprint_ = str(fitted.get("data_fingerprint", ""))

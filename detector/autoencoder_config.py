@@ -83,7 +83,7 @@ class AutoencoderConfig:
             hidden = (int(np.clip(2 * n_features, 16, 256)),)
         bottleneck = self.bottleneck
         if bottleneck is None:
-            bottleneck = min(max(2, math.ceil(n_features / 2)), hidden[-1] // 2)
+            bottleneck = min(max(2, math.ceil(n_features / 2)), max(1, hidden[-1] // 2))
         # Never as wide as the input, even when asked: a code that wide can copy every row.
         bottleneck = max(0, min(bottleneck, n_features - 1))
         batch_size = self.batch_size

@@ -62,7 +62,8 @@ class Baselines:
         share = self.scored[self.primary].share_flagged(threshold)
         descending = self.rankings.descending
         return {
-            kind: threshold if kind == self.primary else threshold_in_sorted(descending[kind], share)
+            kind: threshold if kind == self.primary
+            else threshold_in_sorted(descending[kind], share) if len(descending[kind]) else np.inf
             for kind in self.scored
         }
 

@@ -63,6 +63,10 @@ _ARRAY_KINDS = frozenset("fiub")
 # The only layers build_autoencoder() creates. A bundle whose network names anything else
 # (a Lambda, a custom class) is refused before Keras is asked to deserialise it.
 ALLOWED_LAYERS = frozenset({"InputLayer", "Dense", "Dropout"})
+# The most layers and the widest layer build_autoencoder() makes (AutoencoderConfig's limits:
+# 6 hidden layers each way, 4,096 units; inputs are one-hot columns, a few thousand at most).
+MAX_LAYERS = 32
+MAX_WIDTH = 65_536
 _KERAS_MEMBERS = {"config.json": 16 * 2**20, "metadata.json": 2**20, "model.weights.h5": 512 * 2**20}
 
 
@@ -108,6 +112,18 @@ def load_bundle(source: str | Path | bytes | BinaryIO) -> LoadedBundle:
         The bundle is malformed, too large, from an unknown format version, or contains
         anything but the data a bundle holds (code, custom layers, unexpected files).
     """
+    try:
+        return _load(source)
+    except DataError:
+        raise
+    except (ValueError, TypeError, KeyError, AttributeError, OverflowError, RecursionError, RuntimeError,
+            MemoryError, zipfile.BadZipFile, EOFError) as exc:
+        # A bundle is untrusted input: whatever a malformed file trips over is the file's fault.
+        raise DataError(f"This model bundle is malformed and was refused ({type(exc).__name__}: "
+                        f"{str(exc)[:200]}).") from None
+
+
+def _load(source: str | Path | bytes | BinaryIO) -> LoadedBundle:
     if isinstance(source, str | Path) and Path(source).is_dir():
         return _load_directory(Path(source))
     if isinstance(source, str | Path):
@@ -287,6 +303,10 @@ def _read_arrays(path: Path) -> dict[str, np.ndarray]:
                 raise DataError(f"{ARRAYS_FILE} unpacks to more than {MEMBER_LIMITS[ARRAYS_FILE]:,} bytes.")
             if any(not info.filename.endswith(".npy") for info in infos):
                 raise DataError(f"{ARRAYS_FILE} holds something other than arrays.")
+            if len({info.filename for info in infos}) != len(infos):
+                raise DataError(f"{ARRAYS_FILE} names an array twice.")
+            for info in infos:
+                _check_npy_header(archive, info)
         arrays = {}
         with np.load(path, allow_pickle=False) as archive:
             for name in archive.files:
@@ -301,7 +321,34 @@ def _read_arrays(path: Path) -> dict[str, np.ndarray]:
         raise DataError(f"{ARRAYS_FILE} is not a plain archive of numeric arrays: {exc}.") from None
 
 
+def _no_constant(name: str) -> Any:
+    raise json.JSONDecodeError(f"{name} is not a number a bundle may hold", name, 0)
+
+
+def _check_npy_header(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+    """Refuse an array whose header claims more data than its member holds, before numpy
+    allocates it (numpy trusts the header's shape), or a dtype that is not a plain number."""
+    with archive.open(info) as member:
+        shape, dtype = _npy_header(member)
+    if dtype.kind not in _ARRAY_KINDS or dtype.hasobject:
+        raise DataError(f"{ARRAYS_FILE}: {info.filename!r} is not a numeric array.")
+    if int(np.prod(shape, dtype=np.float64)) * dtype.itemsize > info.file_size:
+        raise DataError(f"{ARRAYS_FILE}: {info.filename!r} claims more values than it holds.")
+
+
+def _npy_header(handle: BinaryIO) -> tuple[tuple[int, ...], np.dtype]:
+    """The shape and dtype a ``.npy`` stream's header declares (nothing else is read)."""
+    major, _ = np.lib.format.read_magic(handle)
+    read = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
+    shape, _, dtype = read(handle)
+    return shape, dtype
+
+
 def _read_npy(path: Path) -> np.ndarray:
+    with path.open("rb") as handle:
+        shape, dtype = _npy_header(handle)
+    if dtype.kind != "f" or np.prod(shape, dtype=np.float64) * dtype.itemsize > path.stat().st_size:
+        raise DataError(f"{SCORES_FILE} must be a 1-D float array no larger than its file.")
     try:
         scores = np.load(path, allow_pickle=False)
     except (ValueError, OSError) as exc:
@@ -313,8 +360,8 @@ def _read_npy(path: Path) -> np.ndarray:
 
 def _read_json(path: Path) -> Any:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return json.loads(path.read_text(encoding="utf-8"), parse_constant=_no_constant)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise DataError(f"The bundle member {path.name!r} is not valid JSON: {exc}.") from None
 
 
@@ -335,9 +382,10 @@ def _check_keras_archive(path: Path) -> None:
         raise DataError(f"The bundle's {MODEL_FILE} is not a valid Keras model file.") from None
     if not isinstance(config, dict) or config.get("class_name") not in {"Functional", "Model"}:
         raise DataError(f"The bundle's {MODEL_FILE} is not a functional Keras model.")
-    layers = config.get("config", {}).get("layers", [])
-    if not isinstance(layers, list) or not layers:
-        raise DataError(f"The bundle's {MODEL_FILE} lists no layers.")
+    inner = config.get("config")
+    layers = inner.get("layers", []) if isinstance(inner, dict) else None
+    if not isinstance(layers, list) or not layers or len(layers) > MAX_LAYERS:
+        raise DataError(f"The bundle's {MODEL_FILE} lists no layers, or more than this tool builds.")
     for layer in layers:
         name = layer.get("class_name") if isinstance(layer, dict) else None
         module = layer.get("module") if isinstance(layer, dict) else None
@@ -345,6 +393,20 @@ def _check_keras_archive(path: Path) -> None:
             raise DataError(
                 f"The bundle's network contains a layer of type {name!r}, which this tool never "
                 "builds (it could run code); the bundle was refused."
+            )
+        # Sizes are checked before Keras allocates anything: a Dense layer of 400 million units
+        # in an 8 kB file would otherwise take the server's memory while loading.
+        settings = layer.get("config")
+        if not isinstance(settings, dict):
+            raise DataError(f"The bundle's {MODEL_FILE} has a layer without settings.")
+        units = settings.get("units", 1)
+        shape = settings.get("batch_shape", settings.get("batch_input_shape", [None, 1]))
+        widths = [units] if name == "Dense" else list(shape or [])[1:] if name == "InputLayer" else [1]
+        if not widths or not all(isinstance(w, int) and not isinstance(w, bool) and 0 < w <= MAX_WIDTH
+                                 for w in widths):
+            raise DataError(
+                f"The bundle's network has a layer wider than this tool builds (at most {MAX_WIDTH:,} "
+                "units); the bundle was refused."
             )
 
 

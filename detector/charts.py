@@ -216,16 +216,19 @@ def score_histogram(
 def loss_curve(history: Mapping[str, Sequence[float]]) -> go.Figure:
     """Training and validation loss per epoch, marking the epoch with the lowest validation loss.
 
-    ``history`` is ``{"loss": [...], "val_loss": [...]}``; either may be missing or empty.
+    ``history`` is ``{"loss": [...], "val_loss": [...]}``; either may be missing or empty. An
+    ``"epoch"`` list, when given, places each point at the epochs (passes) done when it was
+    measured: a small table's training checks its losses every few passes.
     """
     fig = go.Figure()
+    given = list(history.get("epoch", ()))
     for key, name, color in (
         ("loss", "training loss", NORMAL_COLOR),
         ("val_loss", "validation loss", RECONSTRUCTED_COLOR),
     ):
         values = list(history.get(key, ()))
         if values:
-            epochs = np.arange(1, len(values) + 1)
+            epochs = given if len(given) == len(values) else np.arange(1, len(values) + 1)
             fig.add_trace(go.Scatter(x=epochs, y=values, mode="lines", name=name, line_color=color))
     val_loss = np.asarray(history.get("val_loss", ()), dtype=float)
     if np.isfinite(val_loss).any():
@@ -233,7 +236,7 @@ def loss_curve(history: Mapping[str, Sequence[float]]) -> go.Figure:
         best = int(np.nanargmin(val_loss))
         fig.add_trace(
             go.Scatter(
-                x=[best + 1],
+                x=[given[best] if len(given) == len(val_loss) else best + 1],
                 y=[val_loss[best]],
                 mode="markers",
                 name="best epoch",

@@ -176,8 +176,8 @@ def _train(args: argparse.Namespace) -> int:
     if plan is not None:
         hint = "; raise --max-steps to train longer" if plan.limited_by_max_steps else ""
         _say(f"training plan: {plan.describe()}{hint}")
-    history = getattr(detector, "history_", None)
-    what = f"trained {len(history['loss'])} epochs" if history is not None else f"fitted {family.title}"
+    epochs = getattr(detector, "epochs_run_", None)
+    what = f"trained {epochs} epochs" if epochs else f"fitted {family.title}"
     flagged = int(np.nansum(detector.labels_))
     _say(
         f"{what} in {detector.fit_seconds_:.1f}s; "

@@ -21,6 +21,11 @@ from detector.preprocessing import PreprocessConfig
 from detector.tabular import StageReporter, TabularDetector, array, number
 
 _STAGES = ("growing the trees", "scoring the training rows")
+# Limits on a forest read from a bundle (untrusted): scikit-learn grows isolation trees at most
+# log2(max_samples) deep, so 64 cuts allow any table; walking cost grows with depth x trees.
+MAX_TREES = 10_000
+MAX_NODES = 20_000_000
+MAX_DEPTH = 64
 # The arrays a forest is stored as (see _nodes_of).
 NODE_ARRAYS = ("tree_offsets", "feature", "threshold", "children_left", "children_right", "n_node_samples")
 # Rows x trees walked at once: a few megabytes of node indices, which stay in cache.
@@ -166,6 +171,8 @@ class Forest:
         n_nodes = len(feature)
         if len(offsets) < 2 or offsets[0] != 0 or offsets[-1] != n_nodes or (np.diff(offsets) < 1).any():
             raise DataError("The bundle's tree_offsets do not split the nodes into non-empty trees.")
+        if len(offsets) - 1 > MAX_TREES or n_nodes > MAX_NODES:
+            raise DataError(f"The bundle's forest is larger than this tool grows ({MAX_TREES:,} trees).")
         if not len(threshold) == len(left) == len(right) == len(samples) == n_nodes:
             raise DataError("The bundle's tree node arrays have different lengths.")
         tree_of = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
@@ -261,6 +268,8 @@ def _node_depths(children: np.ndarray, roots: np.ndarray) -> np.ndarray:
     level = roots
     steps = 0
     while level.size:
+        if steps > MAX_DEPTH:  # checked while walking: a chain of millions would take minutes
+            raise DataError(f"The bundle's trees are deeper than isolation trees grow ({MAX_DEPTH} cuts).")
         depth[level] = steps
         below = children[np.concatenate([2 * level, 2 * level + 1])]
         level = below[below != np.concatenate([level, level])]  # leaves point at themselves

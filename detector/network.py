@@ -136,8 +136,8 @@ def train_network(
 ) -> tuple[Any, dict[str, list[float]], bool]:
     """Fit a fresh network on ``matrix``; return it, its loss history and whether the user stopped it.
 
-    The history holds one loss per round (see :func:`training_rounds`); progress reports the
-    passes done so far as epochs.
+    The history holds one loss per round (see :func:`training_rounds`) and, under ``"epoch"``,
+    the passes done at each; progress reports the passes done so far as epochs.
     """
     keras = import_keras()
     import tensorflow as tf
@@ -180,7 +180,7 @@ def train_network(
         shuffle=False,  # the dataset reshuffles itself, with our seed
         verbose=0,
     )
-    history = {"loss": list(progress.loss), "val_loss": list(progress.val_loss)}
+    history = {"loss": progress.loss, "val_loss": progress.val_loss, "epoch": progress.epochs}
     return model, history, progress.stopped_by_user
 
 
@@ -247,6 +247,7 @@ def _progress_callback(
             super().__init__()
             self.loss: list[float] = []
             self.val_loss: list[float] = []
+            self.epochs: list[int] = []
             self.stopped_by_user = False
             self.started = time.perf_counter()
 
@@ -255,13 +256,14 @@ def _progress_callback(
             if held_out is not None:
                 logs["val_loss"] = validation_loss(self.model)
             self.loss.append(float(logs.get("loss", math.nan)))
+            self.epochs.append(min(epochs, max(1, round((epoch + 1) * passes_per_round))))
             val = logs.get("val_loss")
             if val is not None:
                 self.val_loss.append(float(val))
             if on_progress is None:
                 return
             log = FitProgress(
-                step=min(epochs, max(1, round((epoch + 1) * passes_per_round))),
+                step=self.epochs[-1],
                 total=epochs,
                 unit="epoch",
                 loss=self.loss[-1],

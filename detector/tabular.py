@@ -217,6 +217,10 @@ class TabularDetector(BaseDetector):
     @classmethod
     def from_state(cls, state: DetectorState) -> TabularDetector:
         detector = cls(**cls._params_from_json(state.params))
+        try:
+            detector._validate_params()
+        except (TypeError, ValueError) as exc:
+            raise DataError(f"The bundle's detector parameters are invalid: {exc}") from None
         fitted = state.fitted
         preprocessor = Preprocessor.from_dict(fitted.get("preprocessing"))
         roles = roles_from_dict(fitted.get("columns"))
@@ -416,8 +420,14 @@ def number(data: dict[str, Any], key: str) -> float:
     """``data[key]`` as a float; ``DataError`` unless it is a JSON number."""
     value = data.get(key)
     if not isinstance(value, int | float) or isinstance(value, bool):
-        raise DataError(f"The bundle's {key} must be a number, found {value!r}.")
-    return float(value)
+        raise DataError(f"The bundle's {key} must be a number, found {str(value)[:40]!r}.")
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise DataError(f"The bundle's {key} must be a finite number.")
+    return number
 
 
 def array(arrays: dict[str, np.ndarray], key: str, *, ndim: int, kind: str = "f") -> np.ndarray:

@@ -71,6 +71,8 @@ class TrainingProgress:
     stop_requested: bool
     unit: str = "epoch"
     stage: str = ""
+    #: The epochs (passes) done at each loss point: a small table's losses come every few.
+    epochs: tuple[int, ...] = ()
 
     @property
     def active(self) -> bool:
@@ -90,7 +92,13 @@ class TrainingProgress:
         monitored = self.val_loss or self.loss
         if not monitored:
             return None
-        return min(range(len(monitored)), key=monitored.__getitem__) + 1
+        best = min(range(len(monitored)), key=monitored.__getitem__)
+        return self.epochs[best] if len(self.epochs) == len(monitored) else best + 1
+
+    @property
+    def history(self) -> dict[str, list]:
+        """The losses as a detector's ``history_``: ``loss``, ``val_loss`` and ``epoch``."""
+        return {"loss": list(self.loss), "val_loss": list(self.val_loss), "epoch": list(self.epochs)}
 
 
 # --------------------------------------------------------------------------- the process-wide limit
@@ -188,6 +196,7 @@ class TrainingJob:
         self._status: Status = "queued"
         self._loss: list[float] = []
         self._val_loss: list[float] = []
+        self._epochs: list[int] = []
         self._n_steps = 0
         self._started: float | None = None
         self._ended: float | None = None
@@ -232,7 +241,7 @@ class TrainingJob:
             elapsed = 0.0 if started is None else (ended or time.monotonic()) - started
             return TrainingProgress(
                 status=self._status,
-                epoch=len(self._loss) if self._unit == "epoch" else self._n_steps,
+                epoch=(self._epochs[-1] if self._epochs else 0) if self._unit == "epoch" else self._n_steps,
                 total_epochs=self._total_epochs,
                 elapsed=elapsed,
                 loss=tuple(self._loss),
@@ -242,6 +251,7 @@ class TrainingJob:
                 stop_requested=self._stop.is_set(),
                 unit=self._unit,
                 stage=self._stage,
+                epochs=tuple(self._epochs),
             )
 
     # ----------------------------------------------------------------- the thread
@@ -330,6 +340,7 @@ class TrainingJob:
             self._unit, self._stage = log.unit, log.stage
             if log.loss is not None:
                 self._loss.append(float(log.loss))
+                self._epochs.append(int(log.step))
             if log.val_loss is not None:
                 self._val_loss.append(float(log.val_loss))
             self._total_epochs = int(log.total) or self._total_epochs

@@ -25,7 +25,8 @@ def show_results(state: AppState, model: ModelState) -> None:
     # (No st.stop() on this page: it would also stop the sidebar, drawn after the page.)
     st.success(f"A model is ready: {fmt.model_summary(model)}.", icon=":material/check_circle:")
     plan = getattr(model.detector, "training_plan_", None)  # only networks have epochs to limit
-    note = fmt.step_limit_note(plan, len(model.history["loss"])) if plan is not None else None
+    epochs = model.history.get("epoch") or [0]
+    note = fmt.step_limit_note(plan, epochs[-1]) if plan is not None and model.history["loss"] else None
     if note:
         st.info(note, icon=":material/speed:")
     if not state.model_is_current():

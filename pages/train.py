@@ -301,7 +301,7 @@ def show_losses(progress: TrainingProgress) -> None:
     )
     columns[2].metric("Best epoch", progress.best_epoch or "–")
     if progress.loss:
-        figure = loss_curve({"loss": progress.loss, "val_loss": progress.val_loss})
+        figure = loss_curve(progress.history)
         figure.update_layout(height=320, margin={"t": 30, "b": 10})
         st.plotly_chart(figure, config={"displayModeBar": False})
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
 from dataclasses import replace
 from pathlib import Path
@@ -297,3 +298,58 @@ def test_tampered_score_statistics_are_refused(zipped):
     members["arrays.npz"] = buffer.getvalue()
     with pytest.raises(DataError, match="scoring"):
         load_bundle(_zip(members))
+
+
+@pytest.mark.parametrize(
+    ("tamper", "message"),
+    [
+        # A Dense layer of 400 million units: refused before Keras allocates it.
+        ("units", "wider than this tool builds"),
+        # NaN where a number belongs: JSON allows it, a bundle may not.
+        ("nan", "not valid JSON"),
+        # An array whose header claims far more values than the member holds.
+        ("header", "claims more values than it holds"),
+    ],
+)
+def test_hostile_bundle_fields_are_refused_with_a_reason(zipped, tamper, message):
+    members = _members(zipped)
+    if tamper == "units":
+        with zipfile.ZipFile(io.BytesIO(members[MODEL_FILE])) as inner:
+            inner_members = {name: inner.read(name) for name in inner.namelist()}
+        config = json.loads(inner_members["config.json"])
+        dense = next(layer for layer in config["config"]["layers"] if layer["class_name"] == "Dense")
+        dense["config"]["units"] = 400_000_000
+        inner_members["config.json"] = json.dumps(config).encode()
+        members[MODEL_FILE] = _zip(inner_members)
+    elif tamper == "nan":
+        spec = json.loads(members["detector.json"])
+        spec["fitted"]["threshold"] = float("nan")
+        members["detector.json"] = json.dumps(spec).encode()  # writes NaN
+    else:
+        header = np.lib.format.header_data_from_array_1_0(np.zeros(3))
+        header["shape"] = (2**45,)
+        buffer = io.BytesIO()
+        np.lib.format.write_array_header_1_0(buffer, header)
+        buffer.write(np.zeros(3).tobytes())
+        with zipfile.ZipFile(io.BytesIO(members["arrays.npz"])) as arrays:
+            parts = {name: arrays.read(name) for name in arrays.namelist()}
+        parts["code_mean.npy"] = buffer.getvalue()
+        members["arrays.npz"] = _zip(parts)
+    with pytest.raises(DataError, match=message):
+        load_bundle(_zip(members))
+
+
+def test_a_deep_chain_of_isolation_tree_nodes_is_refused_quickly():
+    from detector.iforest import MAX_DEPTH, Forest
+
+    k = 5_000  # one tree whose right children form a chain 5,000 cuts deep
+    m = 2 * k + 1
+    left, right = np.full(m, -1), np.full(m, -1)
+    splits = np.arange(0, 2 * k, 2)
+    left[splits], right[splits] = splits + 1, splits + 2
+    nodes = {
+        "tree_offsets": np.array([0, m]), "feature": np.zeros(m, dtype=int), "threshold": np.zeros(m),
+        "children_left": left, "children_right": right, "n_node_samples": np.ones(m, dtype=int),
+    }
+    with pytest.raises(DataError, match=re.escape(f"deeper than isolation trees grow ({MAX_DEPTH} cuts)")):
+        Forest.compile(nodes, n_columns=1)

@@ -211,6 +211,8 @@ def test_on_progress_sees_epochs_and_can_stop_training():
     assert seen[0].epochs == 50
     assert all(log.unit == "epoch" and log.val_loss is not None and log.elapsed >= 0 for log in seen)
     assert len(detector.history_["loss"]) == 3
+    assert detector.history_["epoch"] == [5, 10, 15]
+    assert detector.epochs_run_ == 15
     assert detector.stopped_by_user_
 
 

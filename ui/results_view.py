@@ -263,7 +263,7 @@ def _flagged_rows(view: ScoredView, threshold: float) -> None:
         about.caption(f"All {n_flagged:,} flagged rows, highest score first.")
     if view.scored.explained:
         st.caption(
-            f"Red cells are the leading causes of their row's score: a large share (≥ "
+            f"Red cells are the leading causes of {view.detector.explanation_of}: a large share (≥ "
             f"{HIGHLIGHT_SHARE:.0%}), or one of the row's top 3 columns and well above an even "
             "share; the darker, the larger. Select a row to see why it stands out."
         )
@@ -329,7 +329,7 @@ def _explain(view: ScoredView, position: int) -> None:
     how = "selected" if view.selected_row is not None else "the highest-scoring row on this page"
     st.markdown(f"**Why row {position + 1} stands out** ({how}; score {score:.4g})")
     parts = view.score_parts(position)
-    if parts is not None:
+    if parts is not None and len(parts) > 1:
         total = float(parts.sum()) or 1.0
         st.caption(
             f"The score adds {len(parts)} parts: "

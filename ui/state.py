@@ -16,7 +16,7 @@ from detector.columns import ColumnProfile, ColumnRoles, infer_roles, label_vect
 from detector.errors import DataError
 from detector.export import original_text
 from detector.preprocessing import PreprocessConfig, scaling_notes
-from detector.registry import DEFAULT_KIND, baseline_kinds
+from detector.registry import DEFAULT_KIND, FAMILIES, baseline_kinds
 from detector.results import FlaggedRows, ScoredTable, flagged_view, row_explanation, score_table
 from detector.thresholds import threshold_for_share
 from detector.training import PRESETS, TrainingJob, network_inputs, training_rows
@@ -390,7 +390,7 @@ class AppState:
         # autoencoder it fits the baselines too, for the comparison.
         job = TrainingJob(
             detector, rows, score_rows=dataset.frame, score_roles=dataset.roles, total_epochs=total_epochs,
-            baselines=baseline_kinds() if detector.kind == "autoencoder" else (),
+            baselines=() if FAMILIES[detector.kind].baseline else baseline_kinds(),
             on_start=freeze_what_is_loaded,
         )
         self.training = TrainingState(
@@ -415,7 +415,7 @@ class AppState:
         self.model = ModelState(
             detector=detector,  # type: ignore[arg-type]
             trained_on=training.trained_on,
-            history={"loss": list(progress.loss), "val_loss": list(progress.val_loss)},
+            history=progress.history,
             seconds=progress.elapsed,
             stopped_by_user=progress.status == "stopped",
             dataset=training.dataset,
