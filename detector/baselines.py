@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -24,52 +24,70 @@ from detector.thresholds import threshold_in_sorted
 
 # Synthetic rows of each anomaly type scored by every method (see detector.sensitivity).
 SYNTHETIC_PER_TYPE = 200
+# Rows the baselines are fitted on at most (a seeded sample of the training rows; every row of
+# the table is still scored): Isolation Forest grows each tree on 256 rows anyway, and ECOD's
+# and PCA's distributions are as well known from 20,000 rows as from a million.
+FIT_ROWS = 20_000
 # The parameters a baseline takes over from the detector it is compared with.
 _SHARED_PARAMS = ("contamination", "preprocess")
 
 
 @dataclass(eq=False)
 class Baselines:
-    """The primary detector and the baselines fitted beside it, each with its verdict on one table.
+    """The primary detector and the baselines fitted beside it, with every method's scores of one table.
 
-    ``synthetic`` holds every method's scores of rows injected with the four synthetic anomaly
-    types; ``seconds`` is the time the baselines took, fit and scoring, and ``timings`` splits
-    it by baseline (and ``"synthetic"`` for the injected rows).
+    ``scores`` are each method's scores of the table's rows (the primary first); a baseline's
+    full verdict (histogram, curves, explanations) is built by :meth:`scored_table` only when
+    asked for. ``synthetic`` holds every method's scores of rows injected with the four
+    synthetic anomaly types; ``seconds`` is the time the baselines took, fit and scoring, and
+    ``timings`` splits it by step.
     """
 
     primary: str
     detectors: dict[str, BaseDetector]
-    scored: dict[str, ScoredTable]
+    scores: dict[str, np.ndarray]
     synthetic: SyntheticScores
     seconds: float
     timings: dict[str, float]
     rankings: Rankings
+    primary_table: ScoredTable = field(repr=False)
+    rows: pd.DataFrame = field(repr=False)
+    timestamp: str | None = None
+    _tables: dict[str, ScoredTable] = field(default_factory=dict, repr=False)
 
     @property
     def kinds(self) -> tuple[str, ...]:
         """Every method, the primary first."""
-        return tuple(self.scored)
+        return tuple(self.scores)
 
     def title(self, kind: str) -> str:
         return self.detectors[kind].title
 
-    def scores(self) -> dict[str, np.ndarray]:
-        """Each method's scores over the table's rows, the primary first."""
-        return {kind: scored.scores for kind, scored in self.scored.items()}
+    def scored_table(self, kind: str) -> ScoredTable:
+        """``kind``'s verdict on the table, like the primary's (scored again once, then kept)."""
+        if kind == self.primary:
+            return self.primary_table
+        if kind not in self._tables:
+            table = self.primary_table
+            self._tables[kind] = score_table(
+                self.detectors[kind], self.rows, label=table.label_column, timestamp=self.timestamp,
+                projection=table.projection,
+            )
+        return self._tables[kind]
 
     def thresholds_at_share(self, threshold: float) -> dict[str, float]:
         """Each method's threshold flagging the share of rows the primary flags at ``threshold``."""
-        share = self.scored[self.primary].share_flagged(threshold)
+        share = self.primary_table.share_flagged(threshold)
         descending = self.rankings.descending
         return {
             kind: threshold if kind == self.primary
             else threshold_in_sorted(descending[kind], share) if len(descending[kind]) else np.inf
-            for kind in self.scored
+            for kind in self.scores
         }
 
     def comparison(self, threshold: float) -> Comparison:
         """Every method against the primary at the share of rows it flags at ``threshold``."""
-        return self.rankings.at_share(self.scored[self.primary].share_flagged(threshold))
+        return self.rankings.at_share(self.primary_table.share_flagged(threshold))
 
     def sensitivity(self, threshold: float) -> SensitivityProfile:
         """Share of each synthetic anomaly type each method flags, all at one flagged share.
@@ -94,44 +112,48 @@ def fit_baselines(
     """Fit each family in ``kinds`` on ``X`` as ``detector`` was, and score ``rows`` with all of them.
 
     The baselines read the same columns with the same preprocessing as ``detector``, so
-    categories and gaps are handled alike; ``primary`` is ``detector``'s verdict on ``rows``
-    (its 2-D projection is reused).
+    categories and gaps are handled alike, and are fitted on at most ``FIT_ROWS`` rows of ``X``;
+    ``primary`` is ``detector``'s verdict on ``rows`` (its 2-D projection is reused).
     """
     started = time.perf_counter()
     params = detector.get_params(deep=False)
     shared = {name: params[name] for name in _SHARED_PARAMS if name in params}
     columns = getattr(detector, "columns_", None)
+    sample = X
+    if len(X) > FIT_ROWS:
+        sample = X.iloc[np.sort(np.random.default_rng(seed).choice(len(X), FIT_ROWS, replace=False))]
     fitted: dict[str, BaseDetector] = {detector.kind: detector}
-    scored: dict[str, ScoredTable] = {detector.kind: primary}
+    scores: dict[str, np.ndarray] = {detector.kind: primary.scores}
     timings: dict[str, float] = {}
     for kind in kinds:
         if kind == detector.kind:
             continue
         began = time.perf_counter()
-        baseline = detector_class(kind)(**shared, columns=columns).fit(X)
+        baseline = detector_class(kind)(**shared, columns=columns).fit(sample)
         fitted[kind] = baseline
-        scored[kind] = score_table(
-            baseline, rows, label=label, timestamp=timestamp, projection=primary.projection,
-        )
+        scores[kind] = baseline.decision_function(rows.loc[:, list(baseline.feature_columns)])
         timings[kind] = time.perf_counter() - began
     began = time.perf_counter()
-    synthetic = score_synthetic(fitted, X, n_per_type=SYNTHETIC_PER_TYPE, seed=seed)
+    synthetic = score_synthetic(fitted, sample, n_per_type=SYNTHETIC_PER_TYPE, seed=seed)
     timings["synthetic"] = time.perf_counter() - began
     began = time.perf_counter()
     rankings = rank_methods(
-        {kind: table.scores for kind, table in scored.items()}, primary=detector.kind, labels=primary.labels,
+        scores, primary=detector.kind, labels=primary.labels,
         titles={kind: method.title for kind, method in fitted.items()},
     )
     timings["rankings"] = time.perf_counter() - began
     return Baselines(
         primary=detector.kind,
         detectors=fitted,
-        scored=scored,
+        scores=scores,
         synthetic=synthetic,
         seconds=time.perf_counter() - started,
         timings=timings,
         rankings=rankings,
+        primary_table=primary,
+        rows=rows,
+        timestamp=timestamp,
     )
 
 
-__all__ = ["SYNTHETIC_PER_TYPE", "Baselines", "fit_baselines"]
+__all__ = ["FIT_ROWS", "SYNTHETIC_PER_TYPE", "Baselines", "fit_baselines"]

@@ -39,12 +39,27 @@ def test_each_baseline_is_fitted_on_the_same_columns_with_the_same_settings(comp
     assert set(baselines.timings) == {"iforest", "ecod", "synthetic", "rankings"}
 
 
+def test_on_a_large_table_the_baselines_are_fitted_on_a_sample_and_score_every_row(monkeypatch):
+    import detector.baselines as module
+
+    monkeypatch.setattr(module, "FIT_ROWS", 100)
+    frame = correlated_table(n_rows=300)
+    X = frame[list(ROLES.features)]
+    primary = PCADetector(columns=ROLES).fit(X)
+    baselines = fit_baselines(primary, X, frame, ("ecod",), primary=score_table(primary, frame))
+    assert baselines.detectors["ecod"].n_train_rows_ == 100
+    assert np.isfinite(baselines.scores["ecod"]).sum() == 300
+
+
 def test_the_baselines_score_the_same_table_and_share_the_primarys_projection(compared):
     frame, _, scored, baselines = compared
     forest = baselines.detectors["iforest"]
-    np.testing.assert_array_equal(baselines.scored["iforest"].scores, forest.decision_function(frame))
-    assert baselines.scored["iforest"].projection is scored.projection
-    assert baselines.scored["iforest"].label_column == "label"
+    np.testing.assert_array_equal(baselines.scores["iforest"], forest.decision_function(frame))
+    table = baselines.scored_table("iforest")  # built when asked for, then kept
+    assert baselines.scored_table("iforest") is table
+    np.testing.assert_array_equal(table.scores, baselines.scores["iforest"])
+    assert table.projection is scored.projection
+    assert table.label_column == "label"
 
 
 def test_each_method_is_compared_at_the_share_the_primary_flags(compared):
@@ -54,7 +69,7 @@ def test_each_method_is_compared_at_the_share_the_primary_flags(compared):
     assert [m.n_flagged for m in comparison.methods] == [30, 30, 30]
     thresholds = baselines.thresholds_at_share(threshold)
     assert thresholds["pca"] == threshold
-    assert baselines.scored["ecod"].count_flagged(thresholds["ecod"]) == 30
+    assert baselines.scored_table("ecod").count_flagged(thresholds["ecod"]) == 30
 
 
 def test_the_sensitivity_profile_follows_the_threshold(compared):

@@ -222,12 +222,14 @@ def test_short_passes_are_folded_into_rounds_of_many_steps():
     # A small table: 100 passes of 3 steps become 10 rounds (the least) of 30 steps; patience
     # is 10 passes, one round.
     assert training_rounds(90, replace(TINY, batch_size=32, epochs=100, patience=10)) == (10, 30, 1)
-    # A medium one: 100 passes of 40 steps become 20 rounds of ROUND_STEPS steps.
+    # A medium one: 100 passes of 40 steps become 20 rounds of ROUND_STEPS steps, rounded up
+    # to whole graph calls of 32 steps (224).
     rounds, steps, patience = training_rounds(1280, replace(TINY, batch_size=32, epochs=100, patience=10))
-    assert (rounds, steps) == (20, ROUND_STEPS)
+    assert (rounds, steps) == (20, 224)
+    assert steps >= ROUND_STEPS
     assert patience == 2  # 10 passes of 40 steps = 400 steps = 2 rounds
-    # A large one: a pass is longer than a round, so a round is a pass, as in plain Keras.
-    assert training_rounds(100_000, replace(TINY, batch_size=1024, epochs=5, patience=3)) == (5, 98, 3)
+    # A large one: a pass is longer than a round, so a round is a pass (98 steps, as 4 calls).
+    assert training_rounds(100_000, replace(TINY, batch_size=1024, epochs=5, patience=3)) == (5, 128, 3)
 
 
 def test_rows_without_any_feature_value_get_no_score():
