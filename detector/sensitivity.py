@@ -35,10 +35,10 @@ CLUSTER_ALPHA = 5.0
 # (ADBench scales the range by 1.1), with one column per row pushed beyond the data.
 GLOBAL_MARGIN = 0.1
 # A mixture fitted on a few thousand rows captures the clusters; more only costs time.
-MAX_FIT_ROWS = 1000
+MAX_FIT_ROWS = 500
 # EM iterations per candidate mixture at most (see _fit_mixture).
 MIXTURE_ITERATIONS = 20
-MAX_COMPONENTS = 5
+MAX_COMPONENTS = 3
 # Rows per mixture component: a table under this size gets a single component.
 ROWS_PER_COMPONENT = 20
 # On the 0..1 scale: keeps covariances invertible when columns are nearly collinear or the
