@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from detector.baselines import Baselines
+from detector.baselines import FIT_ROWS, Baselines
 from detector.comparison import Comparison, verdict
 from detector.comparison_charts import METRIC_TITLES, rank_scatter, sensitivity_bars
 from ui import format as fmt
@@ -32,7 +32,8 @@ def render_comparison(
     st.subheader("Is the autoencoder worth it?")
     titles = ", ".join(baselines.title(kind) for kind in baselines.kinds if kind != baselines.primary)
     st.caption(
-        f"{titles} were fitted on the same rows with the same preprocessing, in "
+        f"{titles} were fitted on the same rows (at most {FIT_ROWS:,} of them, sampled) with the "
+        f"same preprocessing, in "
         f"{fmt.duration(baselines.seconds)}. Each is compared at the share of rows the "
         f"{baselines.title(baselines.primary)} flags at this threshold, so no method looks better "
         "only because it flags more."
