@@ -447,14 +447,14 @@ class AppState:
             self.results = self._view(scored, model.dataset, model.detector)
         baselines = model.baselines
         kind = self.results_kind
-        if kind == model.detector.kind or baselines is None or kind not in baselines.scored:
+        if kind == model.detector.kind or baselines is None or kind not in baselines.scores:
             return self.results
-        view = self._baseline_views.get(self.results_kind)
+        view = self._baseline_views.get(kind)
         if view is None:
-            view = self._view(
-                baselines.scored[self.results_kind], model.dataset, baselines.detectors[self.results_kind],
-            )
-            self._baseline_views[self.results_kind] = view
+            view = self._view(baselines.scored_table(kind), model.dataset, baselines.detectors[kind])
+            # Start at the share of rows the primary flags at the user's threshold, as compared.
+            view.threshold = baselines.thresholds_at_share(self.results.threshold)[kind]
+            self._baseline_views[kind] = view
         return view
 
     @staticmethod
