@@ -71,7 +71,8 @@ def test_results_switch_to_a_baselines_scores_and_say_it_explains_no_columns():
     assert shown.detector.kind == "iforest"
     # It opens at the share of rows the autoencoder flags, as the comparison compared them.
     primary = state.results
-    assert abs(shown.scored.count_flagged(shown.threshold) - primary.scored.count_flagged(primary.threshold)) <= 1
+    flagged = primary.scored.count_flagged(primary.threshold)
+    assert abs(shown.scored.count_flagged(shown.threshold) - flagged) <= 1
     assert any("Isolation Forest" in c.value and "does not explain rows" in c.value for c in at.caption)
     # The comparison panel belongs to the autoencoder's view only.
     assert "Is the autoencoder worth it?" not in [h.value for h in at.subheader]
