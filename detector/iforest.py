@@ -28,8 +28,9 @@ MAX_NODES = 20_000_000
 MAX_DEPTH = 64
 # The arrays a forest is stored as (see _nodes_of).
 NODE_ARRAYS = ("tree_offsets", "feature", "threshold", "children_left", "children_right", "n_node_samples")
-# Rows x trees walked at once: a few megabytes of node indices, which stay in cache.
-_PAIRS_PER_BATCH = 2**18
+# Rows x trees walked at once: under a megabyte of node indices, which stays in cache (a
+# quarter of the time of 2**18 pairs at a million rows).
+_PAIRS_PER_BATCH = 2**16
 
 
 class IsolationForestDetector(TabularDetector):
