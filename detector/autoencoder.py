@@ -16,7 +16,7 @@ from detector.iforest import Forest, grow_trees, node_arrays
 from detector.network import LayerSummary, architecture, import_keras, row_batches, train_network
 from detector.preprocessing import PreprocessConfig
 from detector.surprisal import TailModel
-from detector.tabular import StageReporter, TabularDetector, array, number
+from detector.tabular import StageReporter, TabularDetector, array, index_of, number, rows_in_place
 
 # The parts of a row's score, in the order score_components returns them.
 SCORE_PARTS = ("reconstruction", "code", "isolation")
@@ -169,7 +169,7 @@ class AutoencoderDetector(TabularDetector):
         names = self.part_names
         parts = np.full((len(usable), len(names)), np.nan)
         parts[usable] = self._parts(self._raw_parts(totals, codes, matrix))
-        return pd.DataFrame(parts, columns=list(names), index=_index_of(X))
+        return pd.DataFrame(parts, columns=list(names), index=index_of(X))
 
     def score_parts(self, X: pd.DataFrame | np.ndarray) -> pd.DataFrame:
         return self.score_components(X)
@@ -178,15 +178,7 @@ class AutoencoderDetector(TabularDetector):
         """Return the network's reconstruction of each row, in the original units of each column."""
         matrix, usable = self._transform(X)
         reconstructed = self.preprocessor_.inverse_transform(self._reconstruct_matrix(self._clipped(matrix)))
-        if usable.all():
-            reconstructed.index = _index_of(X)
-            return reconstructed
-        # Rows with no feature values were never rebuilt: NaN, whatever row they stand beside.
-        full = pd.DataFrame(np.nan, index=_index_of(X), columns=reconstructed.columns)
-        full = full.astype(reconstructed.dtypes)
-        for name in reconstructed.columns:
-            full.iloc[np.flatnonzero(usable), full.columns.get_loc(name)] = reconstructed[name].to_numpy()
-        return full
+        return rows_in_place(reconstructed, usable, X)
 
     def expected_values(self, X: pd.DataFrame | np.ndarray) -> pd.DataFrame:
         return self.reconstruct(X)
@@ -455,10 +447,6 @@ class AutoencoderDetector(TabularDetector):
         for rows in row_batches(len(matrix)):
             reconstructed[rows] = np.asarray(self.model_.predict_on_batch(matrix[rows]))
         return reconstructed
-
-
-def _index_of(X: pd.DataFrame | np.ndarray) -> pd.Index:
-    return X.index if isinstance(X, pd.DataFrame) else pd.RangeIndex(len(X))
 
 
 def _fingerprint(matrix: np.ndarray) -> str:

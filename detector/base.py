@@ -42,15 +42,6 @@ class FitProgress:
     val_loss: float | None = None
     stage: str = ""
 
-    # The earlier name of ``total`` for epoch progress, kept because it reads well in a loop.
-    @property
-    def epochs(self) -> int:
-        return self.total
-
-    @property
-    def epoch(self) -> int:
-        return self.step
-
 
 #: Called after each fit step; returning True asks the fit to stop and keep what it has.
 ProgressCallback = Callable[[FitProgress], "bool | None"]
@@ -120,7 +111,7 @@ class BaseDetector(BaseEstimator, ABC):
     def predict(self, X: Any) -> np.ndarray:
         """Return 1 for rows scoring above ``threshold_`` (anomalies), else 0."""
         self.check_fitted()
-        return flag(self.decision_function(X), self.threshold_).astype(np.int8)
+        return self.labels_at(self.decision_function(X))
 
     def score_samples(self, X: Any) -> np.ndarray:
         """Opposite of :meth:`decision_function` (scikit-learn's convention: lower is more abnormal)."""
@@ -162,7 +153,7 @@ class BaseDetector(BaseEstimator, ABC):
         self.check_fitted()
         chosen = copy.copy(self)
         chosen.threshold_ = float(threshold)
-        chosen.labels_ = flag(self.decision_scores_, threshold).astype(np.int8)
+        chosen.labels_ = chosen.labels_at(self.decision_scores_)
         return chosen
 
     def check_fitted(self) -> None:
@@ -198,7 +189,11 @@ class BaseDetector(BaseEstimator, ABC):
 
         self.decision_scores_ = np.asarray(scores, dtype=np.float64)
         self.threshold_ = contamination_threshold(self.decision_scores_, self.contamination).threshold
-        self.labels_ = flag(self.decision_scores_, self.threshold_).astype(np.int8)
+        self.labels_ = self.labels_at(self.decision_scores_)
+
+    def labels_at(self, scores: np.ndarray) -> np.ndarray:
+        """1 where a score is above ``threshold_`` (an anomaly), else 0; unscored rows are 0."""
+        return flag(scores, self.threshold_).astype(np.int8)
 
 
 __all__ = ["BaseDetector", "DetectorState", "FitProgress", "ProgressCallback"]

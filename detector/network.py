@@ -199,6 +199,17 @@ def train_network(
     return model, history, progress.stopped_by_user
 
 
+def _row_pairs(tf: Any, train: np.ndarray) -> Any:
+    """A tf.data map from a batch of row numbers to (rows, rows): input and target alike."""
+    data = tf.constant(train)
+
+    def gather(rows: Any) -> tuple[Any, Any]:
+        batch = tf.gather(data, rows)
+        return batch, batch
+
+    return gather
+
+
 def _drawn_batches(tf: Any, train: np.ndarray, batch_size: int, n_batches: int, seed: int) -> Any:
     """``n_batches`` (rows, rows) batches of ``train``, every pass a new seeded permutation,
     drawn up front with numpy.
@@ -213,12 +224,7 @@ def _drawn_batches(tf: Any, train: np.ndarray, batch_size: int, n_batches: int, 
     passes = -(-n_batches * batch_size // n_rows)
     order = np.concatenate([rng.permutation(n_rows) for _ in range(passes)])
     batches = order[: n_batches * batch_size].reshape(n_batches, batch_size).astype(np.int32)
-    data = tf.constant(train)
-
-    def gather(rows: Any) -> tuple[Any, Any]:
-        batch = tf.gather(data, rows)
-        return batch, batch
-
+    gather = _row_pairs(tf, train)
     return tf.data.Dataset.from_tensor_slices(batches).map(gather).prefetch(tf.data.AUTOTUNE)
 
 
@@ -246,12 +252,7 @@ def _shuffled_batches(tf: Any, train: np.ndarray, batch_size: int, seed: int) ->
             batches = batches.concatenate(tf.data.Dataset.from_tensors(order[n_full:]))
         return batches
 
-    data = tf.constant(train)
-
-    def gather(rows: Any) -> tuple[Any, Any]:
-        batch = tf.gather(data, rows)
-        return batch, batch
-
+    gather = _row_pairs(tf, train)
     return (
         tf.data.Dataset.random(seed=seed)
         .flat_map(batches_of_one_epoch)

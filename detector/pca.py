@@ -11,7 +11,7 @@ from detector.base import ProgressCallback
 from detector.columns import ColumnRoles
 from detector.errors import DataError
 from detector.preprocessing import PreprocessConfig
-from detector.tabular import StageReporter, TabularDetector, array
+from detector.tabular import StageReporter, TabularDetector, array, rows_in_place
 
 _STAGES = ("finding the main directions", "scoring the training rows")
 # Rows per block when building the covariance or scoring: bounded scratch memory on long tables.
@@ -167,11 +167,7 @@ class PCADetector(TabularDetector):
         """
         matrix, usable = self._transform(X)
         rebuilt = self.preprocessor_.inverse_transform(matrix - self._residuals(matrix))
-        if not usable.all():
-            rebuilt.index = np.flatnonzero(usable)
-            rebuilt = rebuilt.reindex(range(len(usable)))
-        rebuilt.index = X.index if isinstance(X, pd.DataFrame) else pd.RangeIndex(len(usable))
-        return rebuilt
+        return rows_in_place(rebuilt, usable, X)
 
 
 def _is_real(value: object) -> bool:

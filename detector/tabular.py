@@ -147,7 +147,7 @@ class TabularDetector(BaseDetector):
         scores = np.full(len(usable), np.nan)
         row_scores, errors = self._column_errors(matrix)
         scores[usable] = row_scores
-        return scores, self.shares_frame(self.fold_columns(errors), usable, _index_of(X))
+        return scores, self.shares_frame(self.fold_columns(errors), usable, index_of(X))
 
     def model_inputs(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
         """The scaled, encoded matrix of ``X``'s scorable rows (clipped as configured)."""
@@ -160,7 +160,7 @@ class TabularDetector(BaseDetector):
         preprocessor = self.preprocessor_
         frame = self._as_frame(X)
         features = list(preprocessor.source_columns_)
-        out = pd.DataFrame(np.nan, index=_index_of(X), columns=features)
+        out = pd.DataFrame(np.nan, index=index_of(X), columns=features)
         for j, name in enumerate(features[: len(preprocessor.center_)]):
             numbers = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
             out[name] = (numbers - preprocessor.center_[j]) / preprocessor.scale_[j]
@@ -242,14 +242,8 @@ class TabularDetector(BaseDetector):
         detector._restore_fitted(fitted, state.arrays)
         detector.decision_scores_ = scores
         detector.threshold_ = number(fitted, "threshold")
-        detector.labels_ = detector.predict_scores(scores)
+        detector.labels_ = detector.labels_at(scores)
         return detector
-
-    def predict_scores(self, scores: np.ndarray) -> np.ndarray:
-        """0/1 per score at ``threshold_`` (what :meth:`predict` does once scores are known)."""
-        from detector.thresholds import flag
-
-        return flag(scores, self.threshold_).astype(np.int8)
 
     def _network(self) -> Any | None:
         """The Keras network a bundle must store (None: the family has none)."""
@@ -442,8 +436,19 @@ def array(arrays: dict[str, np.ndarray], key: str, *, ndim: int, kind: str = "f"
     return value
 
 
-def _index_of(X: pd.DataFrame | np.ndarray) -> pd.Index:
+def index_of(X: pd.DataFrame | np.ndarray) -> pd.Index:
+    """The row index of ``X``: a frame's own, or positions for a plain array."""
     return X.index if isinstance(X, pd.DataFrame) else pd.RangeIndex(len(X))
+
+
+def rows_in_place(frame: pd.DataFrame, usable: np.ndarray, X: pd.DataFrame | np.ndarray) -> pd.DataFrame:
+    """``frame``'s rows (one per scorable row of ``X``) back at their rows of ``X``, indexed like
+    ``X``; rows with no feature values were never computed and are NaN."""
+    if not usable.all():
+        frame.index = np.flatnonzero(usable)
+        frame = frame.reindex(range(len(usable)))
+    frame.index = index_of(X)
+    return frame
 
 
 __all__ = [
@@ -452,7 +457,9 @@ __all__ = [
     "TabularDetector",
     "array",
     "dataclass_from_dict",
+    "index_of",
     "number",
     "roles_from_dict",
     "roles_to_dict",
+    "rows_in_place",
 ]

@@ -207,8 +207,8 @@ def test_on_progress_sees_epochs_and_can_stop_training():
     detector = AutoencoderDetector(config=replace(TINY, epochs=50, patience=50))
     detector.fit(correlated_table(n_rows=120), on_progress=stop_after_three)
     # 120 rows make 4 steps a pass: the 50 passes are checked in 10 rounds of 5 passes.
-    assert [log.epoch for log in seen] == [5, 10, 15]
-    assert seen[0].epochs == 50
+    assert [log.step for log in seen] == [5, 10, 15]
+    assert seen[0].total == 50
     assert all(log.unit == "epoch" and log.val_loss is not None and log.elapsed >= 0 for log in seen)
     assert len(detector.history_["loss"]) == 3
     assert detector.history_["epoch"] == [5, 10, 15]

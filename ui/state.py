@@ -23,6 +23,8 @@ from detector.training import PRESETS, TrainingJob, network_inputs, training_row
 from ui.runtime import freeze_what_is_loaded
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import pandas as pd
 
     from detector.base import BaseDetector
@@ -221,22 +223,18 @@ class ScoredView:
 
     def explain(self, position: int) -> pd.DataFrame:
         """Actual vs reconstructed values of one row (kept, so a threshold drag costs nothing)."""
-        if position not in self._explained:
-            if len(self._explained) >= 64:
-                self._explained.clear()
-            self._explained[position] = row_explanation(
-                self.scored, self.detector, self.table.frame, position,
-            )
-        return self._explained[position]
+        return _kept(
+            self._explained, position,
+            lambda: row_explanation(self.scored, self.detector, self.table.frame, position),
+        )
 
     def score_parts(self, position: int) -> pd.Series | None:
         """The parts one row's score adds up from (kept, like explanations), or None."""
-        if position not in self._parts:
-            if len(self._parts) >= 64:
-                self._parts.clear()
-            parts = self.detector.score_parts(self.table.frame.iloc[[position]])
-            self._parts[position] = None if parts is None else parts.iloc[0]
-        return self._parts[position]
+        def parts() -> pd.Series | None:
+            table = self.detector.score_parts(self.table.frame.iloc[[position]])
+            return None if table is None else table.iloc[0]
+
+        return _kept(self._parts, position, parts)
 
     def flagged_page(self, threshold: float, rows: int, offset: int) -> FlaggedRows:
         """A page of the flagged rows (kept while a threshold drag leaves the same rows on it)."""
@@ -472,6 +470,15 @@ class AppState:
             and dataset is not None
             and model.trained_on.matches(dataset)
         )
+
+
+def _kept(cache: dict[int, Any], position: int, compute: Callable[[], Any]) -> Any:
+    """``cache[position]``, computed once; at most 64 rows are kept, so memory stays small."""
+    if position not in cache:
+        if len(cache) >= 64:
+            cache.clear()
+        cache[position] = compute()
+    return cache[position]
 
 
 def get_state() -> AppState:
