@@ -100,33 +100,41 @@ class Baselines:
         return self.synthetic.profile(self.thresholds_at_share(threshold))
 
 
-def fit_baselines(
-    detector: BaseDetector,
-    X: pd.DataFrame,
-    rows: pd.DataFrame,
-    kinds: Sequence[str],
-    *,
-    primary: ScoredTable,
-    label: str | None = None,
-    timestamp: str | None = None,
-    seed: int = 0,
-) -> Baselines:
-    """Fit each family in ``kinds`` on ``X`` as ``detector`` was, and score ``rows`` with all of them.
+@dataclass(eq=False)
+class BaselineFits:
+    """The baselines fitted and their scores of the table, before the primary is compared with them.
 
-    The baselines read the same columns with the same preprocessing as ``detector``, so
-    categories and gaps are handled alike, and are fitted on at most ``FIT_ROWS`` rows of ``X``;
-    ``primary`` is ``detector``'s verdict on ``rows`` (its 2-D projection is reused).
+    What :func:`fit_baseline_models` returns: it needs only the primary's parameters, not its
+    fitted model, so a training job runs it while the primary trains.
+    """
+
+    detectors: dict[str, BaseDetector]
+    scores: dict[str, np.ndarray]
+    timings: dict[str, float]
+    sample: pd.DataFrame = field(repr=False)
+    seconds: float = 0.0
+
+
+def fit_baseline_models(
+    detector: BaseDetector, X: pd.DataFrame, rows: pd.DataFrame, kinds: Sequence[str], *,
+    seed: int = 0, threads: int | None = None,
+) -> BaselineFits:
+    """Fit each family in ``kinds`` (but ``detector``'s own) on ``X`` as ``detector`` is set up.
+
+    The baselines read the same columns with the same preprocessing parameters as
+    ``detector``, so categories and gaps are handled alike, and are fitted on at most
+    ``FIT_ROWS`` rows of ``X``; each then scores every row of ``rows``. ``detector`` need not
+    be fitted yet: only its parameters are read. ``threads`` bounds how many families fit at
+    once (all of them, up to the number of cores, by default).
     """
     started = time.perf_counter()
     params = detector.get_params(deep=False)
     shared = {name: params[name] for name in _SHARED_PARAMS if name in params}
-    columns = getattr(detector, "columns_", None)
+    columns = params.get("columns")
     sample = X
     if len(X) > FIT_ROWS:
         sample = X.iloc[np.sort(np.random.default_rng(seed).choice(len(X), FIT_ROWS, replace=False))]
-    fitted: dict[str, BaseDetector] = {detector.kind: detector}
-    scores: dict[str, np.ndarray] = {detector.kind: primary.scores}
-    timings: dict[str, float] = {}
+    fits = BaselineFits(detectors={}, scores={}, timings={}, sample=sample)
 
     def fit_and_score(kind: str) -> tuple[BaseDetector, np.ndarray, float]:
         began = time.perf_counter()
@@ -138,12 +146,34 @@ def fit_baselines(
     # The families are numpy and scikit-learn code that releases the GIL in its heavy parts:
     # side by side they take about the time of the slowest on a 2-core machine.
     others = [kind for kind in kinds if kind != detector.kind]
-    with ThreadPoolExecutor(max_workers=min(len(others), os.cpu_count() or 1) or 1) as pool:
+    workers = max(1, min(len(others), threads or os.cpu_count() or 1))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
         for kind, (baseline, values, seconds) in zip(others, pool.map(fit_and_score, others), strict=True):
-            fitted[kind], scores[kind], timings[kind] = baseline, values, seconds
-    began = time.perf_counter()
-    synthetic = score_synthetic(fitted, sample, n_per_type=SYNTHETIC_PER_TYPE, seed=seed)
-    timings["synthetic"] = time.perf_counter() - began
+            fits.detectors[kind], fits.scores[kind], fits.timings[kind] = baseline, values, seconds
+    fits.seconds = time.perf_counter() - started
+    return fits
+
+
+def compare_with_baselines(
+    detector: BaseDetector,
+    fits: BaselineFits,
+    rows: pd.DataFrame,
+    *,
+    primary: ScoredTable,
+    timestamp: str | None = None,
+    seed: int = 0,
+) -> Baselines:
+    """Put the fitted ``detector`` beside ``fits``: synthetic anomalies for all, and the rankings.
+
+    ``primary`` is ``detector``'s verdict on ``rows``, the table ``fits`` scored (its 2-D
+    projection is reused).
+    """
+    started = time.perf_counter()
+    fitted: dict[str, BaseDetector] = {detector.kind: detector, **fits.detectors}
+    scores: dict[str, np.ndarray] = {detector.kind: primary.scores, **fits.scores}
+    timings = dict(fits.timings)
+    synthetic = score_synthetic(fitted, fits.sample, n_per_type=SYNTHETIC_PER_TYPE, seed=seed)
+    timings["synthetic"] = time.perf_counter() - started
     began = time.perf_counter()
     rankings = rank_methods(
         scores, primary=detector.kind, labels=primary.labels,
@@ -155,7 +185,7 @@ def fit_baselines(
         detectors=fitted,
         scores=scores,
         synthetic=synthetic,
-        seconds=time.perf_counter() - started,
+        seconds=fits.seconds + time.perf_counter() - started,
         timings=timings,
         rankings=rankings,
         primary_table=primary,
@@ -164,4 +194,26 @@ def fit_baselines(
     )
 
 
-__all__ = ["FIT_ROWS", "SYNTHETIC_PER_TYPE", "Baselines", "fit_baselines"]
+def fit_baselines(
+    detector: BaseDetector,
+    X: pd.DataFrame,
+    rows: pd.DataFrame,
+    kinds: Sequence[str],
+    *,
+    primary: ScoredTable,
+    timestamp: str | None = None,
+    seed: int = 0,
+) -> Baselines:
+    """Fit each family in ``kinds`` on ``X`` as ``detector`` was, and score ``rows`` with all of them.
+
+    :func:`fit_baseline_models` then :func:`compare_with_baselines`, one after the other;
+    ``primary`` is the fitted ``detector``'s verdict on ``rows``.
+    """
+    fits = fit_baseline_models(detector, X, rows, kinds, seed=seed)
+    return compare_with_baselines(detector, fits, rows, primary=primary, timestamp=timestamp, seed=seed)
+
+
+__all__ = [
+    "FIT_ROWS", "SYNTHETIC_PER_TYPE", "BaselineFits", "Baselines", "compare_with_baselines",
+    "fit_baseline_models", "fit_baselines",
+]

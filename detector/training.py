@@ -7,7 +7,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
@@ -292,12 +292,13 @@ class TrainingJob:
         if self._on_start is not None:
             self._on_start()
         X, self._X = self._X, None  # let the rows be freed once the model has them
+        rows, self._score_rows = self._score_rows, None
+        side = self._start_baselines(X, rows)
         self.detector.fit(X, on_progress=self._on_progress)
         stopped = self._stop.is_set()
-        rows, self._score_rows = self._score_rows, None
         self._score(rows)
-        if self.scored is not None and self._baseline_kinds and not stopped:
-            self._compare(X, rows)
+        if side is not None:
+            self._compare(side, rows, use=self.scored is not None and not stopped)
         self._finish("stopped" if stopped else "done")
 
     def _score(self, rows: pd.DataFrame | None) -> None:
@@ -313,19 +314,36 @@ class TrainingJob:
             # The model is fine; the Results page will try again and show the problem.
             self.scoring_error = _failure(exc, "Scoring after training failed")
 
-    def _compare(self, X: pd.DataFrame, rows: pd.DataFrame) -> None:
-        """Fit the baselines on ``X`` and score ``rows`` with them; a failure is kept, not raised."""
-        from detector.baselines import fit_baselines
+    def _start_baselines(self, X: pd.DataFrame, rows: pd.DataFrame | None) -> _SideJob | None:
+        """Fit the baselines and score ``rows`` with them in a thread beside the detector's fit.
+
+        They need the detector's parameters, not its model. A small network's training leaves
+        much of a second core idle (Keras steps one batch at a time), and the baselines are
+        numpy code that releases the GIL in its heavy parts, so side by side they add little
+        to the job's time; one after the other they added a quarter at 100,000 rows (see
+        ``benchmarks/comparison.py``).
+        """
+        if rows is None or not self._baseline_kinds:
+            return None
+        from detector.baselines import fit_baseline_models
+
+        detector, kinds = self.detector, self._baseline_kinds
+        return _SideJob(lambda: fit_baseline_models(detector, X, rows, kinds, threads=1)).start()
+
+    def _compare(self, side: _SideJob, rows: pd.DataFrame, *, use: bool) -> None:
+        """Put the fitted detector beside the baselines; a failure is kept, not raised."""
+        from detector.baselines import compare_with_baselines
 
         with self._lock:
             self._status = "comparing"
+        if not use:  # stopped, or nothing to compare with: the side thread ends on its own
+            return
         assert self.scored is not None
-        roles = self._score_roles
         try:
-            self.baselines = fit_baselines(
-                self.detector, X, rows, self._baseline_kinds, primary=self.scored,
-                label=roles.label, timestamp=roles.timestamp,
-            )
+            fits = side.result()
+            self.baselines = compare_with_baselines(
+                    self.detector, fits, rows, primary=self.scored, timestamp=self._score_roles.timestamp,
+                )
         except Exception as exc:
             self.comparison_error = _failure(exc, "Fitting the baselines failed")
 
@@ -355,6 +373,32 @@ class TrainingJob:
             if self._started is not None:
                 self._ended = time.monotonic()
         self._finished.set()
+
+
+class _SideJob:
+    """A function run in a daemon thread; :meth:`result` waits for it, then returns or raises."""
+
+    def __init__(self, function: Callable[[], Any]) -> None:
+        self._function = function
+        self._value: Any = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="detector-baselines", daemon=True)
+
+    def start(self) -> _SideJob:
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        try:
+            self._value = self._function()
+        except BaseException as exc:  # handed to whoever asks for the result
+            self._error = exc
+
+    def result(self) -> Any:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
 
 
 def _failure(exc: Exception, what: str) -> str:

@@ -23,7 +23,7 @@ def comparison_page():
     primary = score_table(model.detector, dataset.frame, label=roles.label, timestamp=roles.timestamp)
     model.baselines = fit_baselines(
         model.detector, dataset.frame.loc[:, list(roles.features)], dataset.frame, baseline_kinds(),
-        primary=primary, label=roles.label, timestamp=roles.timestamp,
+        primary=primary, timestamp=roles.timestamp,
     )
     state.results = None
     return at.run()

@@ -24,8 +24,7 @@ def compared():
     X = frame[list(ROLES.features)]
     primary = PCADetector(columns=ROLES, contamination=0.02).fit(X)
     scored = score_table(primary, frame, label="label")
-    return frame, primary, scored, fit_baselines(primary, X, frame, baseline_kinds(), primary=scored,
-                                                 label="label")
+    return frame, primary, scored, fit_baselines(primary, X, frame, baseline_kinds(), primary=scored)
 
 
 def test_each_baseline_is_fitted_on_the_same_columns_with_the_same_settings(compared):

@@ -291,3 +291,53 @@ def test_a_real_detector_trains_in_the_background_then_scores_the_whole_table(ta
     assert job.scoring_error is None
     np.testing.assert_allclose(job.scored.scores, scores, rtol=1e-6)
     assert job.scored.projection.xy.shape == (300, 2)
+
+
+def test_the_baselines_fitted_beside_the_training_match_those_fitted_after_it(table, jobs):
+    from detector.baselines import fit_baselines
+    from detector.pca import PCADetector
+
+    detector = PCADetector()
+    job = TrainingJob(detector, table, score_rows=table, baselines=("iforest", "ecod"))
+    jobs.append(job.start())
+
+    progress = job.wait(120)
+
+    assert progress.status == "done", progress.error
+    assert job.comparison_error is None
+    assert job.baselines is not None
+    assert job.baselines.kinds == ("pca", "iforest", "ecod")
+    after = fit_baselines(detector, table, table, ("iforest", "ecod"), primary=job.scored)
+    for kind in after.kinds:
+        np.testing.assert_array_equal(job.baselines.scores[kind], after.scores[kind])
+    assert job.baselines.primary_table is job.scored
+
+
+def test_a_failing_baseline_is_kept_as_the_comparisons_error_and_the_model_still_lands(table, jobs):
+    from detector.pca import PCADetector
+
+    job = TrainingJob(PCADetector(), table, score_rows=table, baselines=("no-such-family",))
+    jobs.append(job.start())
+
+    progress = job.wait(120)
+
+    assert progress.status == "done", progress.error
+    assert job.scored is not None
+    assert job.baselines is None
+    assert "no-such-family" in job.comparison_error
+
+
+def test_a_stopped_job_has_no_comparison(jobs):
+    detector = FakeDetector(epochs=5, blocking=True)
+    job = TrainingJob(detector, ROWS, score_rows=ROWS, baselines=("ecod",))
+    jobs.append(job.start())
+    detector.run_epochs(1)
+    wait_for(lambda: job.progress().epoch == 1)
+
+    job.stop()
+    detector.run_epochs(5)
+    progress = job.wait(30)
+
+    assert progress.status == "stopped"
+    assert job.baselines is None
+    assert job.comparison_error is None
