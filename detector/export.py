@@ -4,7 +4,7 @@ The CSV is UTF-8 with a byte-order mark (``utf-8-sig``) and CRLF line ends:
 Excel needs the BOM to read non-ASCII text as UTF-8, and pandas, Python's
 ``csv`` and most other tools skip it. Cells that a spreadsheet would run as a
 formula get a leading ``'`` (OWASP "CSV injection" guidance), except plain
-numbers in numeric columns.
+numbers.
 """
 
 from __future__ import annotations
@@ -18,15 +18,19 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from detector.errors import DataError
-from detector.table import MISSING_TOKENS, Table, read_table_text
+from detector.table import Table, read_table_text
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from detector.results import ScoredTable
 
-# A spreadsheet treats a cell starting with one of these as a formula (OWASP).
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# A spreadsheet treats a cell starting with one of these as a formula (OWASP), and some
+# spreadsheets read the full-width forms as the ASCII ones.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+# Skipped before looking for a prefix: spaces (spreadsheets ignore a leading space before a
+# formula) and invisible characters that would hide one.
+_LEADING = " \u00a0\u200b\u200c\u200d\u2060\u3000\ufeff" + "".join(map(chr, range(0x2000, 0x200B)))
 # Plain numbers, including thousands separators and a decimal comma ("-1 234,5"),
 # and the special values pandas and NumPy write. They cannot call a function or
 # reference a cell, so a leading sign is harmless. Written for both Python's re
@@ -37,26 +41,18 @@ _NUMBER = (
     r"|[+-]?(?i:inf|infinity|nan)"
 )
 _NUMBER_RE = re.compile(_NUMBER)
-# Cells that mean "missing" in otherwise numeric columns (those the table reader reads as
-# missing, and a few dashes); they do not make the column text, but are still neutralised
-# themselves ("-" becomes "'-").
-_MISSING_MARKERS = frozenset({"-", "--", ".", *(token.lower() for token in MISSING_TOKENS)})
 
 
-def neutralise_formulas(frame: pd.DataFrame, *, table: pd.DataFrame | None = None) -> pd.DataFrame:
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     """Copy of ``frame`` where text cells and header names cannot run as spreadsheet formulas.
 
-    A text cell starting with ``= + - @``, tab or carriage return gets a
-    leading single quote. The decision for numbers is per column: in a numeric
-    column (every non-empty cell is a plain number or a missing marker such as
-    ``NA`` or ``-``), plain numbers like ``-3.5``, ``+1`` or ``1e308`` are left
-    untouched; in a text column every starting ``-`` or ``+`` is quoted. Columns
-    that are not text (numbers, dates) are left as they are.
-
-    When ``frame`` holds some rows of a larger ``table`` (same columns), whether a
-    column is numeric is decided over all of the table's rows, so the rows come
-    out exactly as they would from neutralising the whole table, for a fraction
-    of the work.
+    A text cell starting with ``= + - @``, tab or carriage return (or their full-width forms),
+    after any spaces and invisible characters, gets a leading single quote, unless the whole
+    cell is a plain number such as ``-3.5``, ``+1``, ``-1 234,5`` or ``-inf``:
+    a number cannot call a function or reference a cell, so its sign is left alone. The rule
+    is per cell, so a file written a chunk of rows at a time comes out exactly as the whole
+    file would. A missing marker such as ``-`` is not a number and is quoted. Columns that are
+    not text (numbers, dates) are left as they are.
     """
     result = frame.copy()
     for position in range(frame.shape[1]):
@@ -64,11 +60,11 @@ def neutralise_formulas(frame: pd.DataFrame, *, table: pd.DataFrame | None = Non
         if not (pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series)):
             continue
         text = _cell_text(series)
-        risky = text.str.startswith(FORMULA_PREFIXES)
+        start = text.str.lstrip(_LEADING)
+        risky = start.str.startswith(FORMULA_PREFIXES)
         if not risky.any():
             continue
-        if _numeric_column(_cell_text(table.iloc[:, position]) if table is not None else text):
-            risky &= ~text.str.fullmatch(_NUMBER)
+        risky &= ~start.str.fullmatch(f"(?:{_NUMBER})\\s*")
         result.isetitem(position, series.where(~risky, "'" + text))
     result.columns = [_neutralise_name(column) for column in frame.columns]
     return result
@@ -76,16 +72,6 @@ def neutralise_formulas(frame: pd.DataFrame, *, table: pd.DataFrame | None = Non
 
 def _cell_text(series: pd.Series) -> pd.Series:
     return series.astype(str).where(series.notna(), "")
-
-
-def _numeric_column(text: pd.Series) -> bool:
-    """Whether every cell is a plain number or a missing marker, ignoring surrounding spaces.
-
-    The reader ignores spaces around numbers, so " 5 " does not make a column text; only a
-    cell that is exactly a number is left as it is ("\t5" still starts with a tab).
-    """
-    trimmed = text.str.strip()
-    return bool((trimmed.str.fullmatch(_NUMBER) | trimmed.str.lower().isin(_MISSING_MARKERS)).all())
 
 
 def rows_csv(
@@ -96,11 +82,14 @@ def rows_csv(
     *,
     only_flagged: bool,
     sort_by_score: bool = True,
+    first_row: int = 0,
+    header: bool = True,
 ) -> bytes:
-    """CSV bytes of the rows with their score, flag and top contributing columns.
+    """CSV bytes of the rows with their row number, score, flag and top contributing columns.
 
-    Columns are the user's columns exactly as given (the text frame from
-    ``read_table_text``, neutralised by :func:`neutralise_formulas`), then
+    Columns are ``row`` (the row's 1-based position in the file, the number the app shows:
+    ``first_row`` + 1 for the first row given), the user's columns exactly as given (the text
+    frame from ``read_table_text``, neutralised by :func:`neutralise_formulas`), then
     ``anomaly_score`` (shortest text that reads back as the exact same float),
     ``is_anomaly`` (1/0) and ``top_columns`` (left out when ``top_columns`` is
     None). If the user already has a column with one of these names, ours
@@ -114,6 +103,9 @@ def rows_csv(
     sort_by_score
         Highest score first (unscored rows last, ties in table order);
         otherwise the table's row order.
+    first_row, header
+        For a file written a chunk at a time: the rows before this chunk, and whether to
+        start with the header line (and the byte-order mark).
     """
     n_rows = len(original_text)
     values = np.asarray(scores)
@@ -136,6 +128,8 @@ def rows_csv(
 
     out = original_text.reset_index(drop=True)
     taken = {str(column) for column in out.columns}
+    row_name = _free_name("row", taken)
+    taken.add(row_name)
     # Keep the score's own dtype: float32 scores then print as e.g. 0.1, not 0.10000000149.
     added = {"anomaly_score": clean, "is_anomaly": flags}
     if top_columns is not None:
@@ -145,24 +139,28 @@ def rows_csv(
         name = _free_name(base, taken)
         taken.add(name)
         out[name] = column
+    out.insert(0, row_name, np.arange(first_row + 1, first_row + n_rows + 1, dtype=np.int64))
 
     rows = np.flatnonzero(is_flagged & scored) if only_flagged else np.arange(n_rows)
     if sort_by_score:
         # Negated so the highest score comes first; NaN sorts last; stable keeps row order.
         rows = rows[np.argsort(-clean[rows], kind="stable")]
-    # Only the rows written are neutralised (the whole table still decides which columns are
-    # numeric): a few flagged rows of a million then cost a few columns' checks, not a pass.
-    written = neutralise_formulas(out.iloc[rows], table=out if len(rows) < n_rows else None)
+    # Only the rows written are neutralised: a few flagged rows of a million cost little.
+    written = neutralise_formulas(out.iloc[rows])
     buffer = io.BytesIO()
     # CRLF line ends (RFC 4180) also make the writer quote a cell holding a lone "\r", which
     # with "\n" line ends it would leave bare, splitting the row in two for Excel and pandas.
-    written.to_csv(buffer, index=False, encoding="utf-8-sig", na_rep="", lineterminator="\r\n")
+    written.to_csv(
+        buffer, index=False, header=header, encoding="utf-8-sig" if header else "utf-8", na_rep="",
+        lineterminator="\r\n",
+    )
     return buffer.getvalue()
 
 
 def _neutralise_name(name: object) -> object:
     """A header is text: quote it if it starts like a formula, unless it is a plain number."""
-    if isinstance(name, str) and name.startswith(FORMULA_PREFIXES) and not _NUMBER_RE.fullmatch(name):
+    start = name.lstrip(_LEADING) if isinstance(name, str) else ""
+    if start.startswith(FORMULA_PREFIXES) and not _NUMBER_RE.fullmatch(start):
         return "'" + name
     return name
 

@@ -11,7 +11,7 @@ import os
 import re
 import warnings
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +25,10 @@ import pyarrow.csv as pacsv
 
 from detector.errors import DataError
 
-__all__ = ["Dialect", "ReadReport", "Table", "read_table", "read_table_text"]
+__all__ = [
+    "CHUNK_BYTES", "BadRow", "Dialect", "ReadReport", "Table", "TableChunk", "TableStream", "read_table",
+    "read_table_chunks", "read_table_text",
+]
 
 Source = str | os.PathLike | bytes | bytearray | memoryview | BinaryIO
 #: A file's contents: bytes, or for a file on disk the file mapped into memory (see
@@ -1032,11 +1035,15 @@ def _sample_positions(n: int) -> pa.Array:
     return pa.array(np.unique(np.linspace(0, n - 1, min(n, _SAMPLE_CELLS)).astype(np.int64)))
 
 
-def _type_columns(raw: _RawTable, dialect: Dialect) -> tuple[pd.DataFrame, Dialect, list[str]]:
+def _type_columns(
+    raw: _RawTable, dialect: Dialect, *, decimal: str | None = None, first_row: int = 0,
+) -> tuple[pd.DataFrame, Dialect, list[str]]:
     """Turn text columns into numbers where every value is one; describe what was done.
 
     Columns the typed read already holds as numbers are kept where :func:`_read_numbers` can
-    vouch for them, and otherwise read again as text and typed like the rest.
+    vouch for them, and otherwise read again as text and typed like the rest. ``decimal`` fixes
+    the decimal mark instead of detecting it (a streamed file keeps its first chunk's);
+    ``first_row`` is the number of rows before these in the file, for the notes' row numbers.
     """
     texts = {
         name: column
@@ -1050,7 +1057,7 @@ def _type_columns(raw: _RawTable, dialect: Dialect) -> tuple[pd.DataFrame, Diale
         jobs = {name: pool.submit(_type_text, column) for name, column in texts.items()}
         # Lazily, so that comma-separated files (always a decimal point) need not wait for the
         # text columns. Columns the typed read left as numbers hold no comma: they cannot count.
-        decimal = _decimal_mark(
+        decimal = decimal or _decimal_mark(
             (c for job in jobs.values() if isinstance(c := job.result(), _Cells)), dialect.delimiter
         )
         jobs |= {name: pool.submit(_read_numbers, column, decimal, raw) for name, column in numbers.items()}
@@ -1084,7 +1091,7 @@ def _type_columns(raw: _RawTable, dialect: Dialect) -> tuple[pd.DataFrame, Diale
                 thousands = thousands or sep
                 break
         else:
-            mixed = _mixed_note(c, readings[0][1], name)
+            mixed = _mixed_note(c, readings[0][1], name, first_row)
             notes += [mixed] if mixed else []
             if (
                 c.trimmed is not c.original
@@ -1096,7 +1103,7 @@ def _type_columns(raw: _RawTable, dialect: Dialect) -> tuple[pd.DataFrame, Diale
     if stripped_columns:
         notes.append(f"spaces around values were ignored in column(s) {_preview(stripped_columns, 5)}")
     for name in (name for name in raw.names if name in texts):
-        special = _special_values_note(name, series[name], texts[name])
+        special = _special_values_note(name, series[name], texts[name], first_row)
         notes += [special] if special else []
     # Concatenating keeps each column's own array; a DataFrame built from a dict would copy every
     # number column into one 2-D block, which costs a second and twice the memory at 1M rows.
@@ -1240,7 +1247,9 @@ def _to_numbers(c: _Cells, reading: str, name: str) -> tuple[pd.Series, str | No
     return pc.cast(text, pa.float64()).to_pandas(), note, thousands
 
 
-def _special_values_note(name: str, values: pd.Series, text: pa.ChunkedArray) -> str | None:
+def _special_values_note(
+    name: str, values: pd.Series, text: pa.ChunkedArray, first_row: int = 0,
+) -> str | None:
     """Describe the cells of a number column that did not become the number written.
 
     Those are cells read as missing (other than blank ones), infinite, too large for a float, or
@@ -1263,7 +1272,7 @@ def _special_values_note(name: str, values: pd.Series, text: pa.ChunkedArray) ->
             spellings = pc.unique(cells.filter(pa.array(written))).to_pylist()
             parts.append(
                 f"{int(written.sum())} value(s) such as {_preview(spellings)} were read as missing "
-                f"(first at row {absent[written.argmax()] + 1})"
+                f"(first at row {first_row + absent[written.argmax()] + 1:,})"
             )
     infinite = np.flatnonzero(np.isinf(numbers))
     if infinite.size:
@@ -1272,12 +1281,12 @@ def _special_values_note(name: str, values: pd.Series, text: pa.ChunkedArray) ->
         n_spelled = int(infinite.size - too_big.sum())
         if n_spelled:
             first = infinite[int((~too_big).argmax())]
-            parts.append(f"{n_spelled} value(s) are infinite (first at row {first + 1})")
+            parts.append(f"{n_spelled} value(s) are infinite (first at row {first_row + first + 1:,})")
         if too_big.any():
             first = int(too_big.argmax())
             parts.append(
                 f"{int(too_big.sum())} value(s) are too large for a number and were read as "
-                f"infinite (first at row {infinite[first] + 1}: {cells[first].as_py()!r})"
+                f"infinite (first at row {first_row + infinite[first] + 1:,}: {cells[first].as_py()!r})"
             )
     with np.errstate(invalid="ignore"):
         huge = np.flatnonzero(np.isfinite(numbers) & (np.abs(numbers) >= _FLOAT_EXACT_LIMIT))
@@ -1288,7 +1297,8 @@ def _special_values_note(name: str, values: pd.Series, text: pa.ChunkedArray) ->
             first = int(whole.argmax())
             parts.append(
                 f"{int(whole.sum())} whole number(s) are too long to keep every digit and may be "
-                f"rounded for the model (first at row {huge[first] + 1}: {cells[first].as_py()!r}); "
+                f"rounded for the model (first at row {first_row + huge[first] + 1:,}: "
+                f"{cells[first].as_py()!r}); "
                 "downloads keep them as written"
             )
     if not parts:
@@ -1298,7 +1308,7 @@ def _special_values_note(name: str, values: pd.Series, text: pa.ChunkedArray) ->
     return f"column {name!r}: " + "; ".join(parts)
 
 
-def _mixed_note(c: _Cells, patterns: tuple[str, ...], name: str) -> str | None:
+def _mixed_note(c: _Cells, patterns: tuple[str, ...], name: str, first_row: int = 0) -> str | None:
     """Explain a mostly-numeric column kept as text because of a few non-numbers."""
     if c.sample_share(*patterns) < 0.3:
         return None  # mostly text: nothing surprising about keeping it as text
@@ -1310,5 +1320,291 @@ def _mixed_note(c: _Cells, patterns: tuple[str, ...], name: str) -> str | None:
     value = c.trimmed.combine_chunks()[first].as_py()
     return (
         f"column {name!r}: {n_bad} of {c.n_valid} values are not numbers (first at row "
-        f"{first + 1}: {value!r}); kept as text"
+        f"{first_row + first + 1:,}: {value!r}); kept as text"
     )
+
+
+# --- reading a file a chunk at a time -------------------------------------------------------
+
+#: Bytes of text parsed per chunk by :func:`read_table_chunks` (about 90,000 rows of 34 numbers).
+CHUNK_BYTES = 32 << 20
+# Bytes read from a streamed file's start to recognise its encoding, delimiter and header.
+_HEAD_BYTES = 1 << 20
+
+
+@dataclass(frozen=True)
+class TableChunk:
+    """Consecutive rows of a streamed file: typed like :func:`read_table`, and as their original text.
+
+    ``first_row`` is how many data rows of the file come before these (so the file's 1-based
+    row number of ``frame``'s row ``i`` is ``first_row + i + 1``); ``notes`` are what reading
+    these rows changed, with the file's row numbers.
+    """
+
+    first_row: int
+    frame: pd.DataFrame
+    text: pd.DataFrame
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class BadRow:
+    """A row skipped by ``read_table_chunks(..., on_bad_rows="skip")``: its 1-based row number and text."""
+
+    row: int | None
+    fields: int
+    expected: int
+    text: str
+
+
+class TableStream:
+    """A CSV/TSV or Parquet file read a chunk of rows at a time, in file order, in bounded memory.
+
+    Chunks are typed by the same code as :func:`read_table` and carry the same original text as
+    :func:`read_table_text`, so scoring them one by one gives what scoring the whole table
+    gives. Two things are fixed from the file's start rather than from the whole file: the
+    delimiter and encoding (from the first megabyte) and the decimal mark (from the first
+    chunk). A row with more or fewer fields than the header ends the read with a
+    :class:`~detector.errors.DataError` naming its row and line, or, with
+    ``on_bad_rows="skip"``, is left out and listed in :attr:`skipped`.
+
+    Attributes
+    ----------
+    name : str
+    dialect : Dialect
+    columns : list of str
+        The column names, as :func:`read_table` names them.
+    notes : list of str
+        What reading the file's start found (encoding, header); each chunk has its own notes.
+    skipped : list of BadRow
+    """
+
+    def __init__(
+        self, path: str | os.PathLike, *, chunk_bytes: int = CHUNK_BYTES, on_bad_rows: str = "error",
+        name: str | None = None,
+    ) -> None:
+        if on_bad_rows not in ("error", "skip"):
+            raise ValueError(f"on_bad_rows={on_bad_rows!r} must be 'error' or 'skip'.")
+        self.path = Path(path)
+        self.name = name or self.path.name
+        self.chunk_bytes = int(chunk_bytes)
+        self.on_bad_rows = on_bad_rows
+        self.skipped: list[BadRow] = []
+        self.notes: list[str] = []
+        _check_regular_file(self.path)
+        with self.path.open("rb") as file:
+            head = file.read(_HEAD_BYTES)
+        self.format = _sniff_format(head, self.name)
+        if self.format == "parquet":
+            self._open_parquet()
+        else:
+            self._open_csv(head)
+
+    # ------------------------------------------------------------------ Parquet
+
+    def _open_parquet(self) -> None:
+        import pyarrow.parquet as pq
+
+        try:
+            self._parquet = pq.ParquetFile(self.path)
+            schema = self._parquet.schema_arrow
+        except (pa.ArrowException, OSError, ValueError, TypeError) as exc:
+            raise DataError(
+                f"{self.name} starts like a Parquet file but cannot be read ({exc}). "
+                "Save it again, or export it as CSV."
+            ) from None
+        self.dialect = Dialect(format="parquet", delimiter="", encoding="", decimal=".")
+        probe = schema.empty_table().to_pandas()
+        if not isinstance(probe.index, pd.RangeIndex):
+            probe = probe.reset_index()
+            self.notes.append(f"the saved index became column {str(probe.columns[0])!r}")
+        self.columns, name_notes = _column_names([str(c) for c in probe.columns])
+        self.notes += name_notes
+        if not self.columns:
+            raise DataError(f"{self.name} has no columns. Upload a file with at least one column.")
+        if self._parquet.metadata.num_rows == 0:
+            raise DataError(f"{self.name} has columns but no rows. Upload a file with data rows.")
+
+    def _parquet_chunks(self) -> Iterator[TableChunk]:
+        # Rows per batch so that a batch holds about chunk_bytes of values.
+        metadata = self._parquet.metadata
+        row_bytes = max(1, metadata.serialized_size // max(metadata.num_rows, 1))
+        if metadata.num_row_groups:
+            group = metadata.row_group(0)
+            row_bytes = max(row_bytes, group.total_byte_size // max(group.num_rows, 1))
+        batch_rows = max(1_000, self.chunk_bytes // row_bytes)
+        first = 0
+        try:
+            for batch in self._parquet.iter_batches(batch_size=batch_rows):
+                frame = pa.Table.from_batches([batch]).to_pandas()
+                if not isinstance(frame.index, pd.RangeIndex):
+                    frame = frame.reset_index()
+                frame.columns = self.columns
+                frame.index = pd.RangeIndex(len(frame))
+                text = pd.DataFrame(
+                    {col: frame[col].astype(str).where(frame[col].notna(), "") for col in frame.columns}
+                )
+                yield TableChunk(first_row=first, frame=frame, text=text)
+                first += len(frame)
+        except (pa.ArrowException, OSError, ValueError, TypeError) as exc:
+            raise DataError(
+                f"{self.name}: the Parquet file cannot be read past row {first:,} ({exc})."
+            ) from None
+
+    # ------------------------------------------------------------------ CSV
+
+    def _open_csv(self, head: bytes) -> None:
+        ascii_text, _ = _scan_bytes(head, len(codecs.BOM_UTF8) if head[:3] == codecs.BOM_UTF8 else 0)
+        encoding = _detect_encoding(head, ascii_text)
+        if encoding in ("utf-8", "utf-8-sig") and not ascii_text:
+            try:
+                codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+            except UnicodeDecodeError:
+                encoding = "cp1252"
+        if encoding in ("cp1252", "latin-1"):
+            self.notes.append(
+                f"the file is not UTF-8; it was read as {encoding} (Western European) text. "
+                "Check that accented letters look right; if not, save the file as UTF-8"
+            )
+        decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+        sample = decoder.decode(head, final=len(head) < _HEAD_BYTES).removeprefix("\ufeff")
+        if _looks_binary(sample[:_SAMPLE_BYTES]):
+            raise DataError(
+                f"{self.name} does not look like a text table: it contains binary data (first at "
+                f"{_first_control(sample[:_SAMPLE_BYTES])}). Upload a CSV, TSV or Parquet file."
+            )
+        self._skip_lines = 0
+        match = re.match(r"sep=([,;\t|])[ \t]*(\r\n|\n|\r|$)", sample)
+        forced = None
+        if match:
+            forced, sample = match.group(1), sample[len(match.group(0)) :]
+            self._skip_lines = 1
+        truncated = len(head) >= _HEAD_BYTES
+        delimiter = forced or _detect_delimiter(
+            sample[:_SAMPLE_BYTES], truncated or len(sample) > _SAMPLE_BYTES
+        )
+        records = _sample_records(sample, delimiter, truncated)
+        if not records:
+            raise DataError(f"{self.name} is empty. Upload a CSV or Parquet file with a header and rows.")
+        self._header = records[0]
+        self.columns, name_notes = _column_names(self._header)
+        self.notes += name_notes
+        if all(re.fullmatch(_NUM_DOT_RE, h.strip()) for h in self._header):
+            self.notes.append(
+                f"the first row ({_preview(self._header)}) looks like data, not column names; it was "
+                "used as the header. Add a header row if your file has none"
+            )
+        self.dialect = Dialect(format="csv", delimiter=delimiter, encoding=encoding)
+        self._quoted = '"' in sample or not ascii_text or truncated
+
+    def _csv_chunks(self) -> Iterator[TableChunk]:
+        n_fields = len(self._header)
+        bad: list[BadRow] = []
+
+        def on_bad_row(row: pacsv.InvalidRow) -> str:
+            bad.append(BadRow(
+                row=None if row.number is None else row.number - 1 - self._skip_lines,
+                fields=row.actual_columns, expected=row.expected_columns, text=row.text,
+            ))
+            return "skip"
+
+        reader = pacsv.open_csv(
+            self.path,
+            read_options=pacsv.ReadOptions(
+                # Serial parsing is what lets pyarrow number the rows it cannot read.
+                use_threads=False,
+                block_size=self.chunk_bytes,
+                skip_rows=self._skip_lines,
+                encoding=self.dialect.encoding.replace("utf-8-sig", "utf8"),
+            ),
+            parse_options=pacsv.ParseOptions(
+                delimiter=self.dialect.delimiter,
+                quote_char=self.dialect.quotechar,
+                double_quote=True,
+                newlines_in_values=self._quoted,
+                ignore_empty_lines=True,
+                invalid_row_handler=on_bad_row,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={name: pa.string() for name in dict.fromkeys(self._header)},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+                null_values=[],
+            ),
+        )
+        first, decimal = 0, None
+        while True:
+            try:
+                batch = reader.read_next_batch()
+            except StopIteration:
+                break
+            except (pa.ArrowException, OSError, ValueError) as exc:
+                raise DataError(
+                    f"{self.name}: the file cannot be read after row {first:,} ({_one_line(exc)})."
+                ) from None
+            finally:
+                self._raise_or_keep(bad)
+            if batch.num_rows == 0:
+                continue
+            columns = [pa.chunked_array([batch.column(i)]) for i in range(n_fields)]
+            raw = _RawTable(names=list(self.columns), columns=columns, engine="pyarrow")
+            frame, dialect, notes = _type_columns(
+                raw, self.dialect, decimal=decimal, first_row=first,
+            )
+            if decimal is None:
+                decimal = dialect.decimal
+                self.dialect = dialect
+            text = pd.DataFrame({n: c.to_pandas() for n, c in zip(self.columns, columns, strict=True)})
+            frame.index = text.index = pd.RangeIndex(len(frame))
+            yield TableChunk(first_row=first, frame=frame, text=text, notes=tuple(notes))
+            first += len(frame)
+        if first == 0:
+            raise DataError(
+                f"{self.name} has a header ({_preview(self._header)}) but no data rows. "
+                "Upload a file with at least one row below the header."
+            )
+
+    def _raise_or_keep(self, bad: list[BadRow]) -> None:
+        if not bad:
+            return
+        if self.on_bad_rows == "error":
+            row = bad[0]
+            where = f"row {row.row:,}" if row.row is not None else "a row"
+            raise DataError(
+                f"{self.name}: {where} has {row.fields} fields but the header has {row.expected} "
+                f"({_one_line(row.text)[:80]!r}). Fix that row, or pass --on-bad-rows skip to leave "
+                "such rows out (they are listed)."
+            )
+        self.skipped += bad
+        bad.clear()
+
+    # ------------------------------------------------------------------ both
+
+    def __iter__(self) -> Iterator[TableChunk]:
+        return self._parquet_chunks() if self.format == "parquet" else self._csv_chunks()
+
+
+def read_table_chunks(
+    path: str | os.PathLike, *, chunk_bytes: int = CHUNK_BYTES, on_bad_rows: str = "error",
+) -> TableStream:
+    """Open ``path`` for reading a chunk of rows at a time; iterate the result for :class:`TableChunk` s."""
+    return TableStream(path, chunk_bytes=chunk_bytes, on_bad_rows=on_bad_rows)
+
+
+def _check_regular_file(path: Path) -> None:
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise DataError(f"{path}: file not found. Check the path and try again.") from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot open the file ({exc.strerror or exc}).") from None
+    import stat
+
+    if stat.S_ISDIR(mode):
+        raise DataError(f"{path} is a folder, not a file. Pick a .csv or .parquet file.")
+    if not stat.S_ISREG(mode):
+        raise DataError(f"{path} is not a regular file (a device or a pipe); save the data to a file first.")
+
+
+def _one_line(value: object) -> str:
+    return " ".join(str(value).split())

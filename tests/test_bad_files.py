@@ -162,7 +162,7 @@ def test_random_bytes_and_csv_like_text_only_ever_raise_data_error(data):
     n_rows = len(twin)
     download = rows_csv(twin, np.zeros(n_rows), np.zeros(n_rows, bool), None, only_flagged=False)
     written = pd.read_csv(io.BytesIO(download), dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    assert written.shape == (n_rows, table.frame.shape[1] + 2), "every row and column is downloaded"
+    assert written.shape == (n_rows, table.frame.shape[1] + 3), "every row and column is downloaded"
 
 
 # --- the command line ---------------------------------------------------------------------------
@@ -189,7 +189,10 @@ def test_cli_exits_0_or_2_with_one_error_line(path, expected, models, tmp_path, 
     assert error_lines(stderr) == []
     written = pd.read_csv(out, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     assert len(written) == expected.shape[0], "every row is written"
-    assert written.columns[expected.shape[1]] == "anomaly_score"
+    numbers = written.columns[0]  # "row", or "row_2" when the file has a "row" column of its own
+    assert numbers.startswith("row")
+    assert written[numbers].tolist() == [str(i) for i in range(1, len(written) + 1)]
+    assert written.columns[expected.shape[1] + 1] == "anomaly_score"
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
@@ -226,6 +229,8 @@ def assert_original_cells(download: bytes, source: Path, delimiter: str, n_rows:
     header, rows = cells(source.read_bytes().decode("utf-8"), delimiter)
     original = {row[0]: row for row in rows}
     written_header, written = cells(download.decode("utf-8-sig"))
+    assert written_header[0].startswith("row")  # the row numbers come first
+    written_header, written = written_header[1:], [row[1:] for row in written]
     assert written_header[: len(header)] == header
     assert len(written) == n_rows
     for row in written:
@@ -287,6 +292,7 @@ def test_download_neutralises_formulas_in_text_and_headers_but_not_numbers(model
 
     _, original = cells(source.read_bytes().decode("utf-8"))  # read_text would turn "\r" into "\n"
     header, written = cells(out.read_bytes().decode("utf-8-sig"))  # in the file's row order
+    header, written = header[1:], [row[1:] for row in written]  # past the row numbers
     assert header[:5] == ["x", "y", "balance", '\'=HYPERLINK("http://x")', "'-user"]
     assert len(written) == len(original) == 24
     for row, source_row in zip(written, original, strict=True):

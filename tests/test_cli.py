@@ -55,7 +55,9 @@ def test_train_then_score_each_sample(tmp_path, sample, label, expected_columns)
     result = pd.read_csv(out, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     original = pd.read_csv(SAMPLES / sample, dtype=str, keep_default_na=False)
     assert len(result) == len(original), "every input row is written"
-    assert list(result.columns[:expected_columns]) == list(original.columns)
+    assert result.columns[0] == "row"
+    assert result["row"].tolist() == [str(i) for i in range(1, len(result) + 1)]
+    assert list(result.columns[1 : expected_columns + 1]) == list(original.columns)
     assert {"anomaly_score", "is_anomaly", "top_columns"} <= set(result.columns)
     # The user's values come back as they were written, cell for cell.
     pd.testing.assert_frame_equal(result[original.columns], original)

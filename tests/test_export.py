@@ -32,7 +32,10 @@ def read_back(data: bytes) -> pd.DataFrame:
 def test_original_cells_come_back_identical_with_score_flag_and_top_columns():
     data = rows_csv(ORIGINAL, SCORES, FLAGGED, TOP, only_flagged=False, sort_by_score=False)
     table = read_back(data)
-    assert list(table.columns) == ["id", "amount", "note", "anomaly_score", "is_anomaly", "top_columns"]
+    assert list(table.columns) == [
+        "row", "id", "amount", "note", "anomaly_score", "is_anomaly", "top_columns",
+    ]
+    assert table["row"].tolist() == ["1", "2", "3", "4"]
     pd.testing.assert_frame_equal(table[["id", "amount", "note"]], ORIGINAL, check_dtype=False)
     assert table["is_anomaly"].tolist() == ["0", "1", "", "1"]
     assert table["top_columns"].tolist() == ["amount (80%)", "note (51%), id (49%)", "", "id (100%)"]
@@ -59,6 +62,7 @@ def test_only_flagged_rows_highest_score_first():
     table = read_back(rows_csv(ORIGINAL, SCORES, FLAGGED, TOP, only_flagged=True))
     assert table["id"].tolist() == ["008", "010"]
     assert table["anomaly_score"].tolist() == ["0.9", "0.5"]
+    assert table["row"].tolist() == ["2", "4"]  # their place in the file, not in the download
 
 
 def test_sorting_by_score_puts_unscored_rows_last_and_keeps_ties_in_order():
@@ -70,24 +74,28 @@ def test_sorting_by_score_puts_unscored_rows_last_and_keeps_ties_in_order():
 def test_file_is_utf8_with_byte_order_mark_and_ignores_the_frame_index():
     frame = ORIGINAL.set_index(pd.Index([40, 30, 20, 10]))
     data = rows_csv(frame, SCORES, FLAGGED, None, only_flagged=False, sort_by_score=False)
-    assert data.startswith(b"\xef\xbb\xbfid,")
+    assert data.startswith(b"\xef\xbb\xbfrow,id,")
     table = read_back(data)
     assert "top_columns" not in table.columns
     assert table["id"].tolist() == ORIGINAL["id"].tolist()
 
 
 def test_our_column_names_do_not_collide_with_the_users():
-    frame = pd.DataFrame({"anomaly_score": ["x"], "anomaly_score_2": ["y"], "is_anomaly": ["z"]})
+    frame = pd.DataFrame(
+        {"anomaly_score": ["x"], "anomaly_score_2": ["y"], "is_anomaly": ["z"], "row": ["r"]}
+    )
     table = read_back(rows_csv(frame, [0.4], [True], pd.Series(["c"]), only_flagged=False))
     assert list(table.columns) == [
+        "row_2",
         "anomaly_score",
         "anomaly_score_2",
         "is_anomaly",
+        "row",
         "anomaly_score_3",
         "is_anomaly_2",
         "top_columns",
     ]
-    assert table.iloc[0].tolist() == ["x", "y", "z", "0.4", "1", "c"]
+    assert table.iloc[0].tolist() == ["1", "x", "y", "z", "r", "0.4", "1", "c"]
 
 
 def test_formulas_in_text_cells_headers_and_top_columns_are_neutralised():
@@ -102,15 +110,15 @@ def test_formulas_in_text_cells_headers_and_top_columns_are_neutralised():
     table = read_back(
         rows_csv(frame, np.arange(5.0), np.ones(5, bool), top, only_flagged=False, sort_by_score=False)
     )
-    assert table.columns[0] == "'=HYPERLINK(1)"
-    assert table["comment"].tolist() == ["'=1+1", "'+cmd|' /C calc'!A0", "'@SUM(A1)", "'-3.5", "'\tx"]
-    # A numeric column keeps its numbers; only the missing marker "-" is quoted.
+    assert table.columns[1] == "'=HYPERLINK(1)"
+    assert table["comment"].tolist() == ["'=1+1", "'+cmd|' /C calc'!A0", "'@SUM(A1)", "-3.5", "'\tx"]
+    # Plain numbers keep their sign, in any column; the missing marker "-" is quoted.
     assert table["balance"].tolist() == ["-3.5", "+1", "-0", "1e308", "'-"]
     assert table["top_columns"][0] == "'=HYPERLINK(1) (90%)"
 
 
 @pytest.mark.parametrize("dtype", [object, "str"])
-def test_neutralise_formulas_decides_per_column(dtype):
+def test_neutralise_formulas_decides_per_cell(dtype):
     frame = pd.DataFrame(
         {
             "numeric": ["-1 234,5", "+2", "", "-inf", "NA"],
@@ -121,23 +129,31 @@ def test_neutralise_formulas_decides_per_column(dtype):
     )
     result = neutralise_formulas(frame)
     assert result["numeric"].tolist() == ["-1 234,5", "+2", "", "-inf", "NA"]
-    assert result["mixed"].tolist() == ["'-3.5", "'-1+2", "ok", "", "'=A1"]
+    assert result["mixed"].tolist() == ["-3.5", "'-1+2", "ok", "", "'=A1"]
     assert list(result.columns) == ["numeric", "mixed", "-1"]  # a numeric header is harmless
     assert frame["mixed"][0] == "-3.5"  # the input is not modified
 
 
-def test_flagged_rows_are_neutralised_as_in_the_whole_table():
-    # Rows 0 and 2 hold only numbers, but "-x" elsewhere makes "amount" a text column, so the
-    # flagged rows' "-5" must be quoted just as in the download of every row.
-    frame = pd.DataFrame({"amount": ["-5", "-x", "-7", "3"], "n": ["-1", "2", "-3", "4"]})
-    scores = np.array([0.9, 0.1, 0.8, 0.2])
-    flagged = scores > 0.5
-    every_row = read_back(rows_csv(frame, scores, flagged, None, only_flagged=False))
-    only = read_back(rows_csv(frame, scores, flagged, None, only_flagged=True))
+@pytest.mark.parametrize("dtype", [object, "str"])
+def test_a_formula_behind_spaces_invisible_characters_or_in_full_width_is_quoted(dtype):
+    cells = [" =HYPERLINK(\"x\")", "\u200b=1+1", "\u00a0@SUM(A1)", "\uff1dA1", "\ufeff+1+cmd", " -5 ", "a=b"]
+    result = neutralise_formulas(pd.DataFrame({"c": cells}, dtype=dtype))
+    assert result["c"].tolist() == ["'" + cell for cell in cells[:5]] + [" -5 ", "a=b"]
+    assert list(neutralise_formulas(pd.DataFrame({" =x": [1]})).columns) == ["' =x"]
 
-    assert only["amount"].tolist() == ["'-5", "'-7"]
-    assert only["n"].tolist() == ["-1", "-3"]
-    assert only.to_dict("list") == every_row.head(2).to_dict("list")
+
+def test_a_file_written_in_chunks_is_the_file_written_whole():
+    frame = pd.DataFrame({"amount": ["-5", "-x", "-7", "3", "=1"], "n": ["-1", "2", "-3", "4", "5"]})
+    scores = np.array([0.9, 0.1, 0.8, 0.2, 0.7])
+    flagged = scores > 0.5
+    whole = rows_csv(frame, scores, flagged, None, only_flagged=False, sort_by_score=False)
+    parts = [
+        rows_csv(frame.iloc[a:b], scores[a:b], flagged[a:b], None, only_flagged=False, sort_by_score=False,
+                 first_row=a, header=a == 0)
+        for a, b in ((0, 2), (2, 5))
+    ]
+    assert b"".join(parts) == whole
+    assert read_back(whole)["amount"].tolist() == ["-5", "'-x", "-7", "3", "'=1"]
 
 
 def test_padded_numbers_and_reader_missing_markers_keep_a_column_numeric():
