@@ -19,6 +19,8 @@ from detector.base import FitProgress
 from detector.columns import ColumnRoles, infer_roles, label_vector, profile_columns
 from detector.errors import DataError
 from detector.registry import DEFAULT_KIND, FAMILIES, detector_class
+from detector.stream import STREAM_ABOVE_BYTES
+from detector.table import CHUNK_BYTES
 
 EXIT_OK = 0
 EXIT_BUG = 1
@@ -126,7 +128,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     score.add_argument("input", metavar="INPUT", help="CSV, TSV or Parquet file")
     score.add_argument("--model", required=True, metavar="PATH", help="model bundle (directory or .zip)")
-    score.add_argument("--output", required=True, metavar="OUT.csv", help="where to write the scored rows")
+    score.add_argument(
+        "--output",
+        required=True,
+        metavar="OUT",
+        help="where to write the scored rows: CSV, or Parquet when it ends in .parquet (with --engine "
+        "dask, a folder of Parquet parts)",
+    )
     score.add_argument(
         "--threshold",
         type=float,
@@ -136,7 +144,42 @@ def _parser() -> argparse.ArgumentParser:
     score.add_argument(
         "--only-flagged",
         action="store_true",
-        help="write only the rows flagged as anomalies",
+        help="write only the rows flagged as anomalies (in file order; the row column gives their place)",
+    )
+    score.add_argument(
+        "--engine",
+        choices=("auto", "memory", "local", "dask"),
+        default="auto",
+        help="memory: read the whole file, then score it; local: read, score and write a chunk at a "
+        "time, in memory bounded by the chunk size; dask: score partitions on a Dask cluster (needs "
+        f'pip install ".[dask]"). auto (the default) streams files of {STREAM_ABOVE_BYTES >> 20} MB '
+        "and more, and reads smaller ones whole",
+    )
+    score.add_argument(
+        "--chunk-mb",
+        type=int,
+        default=CHUNK_BYTES >> 20,
+        metavar="MB",
+        help=f"text read per chunk or partition with --engine local or dask (default: {CHUNK_BYTES >> 20})",
+    )
+    score.add_argument(
+        "--on-bad-rows",
+        choices=("error", "skip"),
+        default="error",
+        help="a row with more or fewer fields than the header: stop with an error naming it (default), "
+        "or leave it out and list it (--engine local and dask)",
+    )
+    score.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="with --engine dask: the scheduler to use, e.g. tcp://host:8786 (default: start a local "
+        "cluster of worker processes)",
+    )
+    score.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="with --engine dask and no --scheduler: worker processes to start (default: one per core)",
     )
     score.set_defaults(run=_score)
     return parser
@@ -241,39 +284,125 @@ def _native_stderr_filtered(noise: re.Pattern[str]):
 
 def _score(args: argparse.Namespace) -> int:
     from detector.bundle import load_bundle
-    from detector.explanations import top_columns
-    from detector.export import rows_csv
-    from detector.results import match_columns, unscored_note
-    from detector.table import read_table, read_table_text
-    from detector.thresholds import flag
 
+    engine = _engine(args)
+    if args.chunk_mb < 1:
+        raise DataError("--chunk-mb must be at least 1.")
+    if engine != "dask" and (args.scheduler or args.workers):
+        raise DataError("--scheduler and --workers apply only to --engine dask.")
+    if engine == "memory" and args.on_bad_rows != "error":
+        raise DataError("--on-bad-rows skip needs --engine local or dask (the whole-file read stops at "
+                        "a malformed row).")
+    if engine == "dask":
+        from detector.distributed import score_file_on_dask
+
+        summary = score_file_on_dask(
+            args.model, args.input, args.output, threshold=args.threshold, only_flagged=args.only_flagged,
+            chunk_bytes=args.chunk_mb << 20, on_bad_rows=args.on_bad_rows, scheduler=args.scheduler,
+            workers=args.workers, on_progress=_progress_printer(), on_start=_say,
+        )
+        _report_scoring(args, summary, engine)
+        return EXIT_OK
     with _native_stderr_filtered(_START_UP_NOISE):
         detector = load_bundle(args.model).detector
+    if engine == "local":
+        from detector.stream import score_file
+
+        _say(f"scoring {args.input} a chunk of about {args.chunk_mb} MB at a time")
+        summary = score_file(
+            detector, args.input, args.output, threshold=args.threshold, only_flagged=args.only_flagged,
+            chunk_bytes=args.chunk_mb << 20, on_bad_rows=args.on_bad_rows, on_progress=_progress_printer(),
+        )
+    else:
+        summary = _score_in_memory(args, detector)
+    _report_scoring(args, summary, engine)
+    return EXIT_OK
+
+
+def _engine(args: argparse.Namespace) -> str:
+    from detector.stream import STREAM_ABOVE_BYTES
+
+    if args.engine != "auto":
+        return args.engine
+    try:
+        size = os.stat(args.input).st_size
+    except OSError:
+        return "memory"  # the reader says what is wrong with the path
+    return "local" if size >= STREAM_ABOVE_BYTES else "memory"
+
+
+def _score_in_memory(args: argparse.Namespace, detector):
+    """Read the whole file, score it, write it: the chunked path's steps on one chunk."""
+    import time
+
+    from detector.stream import OutputFile, ScoreSummary, check_columns, output_format, score_chunk
+    from detector.table import TableChunk, read_table, read_table_text
+
+    started = time.perf_counter()
     table = read_table(args.input)
     _say(f"read {args.input}: {table.report.n_rows:,} rows x {table.report.n_columns} columns")
-    match_columns(table.frame.columns, detector.feature_columns).check()
-    scores, shares = detector.score_with_contributions(table.frame)
+    check_columns(detector, list(table.frame.columns), table.name)
     threshold = detector.threshold_ if args.threshold is None else args.threshold
-    flagged = flag(scores, threshold)
+    fmt = output_format(args.output)
     text = read_table_text(args.input, table.report.dialect)
-    data = rows_csv(
-        text,
-        scores,
-        flagged,
-        top_columns(shares) if shares is not None else None,
-        only_flagged=args.only_flagged,
-        sort_by_score=args.only_flagged,
+    chunk = TableChunk(first_row=0, frame=table.frame, text=text)
+    if fmt == "parquet" and table.report.dialect.format == "parquet":
+        import pyarrow as pa
+
+        chunk = TableChunk(
+            first_row=0, frame=table.frame, text=text,
+            arrow=pa.Table.from_pandas(table.frame, preserve_index=False),
+        )
+    summary = ScoreSummary(output=Path(args.output), threshold=threshold)
+    with OutputFile(args.output, fmt) as out:
+        part = score_chunk(
+            detector, chunk, threshold, fmt=fmt, only_flagged=args.only_flagged, header=True,
+            arrow=chunk.arrow,
+        )
+        out.write(part.data)
+        summary.add(part)
+        out.commit()
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _report_scoring(args: argparse.Namespace, summary, engine: str) -> None:
+    if engine != "memory":
+        for note in summary.notes:
+            _say(f"  note: {note}")
+    for bad in summary.skipped[:5]:
+        where = f"row {bad.row:,}" if bad.row is not None else "a row"
+        _say(f"  skipped {where}: {bad.fields} fields, the header has {bad.expected}")
+    if summary.skipped:
+        more = " (the first 5 are listed above)" if len(summary.skipped) > 5 else ""
+        _say(f"skipped {len(summary.skipped):,} malformed row(s){more}")
+    speed = ""
+    if engine != "memory" and summary.seconds:
+        speed = f" ({summary.rows / summary.seconds:,.0f} rows/s)"
+    _say(
+        f"flagged {summary.flagged:,} of {summary.rows:,} rows above threshold "
+        f"{summary.threshold:.6g}{speed}"
     )
-    output = Path(args.output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_bytes(data)
-    _say(f"flagged {int(flagged.sum()):,} of {len(scores):,} rows above threshold {threshold:.6g}")
-    unscored = unscored_note(scores)
+    unscored = summary.unscored_note()
     if unscored:
         where = "are not in the output" if args.only_flagged else "have an empty score in the output"
         _say(f"{unscored}; they {where}")
-    _say(f"wrote {output}")
-    return EXIT_OK
+    _say(f"wrote {summary.output}")
+
+
+def _progress_printer(every: float = 5.0):
+    """A progress callback printing a line to stderr at most every ``every`` seconds."""
+    import time
+
+    last = [time.monotonic()]
+
+    def show(progress) -> None:
+        now = time.monotonic()
+        if now - last[0] >= every:
+            last[0] = now
+            _say(f"  scored {progress.describe()}")
+
+    return show
 
 
 def _roles(frame, columns: Sequence[str] | None, label: str | None) -> ColumnRoles:

@@ -74,38 +74,18 @@ def _cell_text(series: pd.Series) -> pd.Series:
     return series.astype(str).where(series.notna(), "")
 
 
-def rows_csv(
+def scored_rows_frame(
     original_text: pd.DataFrame,
     scores: ArrayLike,
     flagged: ArrayLike,
     top_columns: pd.Series | None,
     *,
-    only_flagged: bool,
-    sort_by_score: bool = True,
     first_row: int = 0,
-    header: bool = True,
-) -> bytes:
-    """CSV bytes of the rows with their row number, score, flag and top contributing columns.
+) -> pd.DataFrame:
+    """The rows as :func:`rows_csv` writes them, in table order, before formulas are neutralised.
 
-    Columns are ``row`` (the row's 1-based position in the file, the number the app shows:
-    ``first_row`` + 1 for the first row given), the user's columns exactly as given (the text
-    frame from ``read_table_text``, neutralised by :func:`neutralise_formulas`), then
-    ``anomaly_score`` (shortest text that reads back as the exact same float),
-    ``is_anomaly`` (1/0) and ``top_columns`` (left out when ``top_columns`` is
-    None). If the user already has a column with one of these names, ours
-    becomes ``anomaly_score_2`` (``_3``, ...). Rows that could not be scored
-    (NaN score) have an empty score, flag and top columns.
-
-    Parameters
-    ----------
-    only_flagged
-        Keep only flagged rows (unscored rows are never flagged).
-    sort_by_score
-        Highest score first (unscored rows last, ties in table order);
-        otherwise the table's row order.
-    first_row, header
-        For a file written a chunk at a time: the rows before this chunk, and whether to
-        start with the header line (and the byte-order mark).
+    ``row``, the user's columns, ``anomaly_score``, ``is_anomaly`` (nullable 0/1) and
+    ``top_columns`` (when given); see :func:`rows_csv`.
     """
     n_rows = len(original_text)
     values = np.asarray(scores)
@@ -140,7 +120,48 @@ def rows_csv(
         taken.add(name)
         out[name] = column
     out.insert(0, row_name, np.arange(first_row + 1, first_row + n_rows + 1, dtype=np.int64))
+    return out
 
+
+
+def rows_csv(
+    original_text: pd.DataFrame,
+    scores: ArrayLike,
+    flagged: ArrayLike,
+    top_columns: pd.Series | None,
+    *,
+    only_flagged: bool,
+    sort_by_score: bool = True,
+    first_row: int = 0,
+    header: bool = True,
+) -> bytes:
+    """CSV bytes of the rows with their row number, score, flag and top contributing columns.
+
+    Columns are ``row`` (the row's 1-based position in the file, the number the app shows:
+    ``first_row`` + 1 for the first row given), the user's columns exactly as given (the text
+    frame from ``read_table_text``, neutralised by :func:`neutralise_formulas`), then
+    ``anomaly_score`` (shortest text that reads back as the exact same float),
+    ``is_anomaly`` (1/0) and ``top_columns`` (left out when ``top_columns`` is
+    None). If the user already has a column with one of these names, ours
+    becomes ``anomaly_score_2`` (``_3``, ...). Rows that could not be scored
+    (NaN score) have an empty score, flag and top columns.
+
+    Parameters
+    ----------
+    only_flagged
+        Keep only flagged rows (unscored rows are never flagged).
+    sort_by_score
+        Highest score first (unscored rows last, ties in table order);
+        otherwise the table's row order.
+    first_row, header
+        For a file written a chunk at a time: the rows before this chunk, and whether to
+        start with the header line (and the byte-order mark).
+    """
+    out = scored_rows_frame(original_text, scores, flagged, top_columns, first_row=first_row)
+    n_rows = len(out)
+    clean = out.iloc[:, -2 if top_columns is None else -3].to_numpy()
+    scored = np.isfinite(clean)
+    is_flagged = np.asarray(flagged, dtype=bool)
     rows = np.flatnonzero(is_flagged & scored) if only_flagged else np.arange(n_rows)
     if sort_by_score:
         # Negated so the highest score comes first; NaN sorts last; stable keeps row order.
@@ -215,4 +236,4 @@ def scored_rows_csv(
     )
 
 
-__all__ = ["neutralise_formulas", "original_text", "rows_csv", "scored_rows_csv"]
+__all__ = ["neutralise_formulas", "original_text", "rows_csv", "scored_rows_csv", "scored_rows_frame"]

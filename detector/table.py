@@ -1345,6 +1345,8 @@ class TableChunk:
     frame: pd.DataFrame
     text: pd.DataFrame
     notes: tuple[str, ...] = ()
+    #: For a Parquet file, the rows' values as stored (with their types), columns renamed.
+    arrow: pa.Table | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -1391,7 +1393,10 @@ class TableStream:
         self.on_bad_rows = on_bad_rows
         self.skipped: list[BadRow] = []
         self.notes: list[str] = []
+        #: The share of the file read so far (for progress and time-left estimates).
+        self.fraction_read = 0.0
         _check_regular_file(self.path)
+        self.size = self.path.stat().st_size
         with self.path.open("rb") as file:
             head = file.read(_HEAD_BYTES)
         self.format = _sniff_format(head, self.name)
@@ -1436,16 +1441,22 @@ class TableStream:
         first = 0
         try:
             for batch in self._parquet.iter_batches(batch_size=batch_rows):
-                frame = pa.Table.from_batches([batch]).to_pandas()
+                table = pa.Table.from_batches([batch])
+                frame = table.to_pandas()
                 if not isinstance(frame.index, pd.RangeIndex):
                     frame = frame.reset_index()
+                    table = pa.Table.from_pandas(frame, preserve_index=False)
                 frame.columns = self.columns
                 frame.index = pd.RangeIndex(len(frame))
                 text = pd.DataFrame(
                     {col: frame[col].astype(str).where(frame[col].notna(), "") for col in frame.columns}
                 )
-                yield TableChunk(first_row=first, frame=frame, text=text)
                 first += len(frame)
+                self.fraction_read = first / max(metadata.num_rows, 1)
+                yield TableChunk(
+                    first_row=first - len(frame), frame=frame, text=text,
+                    arrow=table.rename_columns(self.columns).replace_schema_metadata(None),
+                )
         except (pa.ArrowException, OSError, ValueError, TypeError) as exc:
             raise DataError(
                 f"{self.name}: the Parquet file cannot be read past row {first:,} ({exc})."
@@ -1508,8 +1519,9 @@ class TableStream:
             ))
             return "skip"
 
+        source = pa.OSFile(str(self.path))
         reader = pacsv.open_csv(
-            self.path,
+            source,
             read_options=pacsv.ReadOptions(
                 # Serial parsing is what lets pyarrow number the rows it cannot read.
                 use_threads=False,
@@ -1544,6 +1556,7 @@ class TableStream:
                 ) from None
             finally:
                 self._raise_or_keep(bad)
+            self.fraction_read = min(source.tell() / max(self.size, 1), 1.0)
             if batch.num_rows == 0:
                 continue
             columns = [pa.chunked_array([batch.column(i)]) for i in range(n_fields)]
@@ -1558,6 +1571,8 @@ class TableStream:
             frame.index = text.index = pd.RangeIndex(len(frame))
             yield TableChunk(first_row=first, frame=frame, text=text, notes=tuple(notes))
             first += len(frame)
+        self.fraction_read = 1.0
+        source.close()
         if first == 0:
             raise DataError(
                 f"{self.name} has a header ({_preview(self._header)}) but no data rows. "

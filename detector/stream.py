@@ -1,0 +1,299 @@
+"""Score files larger than memory: a chunk of rows at a time, through the in-memory path's steps.
+
+:func:`score_file` reads a CSV/TSV or Parquet file with :class:`~detector.table.TableStream`,
+scores each chunk with the detector (the same ``score_with_contributions``, threshold rule and
+top columns as ``python -m detector score`` in memory), and writes each chunk's rows as it
+goes, in file order: CSV through :func:`detector.export.rows_csv` (the original cells,
+formula-safe, with ``row``, ``anomaly_score``, ``is_anomaly`` and ``top_columns``), or Parquet.
+Peak memory is set by the chunk size, not the file. The output is written to a ``.partial``
+file beside the target and renamed only once every row is written, so a failed run never
+leaves a file that looks complete.
+
+:mod:`detector.distributed` runs the same per-chunk steps on a Dask cluster.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from detector.errors import DataError
+from detector.explanations import top_columns
+from detector.export import rows_csv, scored_rows_frame
+from detector.results import match_columns
+from detector.table import CHUNK_BYTES, BadRow, TableChunk, TableStream
+from detector.thresholds import flag
+
+if TYPE_CHECKING:
+    from detector.base import BaseDetector
+
+#: Files at least this large are scored a chunk at a time by default (``--engine auto``):
+#: in memory a file takes about 3.5 times its size (typed table, original text and output).
+STREAM_ABOVE_BYTES = 256 << 20
+
+OUTPUT_FORMATS = ("csv", "parquet")
+
+
+def output_format(path: str | os.PathLike) -> str:
+    """"parquet" for a ``.parquet``/``.pq`` output path, else "csv"."""
+    return "parquet" if Path(path).suffix.lower() in (".parquet", ".pq") else "csv"
+
+
+@dataclass
+class StreamProgress:
+    """How far a streamed scoring has got: rows written and the share of the input read."""
+
+    rows: int
+    fraction: float
+    elapsed: float
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / self.elapsed if self.elapsed > 0 else 0.0
+
+    @property
+    def eta(self) -> float | None:
+        """Seconds left, estimated from the share read so far (None before any)."""
+        if self.fraction <= 0 or self.elapsed <= 0:
+            return None
+        return self.elapsed * (1 - self.fraction) / self.fraction
+
+    def describe(self) -> str:
+        eta = self.eta
+        left = f", about {_duration(eta)} left" if eta is not None and self.fraction < 1 else ""
+        return f"{self.rows:,} rows ({self.fraction:.0%}) at {self.rows_per_second:,.0f} rows/s{left}"
+
+
+@dataclass
+class ScoreSummary:
+    """What a streamed (or distributed) scoring did, for the command line's report."""
+
+    output: Path
+    threshold: float
+    rows: int = 0
+    written: int = 0
+    flagged: int = 0
+    unscored: int = 0
+    first_unscored: int | None = None  # 1-based row number in the file
+    skipped: list[BadRow] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def add(self, part: ScoredChunk) -> None:
+        self.rows += part.n_rows
+        self.written += part.n_written
+        self.flagged += part.n_flagged
+        if part.n_unscored:
+            self.unscored += part.n_unscored
+            if self.first_unscored is None:
+                self.first_unscored = part.first_unscored
+        for note in part.notes:
+            if note not in self.notes:
+                self.notes.append(note)
+
+    def unscored_note(self) -> str | None:
+        if not self.unscored:
+            return None
+        rows = "1 row" if self.unscored == 1 else f"{self.unscored:,} rows"
+        return f"{rows} had no feature values (first at row {self.first_unscored}) and could not be scored"
+
+
+@dataclass
+class ScoredChunk:
+    """One chunk's output (CSV bytes or an Arrow table) and its counts."""
+
+    data: bytes | pa.Table
+    n_rows: int
+    n_written: int
+    n_flagged: int
+    n_unscored: int
+    first_unscored: int | None
+    notes: tuple[str, ...] = ()
+
+
+def score_chunk(
+    detector: BaseDetector, chunk: TableChunk, threshold: float, *, fmt: str, only_flagged: bool,
+    header: bool, arrow: pa.Table | None = None,
+) -> ScoredChunk:
+    """Score one chunk and render its rows for the output, as the in-memory path renders a file.
+
+    ``arrow`` is the chunk's original values for Parquet output from a Parquet input (kept
+    with their types); otherwise the original text is written.
+    """
+    scores, shares = detector.score_with_contributions(chunk.frame)
+    flagged = flag(scores, threshold)
+    top = top_columns(shares) if shares is not None else None
+    unscored = np.flatnonzero(~np.isfinite(scores))
+    if fmt == "csv":
+        data: bytes | pa.Table = rows_csv(
+            chunk.text, scores, flagged, top, only_flagged=only_flagged, sort_by_score=False,
+            first_row=chunk.first_row, header=header,
+        )
+    else:
+        data = _arrow_rows(chunk, scores, flagged, top, only_flagged=only_flagged, arrow=arrow)
+    n_flagged = int(np.count_nonzero(flagged))
+    return ScoredChunk(
+        data=data,
+        n_rows=len(scores),
+        n_written=n_flagged if only_flagged else len(scores),
+        n_flagged=n_flagged,
+        n_unscored=int(unscored.size),
+        first_unscored=int(chunk.first_row + unscored[0] + 1) if unscored.size else None,
+        notes=chunk.notes,
+    )
+
+
+def _arrow_rows(
+    chunk: TableChunk, scores: np.ndarray, flagged: np.ndarray, top: pd.Series | None, *,
+    only_flagged: bool, arrow: pa.Table | None,
+) -> pa.Table:
+    frame = scored_rows_frame(chunk.text, scores, flagged, top, first_row=chunk.first_row)
+    keep = np.flatnonzero(flagged & np.isfinite(scores)) if only_flagged else None
+    columns: dict[str, pa.Array] = {}
+    users = list(chunk.text.columns)
+    for position, name in enumerate(frame.columns):
+        if arrow is not None and 1 <= position <= len(users):
+            values = arrow.column(position - 1)
+        else:
+            values = pa.array(frame.iloc[:, position], from_pandas=True)
+            if name in users or pa.types.is_null(values.type):
+                values = values.cast(pa.string()) if not pa.types.is_string(values.type) else values
+        columns[str(name)] = values if keep is None else values.take(pa.array(keep))
+    return pa.table(columns)
+
+
+def check_columns(detector: BaseDetector, columns: list[str], name: str) -> None:
+    """Refuse a file without every column the model needs (the in-memory path's check)."""
+    match = match_columns(pd.Index(columns), detector.feature_columns)
+    if match.missing:
+        match.check()
+
+
+class OutputFile:
+    """Writes chunks in order to ``path + '.partial'``; :meth:`commit` renames it into place.
+
+    Used as a context manager: leaving the block with an exception removes the partial file,
+    so an output is either complete or absent.
+    """
+
+    def __init__(self, path: str | os.PathLike, fmt: str) -> None:
+        self.path = Path(path)
+        self.fmt = fmt
+        self.partial = self.path.with_name(self.path.name + ".partial")
+        self._file = None
+        self._writer = None
+        self._schema: pa.Schema | None = None
+
+    def __enter__(self) -> OutputFile:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.fmt == "csv":
+            self._file = self.partial.open("wb")
+        return self
+
+    def write(self, data: bytes | pa.Table) -> None:
+        if self.fmt == "csv":
+            assert self._file is not None
+            assert isinstance(data, bytes)
+            self._file.write(data)
+            return
+        import pyarrow.parquet as pq
+
+        assert isinstance(data, pa.Table)
+        if self._writer is None:
+            # Columns that were all missing in the first chunk are text (null) there: the
+            # schema takes the first chunk's types, and later chunks are cast to it.
+            self._schema = data.schema
+            self._writer = pq.ParquetWriter(self.partial, self._schema)
+        elif data.schema != self._schema:
+            data = _cast_like(data, self._schema)
+        self._writer.write_table(data)
+
+    def commit(self) -> None:
+        self._close()
+        os.replace(self.partial, self.path)
+
+    def _close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+    def __exit__(self, kind, value, traceback) -> None:
+        self._close()
+        if kind is not None:
+            self.partial.unlink(missing_ok=True)
+
+
+def _cast_like(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    try:
+        return table.cast(schema)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        raise DataError(
+            f"a later part of the file has other value types than its start ({exc}); "
+            "write CSV output instead, or make the column types consistent."
+        ) from None
+
+
+def score_file(
+    detector: BaseDetector,
+    source: str | os.PathLike,
+    output: str | os.PathLike,
+    *,
+    threshold: float | None = None,
+    only_flagged: bool = False,
+    chunk_bytes: int = CHUNK_BYTES,
+    on_bad_rows: str = "error",
+    on_progress: Callable[[StreamProgress], None] | None = None,
+) -> ScoreSummary:
+    """Score every row of ``source`` a chunk at a time and write them to ``output`` (CSV or Parquet).
+
+    Rows are written in file order with the in-memory path's columns; ``only_flagged`` keeps
+    the flagged rows (still in file order). ``threshold`` defaults to the model's. Raises
+    :class:`~detector.errors.DataError` for a file the model cannot score or a malformed row
+    (naming its row); the output is then removed, never left half-written.
+    """
+    started = time.perf_counter()
+    stream = TableStream(source, chunk_bytes=chunk_bytes, on_bad_rows=on_bad_rows)
+    check_columns(detector, stream.columns, stream.name)
+    threshold = detector.threshold_ if threshold is None else float(threshold)
+    fmt = output_format(output)
+    summary = ScoreSummary(output=Path(output), threshold=threshold, notes=list(stream.notes))
+    with OutputFile(output, fmt) as out:
+        for index, chunk in enumerate(stream):
+            arrow = chunk.arrow if fmt == "parquet" else None
+            part = score_chunk(
+                detector, chunk, threshold, fmt=fmt, only_flagged=only_flagged, header=index == 0,
+                arrow=arrow,
+            )
+            out.write(part.data)
+            summary.add(part)
+            if on_progress is not None:
+                on_progress(StreamProgress(summary.rows, stream.fraction_read, time.perf_counter() - started))
+        out.commit()
+    summary.skipped = list(stream.skipped)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+__all__ = [
+    "OUTPUT_FORMATS", "STREAM_ABOVE_BYTES", "OutputFile", "ScoreSummary", "ScoredChunk", "StreamProgress",
+    "check_columns", "output_format", "score_chunk", "score_file",
+]
