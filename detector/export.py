@@ -81,11 +81,13 @@ def scored_rows_frame(
     top_columns: pd.Series | None,
     *,
     first_row: int = 0,
+    rows: ArrayLike | None = None,
 ) -> pd.DataFrame:
     """The rows as :func:`rows_csv` writes them, in table order, before formulas are neutralised.
 
     ``row``, the user's columns, ``anomaly_score``, ``is_anomaly`` (nullable 0/1) and
-    ``top_columns`` (when given); see :func:`rows_csv`.
+    ``top_columns`` (when given); see :func:`rows_csv`. ``rows`` gives the row numbers when
+    they are not ``first_row + 1`` onwards (a file read with malformed rows left out).
     """
     n_rows = len(original_text)
     values = np.asarray(scores)
@@ -119,7 +121,8 @@ def scored_rows_frame(
         name = _free_name(base, taken)
         taken.add(name)
         out[name] = column
-    out.insert(0, row_name, np.arange(first_row + 1, first_row + n_rows + 1, dtype=np.int64))
+    numbers = np.arange(first_row + 1, first_row + n_rows + 1) if rows is None else np.asarray(rows)
+    out.insert(0, row_name, numbers.astype(np.int64))
     return out
 
 
@@ -134,6 +137,7 @@ def rows_csv(
     sort_by_score: bool = True,
     first_row: int = 0,
     header: bool = True,
+    rows: ArrayLike | None = None,
 ) -> bytes:
     """CSV bytes of the rows with their row number, score, flag and top contributing columns.
 
@@ -153,11 +157,12 @@ def rows_csv(
     sort_by_score
         Highest score first (unscored rows last, ties in table order);
         otherwise the table's row order.
-    first_row, header
-        For a file written a chunk at a time: the rows before this chunk, and whether to
-        start with the header line (and the byte-order mark).
+    first_row, header, rows
+        For a file written a chunk at a time: the rows before this chunk, whether to start
+        with the header line (and the byte-order mark), and the rows' numbers when they do
+        not simply follow ``first_row``.
     """
-    out = scored_rows_frame(original_text, scores, flagged, top_columns, first_row=first_row)
+    out = scored_rows_frame(original_text, scores, flagged, top_columns, first_row=first_row, rows=rows)
     n_rows = len(out)
     clean = out.iloc[:, -2 if top_columns is None else -3].to_numpy()
     scored = np.isfinite(clean)

@@ -98,6 +98,7 @@ class ScoreSummary:
         for note in part.notes:
             if note not in self.notes:
                 self.notes.append(note)
+        self.skipped += part.skipped
 
     def unscored_note(self) -> str | None:
         if not self.unscored:
@@ -117,6 +118,7 @@ class ScoredChunk:
     n_unscored: int
     first_unscored: int | None
     notes: tuple[str, ...] = ()
+    skipped: tuple[BadRow, ...] = ()
 
 
 def score_chunk(
@@ -135,7 +137,7 @@ def score_chunk(
     if fmt == "csv":
         data: bytes | pa.Table = rows_csv(
             chunk.text, scores, flagged, top, only_flagged=only_flagged, sort_by_score=False,
-            first_row=chunk.first_row, header=header,
+            first_row=chunk.first_row, header=header, rows=chunk.rows,
         )
     else:
         data = _arrow_rows(chunk, scores, flagged, top, only_flagged=only_flagged, arrow=arrow)
@@ -146,16 +148,21 @@ def score_chunk(
         n_written=n_flagged if only_flagged else len(scores),
         n_flagged=n_flagged,
         n_unscored=int(unscored.size),
-        first_unscored=int(chunk.first_row + unscored[0] + 1) if unscored.size else None,
+        first_unscored=_row_number(chunk, unscored[0]) if unscored.size else None,
         notes=chunk.notes,
     )
+
+
+def _row_number(chunk: TableChunk, position: int) -> int:
+    """The 1-based row number in the file of the chunk's row at ``position``."""
+    return int(chunk.rows[position]) if chunk.rows is not None else chunk.first_row + int(position) + 1
 
 
 def _arrow_rows(
     chunk: TableChunk, scores: np.ndarray, flagged: np.ndarray, top: pd.Series | None, *,
     only_flagged: bool, arrow: pa.Table | None,
 ) -> pa.Table:
-    frame = scored_rows_frame(chunk.text, scores, flagged, top, first_row=chunk.first_row)
+    frame = scored_rows_frame(chunk.text, scores, flagged, top, first_row=chunk.first_row, rows=chunk.rows)
     keep = np.flatnonzero(flagged & np.isfinite(scores)) if only_flagged else None
     columns: dict[str, pa.Array] = {}
     users = list(chunk.text.columns)

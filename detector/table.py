@@ -1345,6 +1345,9 @@ class TableChunk:
     frame: pd.DataFrame
     text: pd.DataFrame
     notes: tuple[str, ...] = ()
+    #: The rows' 1-based numbers in the file, when some rows between them were skipped
+    #: (otherwise they are ``first_row + 1`` onwards).
+    rows: np.ndarray | None = field(default=None, repr=False)
     #: For a Parquet file, the rows' values as stored (with their types), columns renamed.
     arrow: pa.Table | None = field(default=None, repr=False)
 
@@ -1498,6 +1501,8 @@ class TableStream:
         if not records:
             raise DataError(f"{self.name} is empty. Upload a CSV or Parquet file with a header and rows.")
         self._header = records[0]
+        self._header_line = _header_line(sample, delimiter)
+        self._decimal: str | None = None
         self.columns, name_notes = _column_names(self._header)
         self.notes += name_notes
         if all(re.fullmatch(_NUM_DOT_RE, h.strip()) for h in self._header):
@@ -1509,25 +1514,33 @@ class TableStream:
         self._quoted = '"' in sample or not ascii_text or truncated
 
     def _csv_chunks(self) -> Iterator[TableChunk]:
+        source = pa.OSFile(str(self.path))
+        try:
+            yield from self._csv_batches(source, skip_rows=self._skip_lines, first_row=0)
+        finally:
+            source.close()
+
+    def _csv_batches(self, source: pa.NativeFile, *, skip_rows: int, first_row: int) -> Iterator[TableChunk]:
+        """Parse ``source`` (header line first) into chunks whose rows come after ``first_row``."""
         n_fields = len(self._header)
         bad: list[BadRow] = []
 
         def on_bad_row(row: pacsv.InvalidRow) -> str:
             bad.append(BadRow(
-                row=None if row.number is None else row.number - 1 - self._skip_lines,
+                row=None if row.number is None else first_row + row.number - 1 - skip_rows,
                 fields=row.actual_columns, expected=row.expected_columns, text=row.text,
             ))
             return "skip"
 
-        source = pa.OSFile(str(self.path))
+        encoding = self.dialect.encoding.replace("utf-8-sig", "utf8") if source is not None else "utf8"
         reader = pacsv.open_csv(
             source,
             read_options=pacsv.ReadOptions(
                 # Serial parsing is what lets pyarrow number the rows it cannot read.
                 use_threads=False,
                 block_size=self.chunk_bytes,
-                skip_rows=self._skip_lines,
-                encoding=self.dialect.encoding.replace("utf-8-sig", "utf8"),
+                skip_rows=skip_rows,
+                encoding=encoding,
             ),
             parse_options=pacsv.ParseOptions(
                 delimiter=self.dialect.delimiter,
@@ -1544,7 +1557,7 @@ class TableStream:
                 null_values=[],
             ),
         )
-        first, decimal = 0, None
+        first, n_skipped = first_row, 0
         while True:
             try:
                 batch = reader.read_next_batch()
@@ -1552,32 +1565,59 @@ class TableStream:
                 break
             except (pa.ArrowException, OSError, ValueError) as exc:
                 raise DataError(
-                    f"{self.name}: the file cannot be read after row {first:,} ({_one_line(exc)})."
+                    f"{self.name}: the file cannot be read after row {first + n_skipped:,} "
+                    f"({_one_line(exc)})."
                 ) from None
             finally:
+                skipped_here = [row.row for row in bad if row.row is not None]
                 self._raise_or_keep(bad)
-            self.fraction_read = min(source.tell() / max(self.size, 1), 1.0)
+            if self.size:
+                self.fraction_read = min(source.tell() / self.size, 1.0)
             if batch.num_rows == 0:
+                n_skipped += len(skipped_here)
                 continue
             columns = [pa.chunked_array([batch.column(i)]) for i in range(n_fields)]
             raw = _RawTable(names=list(self.columns), columns=columns, engine="pyarrow")
-            frame, dialect, notes = _type_columns(
-                raw, self.dialect, decimal=decimal, first_row=first,
-            )
-            if decimal is None:
-                decimal = dialect.decimal
+            start = first + n_skipped
+            frame, dialect, notes = _type_columns(raw, self.dialect, decimal=self._decimal, first_row=start)
+            if self._decimal is None:
+                self._decimal = dialect.decimal
                 self.dialect = dialect
             text = pd.DataFrame({n: c.to_pandas() for n, c in zip(self.columns, columns, strict=True)})
             frame.index = text.index = pd.RangeIndex(len(frame))
-            yield TableChunk(first_row=first, frame=frame, text=text, notes=tuple(notes))
+            rows = None
+            if skipped_here:  # the rows' places in the file, around the ones left out
+                rows = np.arange(start + 1, start + len(frame) + 1)
+                for number in sorted(skipped_here):
+                    rows[rows >= number] += 1
+                n_skipped += len(skipped_here)
+            yield TableChunk(first_row=start, frame=frame, text=text, notes=tuple(notes), rows=rows)
             first += len(frame)
         self.fraction_read = 1.0
-        source.close()
-        if first == 0:
+        if first == first_row and first_row == 0 and not self.skipped:
             raise DataError(
                 f"{self.name} has a header ({_preview(self._header)}) but no data rows. "
                 "Upload a file with at least one row below the header."
             )
+
+    def read_part(self, start: int, end: int, first_row: int) -> Iterator[TableChunk]:
+        """The chunks of the bytes ``start:end`` of a CSV file, whose first row is row ``first_row + 1``.
+
+        ``start`` and ``end`` must lie at line ends outside quotes (see
+        :func:`detector.distributed.plan_parts`); the header is read from the file's start.
+        """
+        with self.path.open("rb") as file:
+            file.seek(start)
+            data = file.read(end - start)
+        encoding = self.dialect.encoding
+        header = self._header_line.encode("utf-8")
+        if encoding not in ("utf-8", "utf-8-sig"):
+            data = data.decode(encoding).encode("utf-8")
+        saved, self.size = self.size, 0
+        try:
+            yield from self._csv_batches(pa.BufferReader(header + data), skip_rows=0, first_row=first_row)
+        finally:
+            self.size = saved
 
     def _raise_or_keep(self, bad: list[BadRow]) -> None:
         if not bad:
@@ -1604,6 +1644,17 @@ def read_table_chunks(
 ) -> TableStream:
     """Open ``path`` for reading a chunk of rows at a time; iterate the result for :class:`TableChunk` s."""
     return TableStream(path, chunk_bytes=chunk_bytes, on_bad_rows=on_bad_rows)
+
+
+def _header_line(sample: str, delimiter: str) -> str:
+    """The header record as written (quotes and all), with its line end: the first record of ``sample``."""
+    reader = csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter, quotechar='"')
+    for row in reader:
+        if row:
+            ends = [match.end() for match in re.finditer(r"\r\n|\r|\n", sample)]
+            text = sample[: ends[reader.line_num - 1]] if len(ends) >= reader.line_num else sample
+            return text if text.endswith(("\n", "\r")) else text + "\n"
+    return "\n"
 
 
 def _check_regular_file(path: Path) -> None:

@@ -152,7 +152,10 @@ def test_a_bad_row_mid_file_names_its_row_and_leaves_no_output(files, tmp_path, 
     assert main([*args, "--on-bad-rows", "skip"]) == 0
     err = capsys.readouterr().err
     assert "skipped row 2,000: 7 fields, the header has 6" in err
-    assert len(read_scored(out)) == N_ROWS - 1
+    numbers = read_scored(out)["row"].tolist()
+    assert len(numbers) == N_ROWS - 1
+    assert numbers[1_998:2_000] == ["1999", "2001"]  # the rows keep their places in the file
+    assert numbers[-1] == str(N_ROWS)
 
 
 def test_notes_count_rows_in_the_file_not_in_the_chunk(tmp_path):
