@@ -119,6 +119,13 @@ def _parser() -> argparse.ArgumentParser:
         help="expected share of anomalies; sets the saved threshold (default: 0.05)",
     )
     train.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default: 0)")
+    train.add_argument(
+        "--sample",
+        type=int,
+        metavar="N",
+        help="train on a uniform random sample of N rows, drawn in one pass over the file in memory for "
+        "N rows (for files larger than memory; the seed is --seed). The bundle records the sample",
+    )
     train.set_defaults(run=_train)
 
     score = commands.add_parser(
@@ -189,11 +196,20 @@ def _train(args: argparse.Namespace) -> int:
     from detector.results import unscored_note
     from detector.table import read_table
 
-    table = read_table(args.input)
-    _say(f"read {args.input}: {table.report.n_rows:,} rows x {table.report.n_columns} columns")
-    for note in table.report.notes:
+    metadata: dict[str, object] = {"source": Path(args.input).name}
+    if args.sample is not None:
+        from detector.stream import sample_table
+
+        sample = sample_table(args.input, args.sample, seed=args.seed)
+        frame, notes = sample.frame, sample.notes
+        metadata["sample"] = sample.metadata()
+        _say(f"read {args.input}: {sample.describe} x {frame.shape[1]} columns")
+    else:
+        table = read_table(args.input)
+        frame, notes = table.frame, list(table.report.notes)
+        _say(f"read {args.input}: {table.report.n_rows:,} rows x {table.report.n_columns} columns")
+    for note in notes:
         _say(f"  note: {note}")
-    frame = table.frame
     roles = _roles(frame, args.columns, args.label_column)
     _say(
         f"features ({len(roles.features)}): {', '.join(roles.features)}"
@@ -214,7 +230,7 @@ def _train(args: argparse.Namespace) -> int:
     with _native_stderr_filtered(_START_UP_NOISE):
         detector.warm_up()
     detector.fit(frame, on_progress=progress)
-    path = detector.save(args.model_out, metadata={"source": Path(args.input).name})
+    path = detector.save(args.model_out, metadata=metadata)
     plan = getattr(detector, "training_plan_", None)
     if plan is not None:
         hint = "; raise --max-steps to train longer" if plan.limited_by_max_steps else ""

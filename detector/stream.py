@@ -292,6 +292,67 @@ def score_file(
     return summary
 
 
+@dataclass
+class SampledTable:
+    """A uniform sample of a file's rows (in file order), and how many rows the file has."""
+
+    frame: pd.DataFrame
+    n_rows: int
+    name: str
+    seed: int
+    rows: np.ndarray  # the sampled rows' 1-based numbers in the file
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def describe(self) -> str:
+        return f"a uniform sample of {len(self.frame):,} of {self.n_rows:,} rows (seed {self.seed})"
+
+    def metadata(self) -> dict[str, int]:
+        """What a bundle records about the sample its model was trained on."""
+        return {"rows": len(self.frame), "of": self.n_rows, "seed": self.seed}
+
+
+def sample_table(
+    source: str | os.PathLike, n: int, *, seed: int = 0, chunk_bytes: int = CHUNK_BYTES,
+    on_bad_rows: str = "error",
+) -> SampledTable:
+    """Draw ``n`` rows uniformly at random from ``source`` in one pass, in memory for ``n`` rows.
+
+    Every row gets a random key from a generator seeded with ``seed`` and the ``n`` rows with
+    the smallest keys are kept (a reservoir sample: each row is equally likely, each set of
+    ``n`` rows too). The same file and seed give the same sample. With ``n`` at least the
+    file's rows, every row is returned.
+    """
+    if n < 2:
+        raise DataError(f"--sample {n}: a sample needs at least 2 rows.")
+    stream = TableStream(source, chunk_bytes=chunk_bytes, on_bad_rows=on_bad_rows)
+    rng = np.random.default_rng(seed)
+    kept: pd.DataFrame | None = None
+    keys = np.empty(0)
+    rows = np.empty(0, np.int64)
+    notes = list(stream.notes)
+    total = 0
+    for chunk in stream:
+        numbers = chunk.rows if chunk.rows is not None else np.arange(
+            chunk.first_row + 1, chunk.first_row + len(chunk.frame) + 1
+        )
+        total += len(chunk.frame)
+        notes += [note for note in chunk.notes if note not in notes]
+        frame = chunk.frame if kept is None else pd.concat([kept, chunk.frame], ignore_index=True)
+        keys = np.concatenate([keys, rng.random(len(chunk.frame))])
+        rows = np.concatenate([rows, numbers])
+        if len(keys) > n:
+            best = np.sort(np.argpartition(keys, n - 1)[:n])
+            frame, keys, rows = frame.iloc[best].reset_index(drop=True), keys[best], rows[best]
+        kept = frame
+    assert kept is not None  # the stream raises for a file without rows
+    order = np.argsort(rows, kind="stable")
+    return SampledTable(
+        frame=kept.iloc[order].reset_index(drop=True), n_rows=total, name=stream.name, seed=seed,
+        rows=rows[order], notes=notes,
+    )
+
+
 def _duration(seconds: float) -> str:
     if seconds < 90:
         return f"{seconds:.0f} s"
@@ -301,6 +362,6 @@ def _duration(seconds: float) -> str:
 
 
 __all__ = [
-    "OUTPUT_FORMATS", "STREAM_ABOVE_BYTES", "OutputFile", "ScoreSummary", "ScoredChunk", "StreamProgress",
-    "check_columns", "output_format", "score_chunk", "score_file",
+    "OUTPUT_FORMATS", "STREAM_ABOVE_BYTES", "OutputFile", "SampledTable", "ScoreSummary", "ScoredChunk",
+    "StreamProgress", "check_columns", "output_format", "sample_table", "score_chunk", "score_file",
 ]

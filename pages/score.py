@@ -93,6 +93,10 @@ def choose_model(state: AppState) -> tuple[BaseDetector | None, float, dict[str,
     columns = {key: user.get(key) if isinstance(user.get(key), str) else None
                for key in ("label", "timestamp", "source")}
     trained_on = f" trained on {fmt.plain(columns['source'])}" if columns["source"] else ""
+    sample = user.get("sample")
+    if isinstance(sample, dict) and all(type(sample.get(k)) is int for k in ("rows", "of")):
+        columns["sample"] = {"rows": sample["rows"], "of": sample["of"], "seed": sample.get("seed")}
+        trained_on += f" (a sample of {sample['rows']:,} of its {sample['of']:,} rows)"
     st.caption(
         f"Loaded a model ({fmt.plain(bundle.detector.title)}){trained_on} with "
         f"{len(bundle.detector.feature_columns)} feature columns; threshold {bundle.detector.threshold_:.4g}."

@@ -161,3 +161,23 @@ def test_an_isolation_forest_bundle_scores_a_file_and_says_it_explains_no_column
     np.testing.assert_allclose(view.scored.scores, forest.decision_function(frame))
     assert any(c.value.startswith("Loaded a model (Isolation Forest)") for c in at.caption)
     assert any("does not explain rows" in c.value for c in at.caption)
+
+
+def test_a_model_trained_on_a_sample_says_so_when_loaded(tmp_path):
+    from detector.bundle import bundle_bytes
+
+    at = results_page()
+    detector = tiny_detector()
+    sample = {"rows": 60, "of": 6_000_000, "seed": 0}
+    score_page(at)
+    at.radio[0].set_value(BUNDLE_MODEL).run()
+    next(u for u in at.file_uploader if u.label.startswith("Model bundle")).set_value(
+        ("sampled.zip", bundle_bytes(detector, metadata={"source": "big.csv", "sample": sample}),
+         "application/zip")
+    )
+    at.run()
+
+    assert_clean(at)
+    assert any("trained on big.csv (a sample of 60 of its 6,000,000 rows)" in c.value for c in at.caption), [
+        c.value for c in at.caption
+    ]

@@ -195,3 +195,30 @@ def test_a_streamed_read_of_bytes_in_another_encoding(tmp_path):
     assert text["city"].tolist() == frame["city"].tolist()
     whole = read_table(io.BytesIO(path.read_bytes()))
     pd.testing.assert_frame_equal(pd.concat([c.frame for c in chunks], ignore_index=True), whole.frame)
+
+
+def test_a_sample_is_uniform_seeded_in_file_order_and_recorded_in_the_bundle(files, tmp_path, capsys):
+    from detector.bundle import load_bundle
+    from detector.stream import sample_table
+
+    first = sample_table(files["csv"], 500, seed=3, chunk_bytes=CHUNK)
+    again = sample_table(files["csv"], 500, seed=3, chunk_bytes=CHUNK * 3)
+    other = sample_table(files["csv"], 500, seed=4, chunk_bytes=CHUNK)
+    assert first.n_rows == N_ROWS
+    assert len(first.frame) == 500
+    np.testing.assert_array_equal(first.rows, again.rows)  # the chunk size does not matter
+    assert not np.array_equal(first.rows, other.rows)
+    assert (np.diff(first.rows) > 0).all()
+    whole = read_table(files["csv"]).frame
+    pd.testing.assert_frame_equal(first.frame, whole.iloc[first.rows - 1].reset_index(drop=True))
+    # Uniform: each tenth of the file holds about a tenth of the sample.
+    counts = np.bincount((first.rows - 1) * 10 // N_ROWS, minlength=10)
+    assert counts.min() > 25
+    assert sample_table(files["csv"], N_ROWS * 2).frame.shape[0] == N_ROWS
+
+    model = tmp_path / "sampled"
+    args = ["train", str(files["csv"]), "--model-out", str(model), "--sample", "500", "--detector", "pca"]
+    assert main(args) == 0
+    assert "a uniform sample of 500 of 3,000 rows (seed 0)" in capsys.readouterr().err
+    metadata = load_bundle(model).metadata["user"]
+    assert metadata["sample"] == {"rows": 500, "of": N_ROWS, "seed": 0}
