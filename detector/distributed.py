@@ -18,6 +18,7 @@ Needs the optional extra: ``pip install ".[dask]"``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import threading
@@ -188,10 +189,20 @@ def worker_detector(bundle: str) -> BaseDetector:
 
 
 def _one_thread_for_tensorflow() -> None:
-    """Workers are processes with one thread each: TensorFlow should not start a pool per core."""
-    os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
-    os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
+    """Workers are processes with one thread each: TensorFlow should not start a pool per core.
+
+    Set before TensorFlow runs anything in this process (it refuses once it has); a process
+    that already ran TensorFlow keeps its pools.
+    """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from detector.network import import_keras
+
+    import_keras()
+    import tensorflow as tf
+
+    with contextlib.suppress(RuntimeError):
+        tf.config.threading.set_intra_op_parallelism_threads(1)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
 
 
 @dataclass(frozen=True)
