@@ -164,7 +164,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     score.add_argument(
         "--chunk-mb",
-        type=int,
+        type=float,
         default=CHUNK_BYTES >> 20,
         metavar="MB",
         help=f"text read per chunk or partition with --engine local or dask (default: {CHUNK_BYTES >> 20})",
@@ -302,8 +302,9 @@ def _score(args: argparse.Namespace) -> int:
     from detector.bundle import load_bundle
 
     engine = _engine(args)
-    if args.chunk_mb < 1:
-        raise DataError("--chunk-mb must be at least 1.")
+    if not args.chunk_mb >= 0.01:
+        raise DataError("--chunk-mb must be at least 0.01.")
+    chunk_bytes = int(args.chunk_mb * 2**20)
     if engine != "dask" and (args.scheduler or args.workers):
         raise DataError("--scheduler and --workers apply only to --engine dask.")
     if engine == "memory" and args.on_bad_rows != "error":
@@ -314,7 +315,7 @@ def _score(args: argparse.Namespace) -> int:
 
         summary = score_file_on_dask(
             args.model, args.input, args.output, threshold=args.threshold, only_flagged=args.only_flagged,
-            chunk_bytes=args.chunk_mb << 20, on_bad_rows=args.on_bad_rows, scheduler=args.scheduler,
+            chunk_bytes=chunk_bytes, on_bad_rows=args.on_bad_rows, scheduler=args.scheduler,
             workers=args.workers, on_progress=_progress_printer(), on_start=_say,
         )
         _report_scoring(args, summary, engine)
@@ -324,10 +325,10 @@ def _score(args: argparse.Namespace) -> int:
     if engine == "local":
         from detector.stream import score_file
 
-        _say(f"scoring {args.input} a chunk of about {args.chunk_mb} MB at a time")
+        _say(f"scoring {args.input} a chunk of about {args.chunk_mb:g} MB at a time")
         summary = score_file(
             detector, args.input, args.output, threshold=args.threshold, only_flagged=args.only_flagged,
-            chunk_bytes=args.chunk_mb << 20, on_bad_rows=args.on_bad_rows, on_progress=_progress_printer(),
+            chunk_bytes=chunk_bytes, on_bad_rows=args.on_bad_rows, on_progress=_progress_printer(),
         )
     else:
         summary = _score_in_memory(args, detector)

@@ -38,7 +38,8 @@ _LEADING = " \u00a0\u200b\u200c\u200d\u2060\u3000\ufeff" + "".join(map(chr, rang
 _SEPARATORS = ".,' \u00a0\u202f"
 _NUMBER = (
     rf"[+-]?(?:(?:[0-9][0-9{_SEPARATORS}]*)?[0-9]\.?|[.,][0-9]+)(?:[eE][+-]?[0-9]+)?"
-    r"|[+-]?(?i:inf|infinity|nan)"
+    # Spelled out rather than (?i:...), which RE2 lacks: pandas would fall back to Python's re.
+    r"|[+-]?(?:[iI][nN][fF](?:[iI][nN][iI][tT][yY])?|[nN][aA][nN])"
 )
 _NUMBER_RE = re.compile(_NUMBER)
 
@@ -54,7 +55,7 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     file would. A missing marker such as ``-`` is not a number and is quoted. Columns that are
     not text (numbers, dates) are left as they are.
     """
-    result = frame.copy()
+    result = frame.copy(deep=False)  # columns are replaced, never changed in place
     for position in range(frame.shape[1]):
         series = frame.iloc[:, position]
         if not (pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series)):
@@ -64,8 +65,12 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
         risky = start.str.startswith(FORMULA_PREFIXES)
         if not risky.any():
             continue
-        risky &= ~start.str.fullmatch(f"(?:{_NUMBER})\\s*")
-        result.isetitem(position, series.where(~risky, "'" + text))
+        # Only the cells that start like a formula are checked for being a plain number.
+        candidates = start[risky]
+        number = candidates.str.fullmatch(f"(?:{_NUMBER})\\s*").to_numpy(dtype=bool, na_value=False)
+        risky.loc[candidates.index[number]] = False
+        if risky.any():
+            result.isetitem(position, series.where(~risky, "'" + text))
     result.columns = [_neutralise_name(column) for column in frame.columns]
     return result
 

@@ -1326,8 +1326,11 @@ def _mixed_note(c: _Cells, patterns: tuple[str, ...], name: str, first_row: int 
 
 # --- reading a file a chunk at a time -------------------------------------------------------
 
-#: Bytes of text parsed per chunk by :func:`read_table_chunks` (about 90,000 rows of 34 numbers).
-CHUNK_BYTES = 32 << 20
+#: Bytes of text parsed per chunk by :func:`read_table_chunks` (about 30,000 rows of 34 numbers).
+#: A chunk in flight costs about 30 times its text (typed columns, the text as Python strings,
+#: scores, the rendered output): 8 MB keeps scoring a file within 1.5 GB with TensorFlow loaded
+#: (``benchmarks/scale_out.py``), and larger chunks were no faster.
+CHUNK_BYTES = 8 << 20
 # Bytes read from a streamed file's start to recognise its encoding, delimiter and header.
 _HEAD_BYTES = 1 << 20
 
@@ -1557,7 +1560,8 @@ class TableStream:
                 null_values=[],
             ),
         )
-        first, n_skipped = first_row, 0
+        first = first_row  # rows parsed so far, counting the rows before this part
+        skipped: list[int] = []  # the numbers of the rows left out so far, in this part
         while True:
             try:
                 batch = reader.read_next_batch()
@@ -1565,32 +1569,33 @@ class TableStream:
                 break
             except (pa.ArrowException, OSError, ValueError) as exc:
                 raise DataError(
-                    f"{self.name}: the file cannot be read after row {first + n_skipped:,} "
+                    f"{self.name}: the file cannot be read after row {first + len(skipped):,} "
                     f"({_one_line(exc)})."
                 ) from None
             finally:
-                skipped_here = [row.row for row in bad if row.row is not None]
+                # pyarrow may report a bad row while reading ahead, before the batch that
+                # would have held it: numbers are worked out from every row left out so far.
+                skipped += [row.row for row in bad if row.row is not None]
                 self._raise_or_keep(bad)
             if self.size:
                 self.fraction_read = min(source.tell() / self.size, 1.0)
             if batch.num_rows == 0:
-                n_skipped += len(skipped_here)
                 continue
             columns = [pa.chunked_array([batch.column(i)]) for i in range(n_fields)]
             raw = _RawTable(names=list(self.columns), columns=columns, engine="pyarrow")
-            start = first + n_skipped
+            rows = None
+            start = first
+            if skipped:  # the rows' places in the file, around the ones left out
+                rows = np.arange(first + 1, first + batch.num_rows + 1)
+                for number in sorted(skipped):
+                    rows[rows >= number] += 1
+                start = int(rows[0]) - 1
             frame, dialect, notes = _type_columns(raw, self.dialect, decimal=self._decimal, first_row=start)
             if self._decimal is None:
                 self._decimal = dialect.decimal
                 self.dialect = dialect
             text = pd.DataFrame({n: c.to_pandas() for n, c in zip(self.columns, columns, strict=True)})
             frame.index = text.index = pd.RangeIndex(len(frame))
-            rows = None
-            if skipped_here:  # the rows' places in the file, around the ones left out
-                rows = np.arange(start + 1, start + len(frame) + 1)
-                for number in sorted(skipped_here):
-                    rows[rows >= number] += 1
-                n_skipped += len(skipped_here)
             yield TableChunk(first_row=start, frame=frame, text=text, notes=tuple(notes), rows=rows)
             first += len(frame)
         self.fraction_read = 1.0

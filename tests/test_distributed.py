@@ -59,8 +59,8 @@ def test_the_dask_engine_scores_like_memory_and_local_on_csv_and_parquet(files, 
     args = ["score", str(files["csv"]), "--model", str(files["model"])]
     memory, local, dask = (files["folder"] / f"{name}.csv" for name in ("memory", "local", "dask"))
     assert main([*args, "--engine", "memory", "--output", str(memory)]) == 0
-    assert main([*args, "--engine", "local", "--chunk-mb", "1", "--output", str(local)]) == 0
-    code = main([*args, "--engine", "dask", "--workers", "2", "--chunk-mb", "1", "--output", str(dask)])
+    assert main([*args, "--engine", "local", "--chunk-mb", "0.02", "--output", str(local)]) == 0
+    code = main([*args, "--engine", "dask", "--workers", "2", "--chunk-mb", "0.02", "--output", str(dask)])
     err = capsys.readouterr().err
     assert code == 0, err
     assert "local cluster of 2 worker processes" in err
@@ -109,3 +109,19 @@ def test_without_the_extra_the_cli_says_how_to_install_it(files, tmp_path):
     assert result.returncode == 2
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert errors == [f"error: {INSTALL_HINT}"]
+
+
+def test_a_bad_row_on_a_worker_ends_with_one_error_line_naming_it_and_no_output(files, tmp_path, capsys):
+    lines = files["csv"].read_bytes().split(b"\r\n")
+    lines[2_000] += b",extra"  # data row 2,000, in a partition well past the first
+    broken = tmp_path / "broken.csv"
+    broken.write_bytes(b"\r\n".join(lines))
+    out = tmp_path / "out.csv"
+    args = ["score", str(broken), "--model", str(files["model"]), "--output", str(out), "--engine", "dask",
+            "--workers", "2", "--chunk-mb", "0.02"]
+    assert main(args) == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1
+    assert "row 2,000 has 7 fields but the header has 6" in errors[0]
+    assert not out.exists()
+    assert not list(tmp_path.glob("*.partial"))

@@ -85,7 +85,7 @@ def test_streamed_csv_output_is_the_in_memory_output(files, source, only_flagged
     flags = ["--only-flagged"] if only_flagged else []
     args = ["score", str(files[source]), "--model", str(files["model"]), *flags]
     assert main([*args, "--engine", "memory", "--output", str(memory)]) == 0
-    assert main([*args, "--engine", "local", "--chunk-mb", "1", "--output", str(local)]) == 0
+    assert main([*args, "--engine", "local", "--chunk-mb", "0.02", "--output", str(local)]) == 0
     err = capsys.readouterr().err
     assert "1 row had no feature values (first at row 8)" in err
     assert_same_rows(read_scored(local), read_scored(memory))
@@ -141,7 +141,7 @@ def test_a_bad_row_mid_file_names_its_row_and_leaves_no_output(files, tmp_path, 
     broken.write_bytes(b"\r\n".join(lines))
     out = tmp_path / "out.csv"
     args = ["score", str(broken), "--model", str(files["model"]), "--output", str(out), "--engine", "local",
-            "--chunk-mb", "1"]
+            "--chunk-mb", "0.02"]
     assert main(args) == 2
     errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
     assert len(errors) == 1
