@@ -13,6 +13,7 @@ from detector.autoencoder_config import AutoencoderConfig, TrainingPlan
 from detector.base import BaseDetector, DetectorState, FitProgress
 from detector.bundle import LoadedBundle, bundle_bytes, load_bundle, save_bundle
 from detector.columns import ColumnRoles, infer_roles, profile_columns
+from detector.drift import DriftReport, check_drift
 from detector.ecod import ECODDetector
 from detector.errors import DataError, NotFittedError
 from detector.evaluation import Evaluation, evaluate
@@ -21,7 +22,8 @@ from detector.pca import PCADetector
 from detector.preprocessing import PreprocessConfig
 from detector.registry import FAMILIES, detector_class
 from detector.results import ScoredTable, score_table
-from detector.table import Table, read_table
+from detector.stream import sample_table, score_file
+from detector.table import Table, TableStream, read_table, read_table_chunks
 from detector.thresholds import ThresholdChoice, automatic_thresholds, contamination_threshold, flag
 from detector.version import __version__
 
@@ -33,6 +35,7 @@ __all__ = [
     "ColumnRoles",
     "DataError",
     "DetectorState",
+    "DriftReport",
     "ECODDetector",
     "Evaluation",
     "FitProgress",
@@ -43,11 +46,13 @@ __all__ = [
     "PreprocessConfig",
     "ScoredTable",
     "Table",
+    "TableStream",
     "ThresholdChoice",
     "TrainingPlan",
     "__version__",
     "automatic_thresholds",
     "bundle_bytes",
+    "check_drift",
     "contamination_threshold",
     "detector_class",
     "evaluate",
@@ -56,6 +61,9 @@ __all__ = [
     "load_bundle",
     "profile_columns",
     "read_table",
+    "read_table_chunks",
+    "sample_table",
     "save_bundle",
+    "score_file",
     "score_table",
 ]

@@ -154,6 +154,13 @@ def _parser() -> argparse.ArgumentParser:
         help="write only the rows flagged as anomalies (in file order; the row column gives their place)",
     )
     score.add_argument(
+        "--report",
+        action="store_true",
+        help="also write OUT.drift.json: how the file's columns compare with the training data (share "
+        "outside the training range, median shifts, unseen categories, missing shares) and the share "
+        "of rows flagged against the share expected",
+    )
+    score.add_argument(
         "--engine",
         choices=("auto", "memory", "local", "dask"),
         default="auto",
@@ -384,6 +391,23 @@ def _score_in_memory(args: argparse.Namespace, detector):
 
 
 def _report_scoring(args: argparse.Namespace, summary, engine: str) -> None:
+    drift = summary.drift_report()
+    if drift is not None and drift.worth_saying:
+        # Before the count of flags: the count means little when this is true.
+        _say(f"warning: {drift.headline()}")
+        if drift.out_of_depth:
+            _say(f"  next: {drift.advice()}")
+        for column in drift.drifted[:8]:
+            _say(f"  drift: {column.describe()}")
+    if args.report and drift is not None:
+        import json
+
+        path = Path(f"{args.output}.drift.json")
+        path.write_text(json.dumps(
+            {"input": str(args.input), "output": str(args.output), "threshold": summary.threshold,
+             **drift.to_dict()}, indent=2, allow_nan=False,
+        ) + "\n")
+        _say(f"wrote the drift report to {path}")
     if engine != "memory":
         for note in summary.notes:
             _say(f"  note: {note}")

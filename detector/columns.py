@@ -60,7 +60,8 @@ _WARNINGS_LOCK = threading.Lock()
 
 _LABEL_WORDS = frozenset(
     {"label", "labels", "class", "target", "anomaly", "anomalies", "anomalous", "outlier",
-     "outliers", "fraud", "fraudulent", "y", "truth", "groundtruth", "diagnosis"}
+     "outliers", "fraud", "fraudulent", "y", "truth", "groundtruth", "diagnosis", "changepoint",
+     "changepoints", "fault", "faults", "faulty"}
 )  # fmt: skip
 _ID_WORDS = frozenset({"id", "uuid", "guid", "key", "index", "idx", "rowid"})
 
@@ -465,7 +466,7 @@ def _looks_like_label(name: str) -> bool:
     joined = "".join(words)
     return (
         bool(_LABEL_WORDS.intersection(words))
-        or joined == "groundtruth"
+        or joined in ("groundtruth", "changepoint", "changepoints")
         or (words[0] == "is" and len(words) > 1)
     )
 

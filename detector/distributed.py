@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import sys
 import threading
 import time
 from collections import deque
@@ -217,6 +218,7 @@ class _Job:
     chunk_bytes: int
     on_bad_rows: str
     output: str  # the partial output: a folder of Parquet parts, or a CSV written by the client
+    source_format: str = "csv"  # the input's: "csv" or "parquet"
 
 
 def _stream(job: _Job) -> TableStream:
@@ -290,7 +292,7 @@ def _score_part(frame: pd.DataFrame, job: _Job, columns: list[str], index: int) 
     detector = worker_detector(job.bundle)
     chunk = _unpack(frame, columns)
     arrow = None
-    if job.fmt == "parquet" and _stream(job).format == "parquet":
+    if job.fmt == "parquet" and job.source_format == "parquet":
         import pyarrow as pa
 
         arrow = pa.Table.from_pandas(chunk.frame, preserve_index=False)
@@ -365,6 +367,7 @@ def score_file_on_dask(
             job = _Job(
                 source=source, bundle=bundle, threshold=threshold, only_flagged=only_flagged, fmt=fmt,
                 chunk_bytes=chunk_bytes, on_bad_rows=on_bad_rows, output=str(out.partial),
+                source_format=stream.format,
             )
             meta = _meta(stream, detector)
             frames = dd.from_map(
@@ -449,6 +452,28 @@ class _Output(OutputFile):
             shutil.rmtree(self.partial, ignore_errors=True)
 
 
+@contextlib.contextmanager
+def _main_script_hidden():
+    """Start worker processes without them running the caller's script again.
+
+    Worker processes are spawned, and a spawned process first runs the parent's ``__main__``
+    file when it was started as a script (a notebook kernel, a Streamlit app, a test runner
+    that ran one): for an app that means a second app in every worker. Hiding the file name
+    while they start makes them skip that step (a ``python -m`` module is re-imported by name
+    instead, under its ``__main__`` guard).
+    """
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if main is None or path is None or getattr(main, "__spec__", None) is not None:
+        yield
+        return
+    del main.__file__
+    try:
+        yield
+    finally:
+        main.__file__ = path
+
+
 class _cluster:
     """A client on ``scheduler``, or on a LocalCluster of ``workers`` single-threaded processes."""
 
@@ -470,11 +495,12 @@ class _cluster:
         n_workers = self._workers or os.cpu_count() or 1
         if n_workers < 1:
             raise DataError("--workers must be at least 1.")
-        self._cluster = distributed.LocalCluster(
-            n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None,
-            env={"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1", "OMP_NUM_THREADS": "1",
-                 "TF_CPP_MIN_LOG_LEVEL": "2"},
-        )
+        with _main_script_hidden():
+            self._cluster = distributed.LocalCluster(
+                n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                env={"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1", "OMP_NUM_THREADS": "1",
+                     "TF_CPP_MIN_LOG_LEVEL": "2"},
+            )
         self._client = distributed.Client(self._cluster)
         return self._client
 

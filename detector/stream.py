@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from detector.drift import DriftAccumulator, DriftReport
 from detector.errors import DataError
 from detector.explanations import top_columns
 from detector.export import rows_csv, scored_rows_frame
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
 STREAM_ABOVE_BYTES = 256 << 20
 
 OUTPUT_FORMATS = ("csv", "parquet")
+_DRIFT_SAMPLE_PER_CHUNK = 2_000
 
 
 def output_format(path: str | os.PathLike) -> str:
@@ -86,6 +88,11 @@ class ScoreSummary:
     skipped: list[BadRow] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    drift: DriftAccumulator | None = None
+
+    def drift_report(self) -> DriftReport | None:
+        """The file against the model's training rows (see :mod:`detector.drift`)."""
+        return self.drift.report() if self.drift is not None else None
 
     def add(self, part: ScoredChunk) -> None:
         self.rows += part.n_rows
@@ -99,6 +106,11 @@ class ScoreSummary:
             if note not in self.notes:
                 self.notes.append(note)
         self.skipped += part.skipped
+        if part.drift is not None:
+            if self.drift is None:
+                self.drift = part.drift
+            else:
+                self.drift.merge(part.drift)
 
     def unscored_note(self) -> str | None:
         if not self.unscored:
@@ -119,6 +131,7 @@ class ScoredChunk:
     first_unscored: int | None
     notes: tuple[str, ...] = ()
     skipped: tuple[BadRow, ...] = ()
+    drift: DriftAccumulator | None = None
 
 
 def score_chunk(
@@ -132,6 +145,9 @@ def score_chunk(
     """
     scores, shares = detector.score_with_contributions(chunk.frame)
     flagged = flag(scores, threshold)
+    # A few thousand values per column and chunk: the file's medians come from their union.
+    drift = DriftAccumulator(detector, seed=chunk.first_row, sample_size=_DRIFT_SAMPLE_PER_CHUNK)
+    drift.add(chunk.frame, scores=scores, threshold=threshold)
     top = top_columns(shares) if shares is not None else None
     unscored = np.flatnonzero(~np.isfinite(scores))
     if fmt == "csv":
@@ -150,6 +166,7 @@ def score_chunk(
         n_unscored=int(unscored.size),
         first_unscored=_row_number(chunk, unscored[0]) if unscored.size else None,
         notes=chunk.notes,
+        drift=drift,
     )
 
 

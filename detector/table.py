@@ -245,6 +245,7 @@ def _read_source(source: Source) -> tuple[_Contents, str]:
         return bytes(source), "table"
     if isinstance(source, str | os.PathLike):
         path = Path(source)
+        _check_regular_file(path)  # /dev/zero or a pipe would be read until memory runs out
         try:
             return _map_file(path), path.name
         except FileNotFoundError:

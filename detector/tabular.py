@@ -19,6 +19,7 @@ import pandas as pd
 
 from detector.base import BaseDetector, DetectorState, FitProgress, ProgressCallback
 from detector.columns import ColumnRoles, infer_roles
+from detector.drift import TrainingProfile, profile_training
 from detector.errors import DataError
 from detector.preprocessing import PreprocessConfig, Preprocessor
 
@@ -35,7 +36,9 @@ class TabularDetector(BaseDetector):
     clipping (rows x encoded columns, float64).
 
     Fitted attributes, besides the contract's: ``preprocessor_``, ``columns_`` (the roles
-    used), ``n_features_in_``, ``feature_names_in_``, ``n_train_rows_`` and ``fit_seconds_``.
+    used), ``n_features_in_``, ``feature_names_in_``, ``n_train_rows_``, ``fit_seconds_`` and
+    ``training_profile_`` (the training rows' ranges and categories, for
+    :func:`detector.drift.check_drift`; None for bundles saved before it existed).
     """
 
     contamination: float
@@ -92,6 +95,7 @@ class TabularDetector(BaseDetector):
                 f"(n_samples={len(train_frame)})."
             )
         self.preprocessor_ = preprocessor.fit(train_frame)
+        self.training_profile_ = profile_training(train_frame, roles.numeric, roles.categorical)
         self.columns_ = roles
         self.n_features_in_ = len(frame.columns)
         self.feature_names_in_ = np.asarray(frame.columns, dtype=object)
@@ -208,6 +212,7 @@ class TabularDetector(BaseDetector):
                 "threshold": float(self.threshold_),
                 "n_train_rows": int(self.n_train_rows_),
                 "fit_seconds": float(self.fit_seconds_),
+                **({"training_profile": self.training_profile_.to_dict()} if self.training_profile_ else {}),
                 **fitted,
             },
             arrays={"decision_scores": np.asarray(self.decision_scores_, dtype=np.float64), **arrays},
@@ -238,6 +243,9 @@ class TabularDetector(BaseDetector):
         detector.feature_names_in_ = np.asarray(names, dtype=object)
         detector.n_train_rows_ = int(number(fitted, "n_train_rows"))
         detector.fit_seconds_ = number(fitted, "fit_seconds")
+        profile = fitted.get("training_profile")
+        # Bundles saved before release 0.3 have none: their drift checks cannot check ranges.
+        detector.training_profile_ = TrainingProfile.from_dict(profile) if profile is not None else None
         detector._accept_network(state.network)
         detector._restore_fitted(fitted, state.arrays)
         detector.decision_scores_ = scores

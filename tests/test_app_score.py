@@ -181,3 +181,28 @@ def test_a_model_trained_on_a_sample_says_so_when_loaded(tmp_path):
     assert any("trained on big.csv (a sample of 60 of its 6,000,000 rows)" in c.value for c in at.caption), [
         c.value for c in at.caption
     ]
+
+
+def test_a_file_outside_the_training_range_is_called_out_before_any_flag():
+    at = score_page(results_page())
+    frame = pd.read_csv(io.BytesIO(tiny_csv()))
+    frame["temp"] += 100  # every reading far above the training maximum
+    frame["pressure"] += 200
+    upload_to_score(at, "next_week.csv", frame.to_csv(index=False).encode())
+
+    assert_clean(at)
+    warning = next(w.value for w in at.warning)
+    assert "next_week.csv is out of this model's depth" in warning
+    assert "2 of 3 columns are mostly outside what the model was trained on" in warning
+    assert "100% of values above the training maximum" in warning
+    assert "Retrain on this file's normal part" in warning
+    assert scored_view(at).scored.n_rows == 60  # the rows are still scored and shown
+
+
+def test_a_file_like_the_training_data_gets_no_drift_banner():
+    at = score_page(results_page())
+    upload_to_score(at, "again.csv", tiny_csv())
+
+    assert_clean(at)
+    assert not [w.value for w in at.warning if "depth" in w.value]
+    assert not [e for e in at.expander if e.label.startswith("How this file differs")]

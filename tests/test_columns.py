@@ -277,3 +277,19 @@ def test_label_vector_refuses_missing_values():
 def test_label_vector_refuses_a_single_unknown_value():
     with pytest.raises(DataError, match="only the value 'spam'"):
         label_vector(pd.Series(["spam", "spam"], name="label"))
+
+
+def test_label_like_siblings_of_the_label_are_left_out_of_the_features():
+    frame = pd.DataFrame(
+        {
+            "value": np.random.default_rng(0).normal(size=40).round(1),
+            "anomaly": [0, 0, 0, 1] * 10,
+            "changepoint": [0, 1, 0, 0] * 10,
+            "fault_flag": [0, 0, 1, 0] * 10,
+        }
+    )
+    roles = infer_roles(frame)
+    assert roles.label == "anomaly"
+    assert roles.features == ("value",)
+    described = {p.name: p for p in profile_columns(frame)}
+    assert "used to evaluate" in described["changepoint"].note

@@ -222,3 +222,11 @@ def test_a_sample_is_uniform_seeded_in_file_order_and_recorded_in_the_bundle(fil
     assert "a uniform sample of 500 of 3,000 rows (seed 0)" in capsys.readouterr().err
     metadata = load_bundle(model).metadata["user"]
     assert metadata["sample"] == {"rows": 500, "of": N_ROWS, "seed": 0}
+
+
+def test_train_refuses_a_device_instead_of_reading_it_until_memory_runs_out(tmp_path, capsys):
+    assert main(["train", "/dev/zero", "--model-out", str(tmp_path / "m")]) == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    assert errors == [
+        "error: /dev/zero is not a regular file (a device or a pipe); save the data to a file first."
+    ]

@@ -419,6 +419,9 @@ def _where(view: ScoredView, threshold: float) -> None:
 def _downloads(view: ScoredView, threshold: float, n_flagged: int, metadata: dict[str, Any]) -> None:
     st.subheader("Take it with you")
     stem = Path(view.name).stem or "table"
+    # The model is named after the data it learned from, not the file it scored.
+    source = metadata.get("source")
+    model_stem = (Path(source).stem if isinstance(source, str) else "") or stem
     # (label, builder, file name, type, help); a builder runs only when its button is clicked.
     files = [
         ("Download flagged rows", partial(rows_download, view, threshold, only_flagged=True),
@@ -429,7 +432,7 @@ def _downloads(view: ScoredView, threshold: float, n_flagged: int, metadata: dic
          f"{stem}_scored.csv", "text/csv",
          "Every row in the original order, with its score, flag and top columns."),
         ("Download model", partial(model_download, view, threshold, metadata),
-         f"{stem}_model.zip", "application/zip",
+         f"{model_stem}_model.zip", "application/zip",
          "A zip bundle (Keras model + JSON, no code) that keeps this threshold; load it on the "
          "Score page or with `python -m detector score`."),
     ]

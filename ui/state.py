@@ -13,6 +13,7 @@ import streamlit as st
 
 from detector.autoencoder_config import AutoencoderConfig
 from detector.columns import ColumnProfile, ColumnRoles, infer_roles, label_vector, profile_columns
+from detector.drift import DriftReport, check_drift
 from detector.errors import DataError
 from detector.export import original_text
 from detector.preprocessing import PreprocessConfig, scaling_notes
@@ -293,11 +294,13 @@ class ScoringState:
     bundle_error: str | None = None
     view: ScoredView | None = None
     view_error: str | None = None
+    # The scored file against the model's training rows (see detector.drift), with the view.
+    drift: DriftReport | None = None
 
     def forget_table(self, upload_id: str | None) -> None:
         """Drop the file to score (and its result); ``upload_id`` names the upload replacing it."""
         self.upload_id, self.table, self.data, self.table_error = upload_id, None, None, None
-        self.view, self.view_error = None, None
+        self.view, self.view_error, self.drift = None, None, None
 
     def scored_view(self, detector: BaseDetector) -> ScoredView | None:
         """The loaded table's result with ``detector`` if it is scored already, else None."""
@@ -317,7 +320,7 @@ class ScoringState:
         view = self.scored_view(detector)
         if view is not None:
             return view
-        self.view, self.view_error = None, None
+        self.view, self.view_error, self.drift = None, None, None
         try:
             scored = score_table(
                 detector, table.frame, label=label, timestamp=timestamp,
@@ -328,6 +331,11 @@ class ScoringState:
         self.view = ScoredView(
             scored=scored, table=table, data=self.data, detector=detector, threshold=threshold,
         )
+        # How the file compares with the training rows, at the model's own threshold: said
+        # before any flag is read, once per scoring (not on every threshold drag).
+        drift = check_drift(detector, table.frame)
+        expected = getattr(detector, "contamination", None)
+        self.drift = drift.with_flags(scored.scores, detector.threshold_, expected)
         return self.view
 
 
