@@ -243,7 +243,8 @@ def test_upload_train_with_fast_preset_and_see_the_result(page: Page, upload_fil
     assert file_name == "press_sensors_flagged.csv"
     original = read_cells(upload_file)
     assert len(rows) == count
-    assert list(rows.columns[: original.shape[1]]) == list(original.columns)
+    assert rows.columns[0] == "row"  # each row's place in the upload, as the page numbers rows
+    assert list(rows.columns[1 : original.shape[1] + 1]) == list(original.columns)
     assert (rows["is_anomaly_2"] == "1").all()  # the file has its own is_anomaly column
     scores = rows["anomaly_score"].astype(float)
     assert scores.is_monotonic_decreasing
@@ -251,6 +252,9 @@ def test_upload_train_with_fast_preset_and_see_the_result(page: Page, upload_fil
     # Every downloaded row is a row of the upload, cell for cell as written there.
     matched = rows[list(original.columns)].merge(original.drop_duplicates(), how="left", indicator=True)
     assert (matched["_merge"] == "both").all()
+    # ... and the row column points at that very row.
+    at_row = original.iloc[rows["row"].astype(int) - 1].reset_index(drop=True)
+    pd.testing.assert_frame_equal(rows[list(original.columns)].reset_index(drop=True), at_row)
 
     # ---- Is the autoencoder worth it? The training job fitted the baselines on the same rows.
     expect(page.get_by_role("heading", name="Is the autoencoder worth it?")).to_be_visible()
