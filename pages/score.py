@@ -5,10 +5,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import pandas as pd
 import streamlit as st
 
 from detector.base import BaseDetector
 from detector.bundle import load_bundle
+from detector.columns import label_vector
 from detector.drift import DriftReport
 from detector.errors import DataError
 from detector.results import match_columns
@@ -59,13 +61,15 @@ def read_bundle(scoring: ScoringState) -> None:
         scoring.bundle_id, scoring.bundle, scoring.bundle_error = None, None, None
         return
     if uploaded.file_id != scoring.bundle_id:
-        scoring.bundle_id, scoring.bundle, scoring.bundle_error = uploaded.file_id, None, None
+        scoring.bundle, scoring.bundle_error = None, None
         try:
             with st.spinner("Loading the model…"):
                 scoring.bundle = load_bundle(uploaded.getvalue())
                 freeze_what_is_loaded()  # Keras, if the bundle has a network: see ui.runtime
         except DataError as exc:
             scoring.bundle_error = str(exc)
+        # Marked as read only once loaded or refused: a load cut short is tried again.
+        scoring.bundle_id = uploaded.file_id
     if scoring.bundle_error:
         st.error(f"Could not load {fmt.plain(uploaded.name)}: {fmt.plain(scoring.bundle_error)}")
 
@@ -118,19 +122,20 @@ def score_file(scoring: ScoringState, detector: BaseDetector, threshold: float,
     except DataError as exc:
         st.error(f"{name} cannot be scored with this model. {fmt.plain(exc)}")
         return
-    ignored = [c for c in match.extra if c not in (columns.get("label"), columns.get("timestamp"))]
+    label = choose_label(table.frame, match.extra, columns.get("label"))
+    ignored = [c for c in match.extra if c not in (label, columns.get("label"), columns.get("timestamp"))]
     if ignored:
         st.info(
             f"Not used by the model (kept as they are in the downloads): {fmt.plain(', '.join(ignored))}.",
             icon=":material/info:",
         )
-    view = scoring.scored_view(detector)
+    view = scoring.scored_view(detector, label=label)
     if view is None:
         # Scoring a large file takes a while; reruns (a threshold drag) reuse the result.
         started = time.perf_counter()
         with st.status(f"Scoring {rows:,} rows of {name}…") as status:
             view = scoring.score(
-                detector, threshold=threshold, label=columns.get("label"),
+                detector, threshold=threshold, label=label,
                 timestamp=columns.get("timestamp"),
             )
             took = fmt.took(time.perf_counter() - started)
@@ -143,6 +148,32 @@ def score_file(scoring: ScoringState, detector: BaseDetector, threshold: float,
         return
     show_drift(scoring.drift, name)
     render_workbench(view, bundle_metadata=columns)
+
+
+def choose_label(frame: pd.DataFrame, candidates: tuple[str, ...], trained_with: str | None) -> str | None:
+    """The scored file's own label column to evaluate the flags with (two values), if the user has one."""
+    labels = [c for c in candidates if _two_valued(frame[c])]
+    if not labels:
+        return None
+    default = trained_with if trained_with in labels else None
+    options: list[str | None] = [None, *labels]
+    return st.selectbox(
+        "Label column to evaluate with",
+        options,
+        index=options.index(default),
+        format_func=lambda c: "None (no evaluation)" if c is None else str(c),
+        help="A column of this file marking known anomalies (two values, such as 0/1). The flags are "
+        "then measured against it: precision, recall and the curves, as on Results. The model never "
+        "sees it.",
+    )
+
+
+def _two_valued(series: pd.Series) -> bool:
+    try:
+        label_vector(series)
+    except DataError:
+        return False
+    return series.nunique(dropna=True) == 2
 
 
 def show_drift(drift: DriftReport | None, name: str) -> None:

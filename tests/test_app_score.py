@@ -206,3 +206,23 @@ def test_a_file_like_the_training_data_gets_no_drift_banner():
     assert_clean(at)
     assert not [w.value for w in at.warning if "depth" in w.value]
     assert not [e for e in at.expander if e.label.startswith("How this file differs")]
+
+
+def test_a_label_column_of_the_scored_file_evaluates_its_flags():
+    at = score_page(results_page())
+    frame = pd.read_csv(io.BytesIO(tiny_csv())).rename(columns={"is_anomaly": "known_bad"})
+    upload_to_score(at, "audited.csv", frame.to_csv(index=False).encode())
+    assert_clean(at)
+    assert scored_view(at).scored.labels is None  # not the training label: nothing chosen yet
+    assert "Precision" not in [m.label for m in at.metric]
+
+    choice = next(s for s in at.selectbox if s.label == "Label column to evaluate with")
+    assert choice.options == ["None (no evaluation)", "known_bad"]
+    choice.set_value("known_bad").run()
+
+    assert_clean(at)
+    view = scored_view(at)
+    assert view.scored.label_column == "known_bad"
+    np.testing.assert_array_equal(view.scored.labels, frame["known_bad"].to_numpy())
+    shown = [m.label for m in at.metric]
+    assert {"Precision", "Recall", "ROC-AUC", "Average precision"} <= set(shown), shown

@@ -302,10 +302,13 @@ class ScoringState:
         self.upload_id, self.table, self.data, self.table_error = upload_id, None, None, None
         self.view, self.view_error, self.drift = None, None, None
 
-    def scored_view(self, detector: BaseDetector) -> ScoredView | None:
-        """The loaded table's result with ``detector`` if it is scored already, else None."""
+    def scored_view(self, detector: BaseDetector, *, label: str | None = None) -> ScoredView | None:
+        """The loaded table's result with ``detector`` (and ``label``) if scored already, else None."""
         view = self.view
-        if view is not None and view.detector is detector and view.table is self.table:
+        if (
+            view is not None and view.detector is detector and view.table is self.table
+            and view.scored.label_column == label
+        ):
             return view
         return None
 
@@ -317,7 +320,7 @@ class ScoringState:
         table = self.table
         if table is None:
             return None
-        view = self.scored_view(detector)
+        view = self.scored_view(detector, label=label)
         if view is not None:
             return view
         self.view, self.view_error, self.drift = None, None, None
