@@ -14,7 +14,7 @@ from enum import Enum
 import numpy as np
 import pandas as pd
 
-from detector.errors import DataError
+from detector.errors import DataError, quote_cell
 
 try:
     from enum import StrEnum
@@ -548,7 +548,7 @@ def _anomaly_value(distinct: list[str], counts: dict[str, int], name: object) ->
         if value in _NEGATIVE:
             return None
         raise DataError(
-            f"the label column {name!r} holds only the value {value!r}, so it cannot tell "
+            f"the label column {name!r} holds only the value {quote_cell(value)}, so it cannot tell "
             "anomalies from normal rows. Choose another label column or none."
         )
     if len(positive) == 1 and positive[0] not in negative:
@@ -568,7 +568,7 @@ def _natural_key(value: str) -> tuple[int, float, str]:
 
 
 def _preview(values: list[str], k: int) -> str:
-    shown = ", ".join(repr(v) for v in values[:k])
+    shown = ", ".join(quote_cell(v) for v in values[:k])
     return shown + (", ..." if len(values) > k else "")
 
 

@@ -15,3 +15,18 @@ class DataError(ValueError):
 
 class NotFittedError(_SklearnNotFittedError):
     """A detector or preprocessor was used before ``fit`` (scikit-learn's exception, so its tools see it)."""
+
+
+#: A message quotes at most this many characters of a cell.
+QUOTE_CHARS = 80
+
+
+def quote_cell(value: object) -> str:
+    """``repr`` of a cell for a message, cut to 80 characters with its full length said after.
+
+    A note must not carry a 2 MB cell into the page or the terminal.
+    """
+    text = value if isinstance(value, str) else str(value)
+    if len(text) <= QUOTE_CHARS:
+        return repr(value) if isinstance(value, str) else repr(text)
+    return f"{text[:QUOTE_CHARS]!r}... ({len(text):,} characters)"

@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from detector.errors import DataError
+from detector.errors import DataError, quote_cell
 
 __all__ = [
     "CHUNK_BYTES", "BadRow", "Dialect", "ReadReport", "Table", "TableChunk", "TableStream", "read_table",
@@ -908,7 +908,7 @@ def _column_names(header: list[str]) -> tuple[list[str], list[str]]:
 
 
 def _preview(values: list[str], k: int = 3) -> str:
-    shown = ", ".join(repr(v) for v in values[:k])
+    shown = ", ".join(quote_cell(v) for v in values[:k])
     return shown + (", ..." if len(values) > k else "")
 
 
@@ -1287,7 +1287,8 @@ def _special_values_note(
             first = int(too_big.argmax())
             parts.append(
                 f"{int(too_big.sum())} value(s) are too large for a number and were read as "
-                f"infinite (first at row {first_row + infinite[first] + 1:,}: {cells[first].as_py()!r})"
+                f"infinite (first at row {first_row + infinite[first] + 1:,}: "
+                f"{quote_cell(cells[first].as_py())})"
             )
     with np.errstate(invalid="ignore"):
         huge = np.flatnonzero(np.isfinite(numbers) & (np.abs(numbers) >= _FLOAT_EXACT_LIMIT))
@@ -1299,7 +1300,7 @@ def _special_values_note(
             parts.append(
                 f"{int(whole.sum())} whole number(s) are too long to keep every digit and may be "
                 f"rounded for the model (first at row {first_row + huge[first] + 1:,}: "
-                f"{cells[first].as_py()!r}); "
+                f"{quote_cell(cells[first].as_py())}); "
                 "downloads keep them as written"
             )
     if not parts:
@@ -1321,7 +1322,7 @@ def _mixed_note(c: _Cells, patterns: tuple[str, ...], name: str, first_row: int 
     value = c.trimmed.combine_chunks()[first].as_py()
     return (
         f"column {name!r}: {n_bad} of {c.n_valid} values are not numbers (first at row "
-        f"{first_row + first + 1:,}: {value!r}); kept as text"
+        f"{first_row + first + 1:,}: {quote_cell(value)}); kept as text"
     )
 
 

@@ -632,3 +632,11 @@ def test_written_csv_reads_back_to_the_same_text(n_columns, n_rows, data, delimi
         assert table.report.dialect.delimiter == delimiter
     text = read_table_text(encoded, table.report.dialect)
     assert text.to_numpy().tolist() == rows
+
+
+def test_a_note_quotes_at_most_80_characters_of_a_huge_cell():
+    huge = "x" * 2_000_000
+    data = ("n\n" + "\n".join(str(i) for i in range(40)) + f"\n{huge}\n").encode()
+    notes = " ".join(read_table(data).report.notes)
+    assert "(2,000,000 characters)" in notes
+    assert len(notes) < 1_000
