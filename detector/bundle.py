@@ -67,6 +67,9 @@ ALLOWED_LAYERS = frozenset({"InputLayer", "Dense", "Dropout"})
 # 6 hidden layers each way, 4,096 units; inputs are one-hot columns, a few thousand at most).
 MAX_LAYERS = 32
 MAX_WIDTH = 65_536
+# The most weights a bundled network may have (200 MB of float32): checked from its layer list
+# before Keras builds anything.
+MAX_WEIGHTS = 50_000_000
 _KERAS_MEMBERS = {"config.json": 16 * 2**20, "metadata.json": 2**20, "model.weights.h5": 512 * 2**20}
 
 
@@ -386,6 +389,7 @@ def _check_keras_archive(path: Path) -> None:
     layers = inner.get("layers", []) if isinstance(inner, dict) else None
     if not isinstance(layers, list) or not layers or len(layers) > MAX_LAYERS:
         raise DataError(f"The bundle's {MODEL_FILE} lists no layers, or more than this tool builds.")
+    weights, previous = 0, None
     for layer in layers:
         name = layer.get("class_name") if isinstance(layer, dict) else None
         module = layer.get("module") if isinstance(layer, dict) else None
@@ -408,6 +412,23 @@ def _check_keras_archive(path: Path) -> None:
                 f"The bundle's network has a layer wider than this tool builds (at most {MAX_WIDTH:,} "
                 "units); the bundle was refused."
             )
+        if name in ("InputLayer", "Dense"):
+            width = _product(widths)
+            if name == "Dense" and previous is not None:
+                weights += (previous + 1) * width
+            previous = width
+        if weights > MAX_WEIGHTS:
+            raise DataError(
+                f"The bundle's network would have over {MAX_WEIGHTS:,} weights, more than this tool "
+                "ever builds; the bundle was refused."
+            )
+
+
+def _product(values: list[int]) -> int:
+    product = 1
+    for value in values:
+        product *= value
+    return product
 
 
 def _load_keras_model(path: Path) -> Any:

@@ -72,6 +72,11 @@ def _short(value: object, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+#: The most encoded columns a preprocessor read from a bundle may have (numbers, their gap
+#: indicators, and one-hot categories): far above any table this tool trains on.
+MAX_ENCODED_COLUMNS = 20_000
+
+
 @dataclass(frozen=True)
 class PreprocessConfig:
     """How numeric columns are imputed and scaled and how categories are encoded.
@@ -471,6 +476,13 @@ class Preprocessor:
         names = numeric + categorical
         if not names:
             record.fail("no feature columns are listed")
+        # Every encoded column costs memory per scored row: a bundle listing a million
+        # categories would take the server's memory while scoring, whatever its max_categories.
+        width = 2 * len(numeric) + sum(len(kept) + 1 for kept in categories)
+        if width > MAX_ENCODED_COLUMNS:
+            record.fail(
+                f"it encodes {width:,} columns, more than the {MAX_ENCODED_COLUMNS:,} this tool ever builds"
+            )
         if len(set(names)) != len(names):
             record.fail("a feature column is listed twice")
 

@@ -305,6 +305,10 @@ def test_tampered_score_statistics_are_refused(zipped):
     [
         # A Dense layer of 400 million units: refused before Keras allocates it.
         ("units", "wider than this tool builds"),
+        # Every layer within the width cap, but 60,000 x 60,000 weights together.
+        ("weights", "would have over 50,000,000 weights"),
+        # A categorical column listing 30,000 categories (with max_categories raised to match).
+        ("categories", "encodes 30,"),
         # NaN where a number belongs: JSON allows it, a bundle may not.
         ("nan", "not valid JSON"),
         # An array whose header claims far more values than the member holds.
@@ -313,14 +317,23 @@ def test_tampered_score_statistics_are_refused(zipped):
 )
 def test_hostile_bundle_fields_are_refused_with_a_reason(zipped, tamper, message):
     members = _members(zipped)
-    if tamper == "units":
+    if tamper in ("units", "weights"):
         with zipfile.ZipFile(io.BytesIO(members[MODEL_FILE])) as inner:
             inner_members = {name: inner.read(name) for name in inner.namelist()}
         config = json.loads(inner_members["config.json"])
-        dense = next(layer for layer in config["config"]["layers"] if layer["class_name"] == "Dense")
-        dense["config"]["units"] = 400_000_000
+        dense = [layer for layer in config["config"]["layers"] if layer["class_name"] == "Dense"]
+        if tamper == "units":
+            dense[0]["config"]["units"] = 400_000_000
+        else:
+            dense[0]["config"]["units"] = dense[1]["config"]["units"] = 60_000
         inner_members["config.json"] = json.dumps(config).encode()
         members[MODEL_FILE] = _zip(inner_members)
+    elif tamper == "categories":
+        spec = json.loads(members["detector.json"])
+        preprocessing = spec["fitted"]["preprocessing"]
+        preprocessing["config"]["max_categories"] = 30_000
+        preprocessing["categorical"][0]["categories"] = [f"c{i}" for i in range(30_000)]
+        members["detector.json"] = json.dumps(spec).encode()
     elif tamper == "nan":
         spec = json.loads(members["detector.json"])
         spec["fitted"]["threshold"] = float("nan")
