@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import gc
 import os
 import platform
 import statistics
@@ -50,6 +51,10 @@ def run_once(rows: int, data_dir: Path, *, comparison_first: bool) -> dict[str, 
     roles = infer_roles(table.frame)
     X = training_rows(table.frame, roles)
     AutoencoderDetector().warm_up()
+    # As the app does once Keras is loaded (ui/runtime.py): without it, garbage collections
+    # walking Keras' objects during training made jobs take 8 or 12.5 s at random.
+    gc.collect()
+    gc.freeze()
 
     def job(kinds: tuple[str, ...]) -> TrainingJob:
         # Early stopping off, so that both jobs train the same epochs: otherwise a stop a few
