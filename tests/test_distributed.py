@@ -20,7 +20,7 @@ from detector.table import TableStream
 
 pytest.importorskip("distributed", reason="the dask extra is part of the test requirements")
 
-CHUNK = 16_000
+CHUNK = 4_000  # a partition is four chunks: 16 KB, so the files span several
 ROOT = Path(__file__).resolve().parent.parent
 
 
