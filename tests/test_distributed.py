@@ -10,10 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import TINY
-from test_stream import N_ROWS, ROLES, assert_same_rows, awkward_table, read_scored
+from test_stream import N_ROWS, assert_same_rows, read_scored, write_files
 
-from detector.autoencoder import AutoencoderDetector
 from detector.cli import main
 from detector.distributed import INSTALL_HINT, plan_parts
 from detector.table import TableStream
@@ -26,15 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory) -> dict[str, Path]:
-    folder = tmp_path_factory.mktemp("dask")
-    frame = awkward_table()
-    csv = folder / "rows.csv"
-    csv.write_bytes(b"\xef\xbb\xbf" + frame.to_csv(index=False, lineterminator="\r\n").encode("utf-8"))
-    parquet = folder / "rows.parquet"
-    frame.to_parquet(parquet, index=False, row_group_size=700)
-    model = folder / "model"
-    AutoencoderDetector(columns=ROLES, config=TINY).fit(frame.iloc[:2_000]).save(model)
-    return {"csv": csv, "parquet": parquet, "model": model, "folder": folder}
+    return write_files(tmp_path_factory.mktemp("dask"))
 
 
 def test_parts_end_at_record_ends_outside_quotes_and_count_every_row(tmp_path):

@@ -37,18 +37,21 @@ def awkward_table() -> pd.DataFrame:
     return frame
 
 
-@pytest.fixture(scope="module")
-def files(tmp_path_factory) -> dict[str, Path]:
-    folder = tmp_path_factory.mktemp("stream")
+def write_files(folder: Path) -> dict[str, Path]:
+    """The test table as a CSV (with a BOM and CRLF line ends) and a Parquet file, and a model of it."""
     frame = awkward_table()
     csv = folder / "rows.csv"
     csv.write_bytes(b"\xef\xbb\xbf" + frame.to_csv(index=False, lineterminator="\r\n").encode("utf-8"))
     parquet = folder / "rows.parquet"
     frame.to_parquet(parquet, index=False, row_group_size=700)
-    detector = AutoencoderDetector(columns=ROLES, config=TINY).fit(frame.iloc[:2_000])
     model = folder / "model"
-    detector.save(model)
+    AutoencoderDetector(columns=ROLES, config=TINY).fit(frame.iloc[:2_000]).save(model)
     return {"csv": csv, "parquet": parquet, "model": model, "folder": folder}
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory) -> dict[str, Path]:
+    return write_files(tmp_path_factory.mktemp("stream"))
 
 
 def read_scored(path: Path) -> pd.DataFrame:
