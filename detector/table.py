@@ -310,12 +310,51 @@ def _sniff_format(data: _Contents, name: str) -> Literal["csv", "parquet"]:
     return "csv"
 
 
+def _decoded_bytes(metadata, schema: pa.Schema) -> int:
+    """What a Parquet file's columns take in memory once decoded, from its metadata alone.
+
+    Fixed-width columns take their width per row however well they compress (runs of zeros
+    shrink to nothing on disk); other columns at least their stored size before compression.
+    """
+    total = 0
+    for position, column in enumerate(schema):
+        width = column.type.bit_width // 8 if pa.types.is_primitive(column.type) else 0
+        if width:
+            total += width * metadata.num_rows
+            continue
+        total += 8 * metadata.num_rows  # offsets, or a dictionary index per row
+        for group in range(metadata.num_row_groups):
+            row_group = metadata.row_group(group)
+            if position < row_group.num_columns:
+                total += row_group.column(position).total_uncompressed_size
+    return total
+
+
+#: The most a Parquet file may take once decoded (by its own metadata) to be read whole.
+MAX_PARQUET_BYTES = 4 << 30
+MAX_PARQUET_ROWS = 50_000_000
+
+
 def _read_parquet(data: _Contents, name: str) -> tuple[pd.DataFrame, list[str]]:
     import pyarrow.parquet as pq  # only Parquet uploads pay for it
 
     try:
+        parquet = pq.ParquetFile(io.BytesIO(data))
+        metadata = parquet.metadata
+        # The metadata says what decoding would take: a 12 MB file of a billion zeros would
+        # otherwise decode to gigabytes and take the server down with it.
+        size = _decoded_bytes(metadata, parquet.schema_arrow)
+        if size > MAX_PARQUET_BYTES or metadata.num_rows > MAX_PARQUET_ROWS:
+            raise DataError(
+                f"{name} would take {size / 2**30:,.1f} GB in memory once decoded "
+                f"({metadata.num_rows:,} rows), more than this tool reads whole (at most "
+                f"{MAX_PARQUET_BYTES / 2**30:,.0f} GB and {MAX_PARQUET_ROWS:,} rows). Score it with "
+                "`python -m detector score --engine local`, which reads it in chunks."
+            )
         frame = pq.read_table(io.BytesIO(data)).to_pandas()
     except (pa.ArrowException, OSError, ValueError, TypeError) as exc:
+        if isinstance(exc, DataError):
+            raise
         raise DataError(
             f"{name} starts like a Parquet file but cannot be read ({exc}). "
             "Save it again, or export it as CSV."

@@ -149,8 +149,11 @@ def test_the_adopt_buttons_set_the_documented_automatic_thresholds():
         assert view.threshold == pytest.approx(threshold)
         assert metric(at, "Rows flagged") == str(int((scores > threshold).sum()))
         assert at.select_slider(key=view.key("threshold")).value == pytest.approx(threshold)
-    # Best F1 against tiny.csv's labels (rows 0, 20 and 40): the label says which rows count.
-    at.button(key=view.key("adopt_best_f1")).click().run()
+    # Best F1 against tiny.csv's labels (rows 0, 20 and 40): the label says which rows count,
+    # and the button says it needs them.
+    best = at.button(key=view.key("adopt_best_f1"))
+    assert best.label == "Best F1 (uses labels)"
+    best.click().run()
     labels = view.scored.labels
     f1 = f1_score(labels, scores > view.threshold)
     assert f1 == max(f1_score(labels, scores >= s) for s in np.unique(scores))

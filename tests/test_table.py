@@ -640,3 +640,14 @@ def test_a_note_quotes_at_most_80_characters_of_a_huge_cell():
     notes = " ".join(read_table(data).report.notes)
     assert "(2,000,000 characters)" in notes
     assert len(notes) < 1_000
+
+
+def test_a_parquet_file_that_decodes_beyond_the_budget_is_refused_from_its_metadata(monkeypatch):
+    import detector.table as table_module
+
+    buffer = io.BytesIO()
+    pd.DataFrame({"zero": np.zeros(200_000)}).to_parquet(buffer)  # a few kB, 1.6 MB decoded
+    assert len(buffer.getvalue()) < 100_000
+    monkeypatch.setattr(table_module, "MAX_PARQUET_BYTES", 1 << 20)
+    with pytest.raises(DataError, match=r"would take .* once decoded \(200,000 rows\)"):
+        read_table(buffer.getvalue())

@@ -165,8 +165,10 @@ def _threshold_controls(view: ScoredView) -> None:
         ),
     ]
     for column, choice in zip(st.columns(len(choices)), choices, strict=True):
+        name = choice.label.split(" (")[0]  # "Best F1 (0.72, from labels)" -> "Best F1"
+        # A threshold read off the labels is one a user without labels cannot have: say so.
         column.button(
-            choice.label.split(" (")[0],  # "Best F1 (0.72, from labels)" -> "Best F1"
+            f"{name} (uses labels)" if "from labels" in choice.label else name,
             key=view.key(f"adopt_{choice.method}"),
             on_click=view.set_threshold,
             args=(choice.threshold,),
