@@ -202,6 +202,7 @@ def _parser() -> argparse.ArgumentParser:
 def _train(args: argparse.Namespace) -> int:
     from detector.results import unscored_note
     from detector.table import read_table
+    from detector.training import training_rows
 
     metadata: dict[str, object] = {"source": Path(args.input).name}
     if args.sample is not None:
@@ -218,6 +219,7 @@ def _train(args: argparse.Namespace) -> int:
     for note in notes:
         _say(f"  note: {note}")
     roles = _roles(frame, args.columns, args.label_column)
+    training_rows(frame, roles)  # refuses a table too small to learn from, before anything else
     _say(
         f"features ({len(roles.features)}): {', '.join(roles.features)}"
         + (f"; label: {roles.label}" if roles.label else "")

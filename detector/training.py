@@ -424,6 +424,11 @@ def feature_roles(roles: ColumnRoles) -> ColumnRoles:
     return ColumnRoles(numeric=roles.numeric, categorical=roles.categorical)
 
 
+#: Fewer rows than this cannot show a model what is usual (the app and the CLI refuse them; the
+#: estimators themselves accept any 2 rows, as scikit-learn's checks expect).
+MIN_TRAINING_ROWS = 10
+
+
 def training_rows(
     frame: pd.DataFrame,
     roles: ColumnRoles,
@@ -450,6 +455,13 @@ def training_rows(
                 "to train on. Train on all rows instead."
             )
         rows = frame.loc[normal]
+    if len(rows) < MIN_TRAINING_ROWS:
+        which = ("normal row" if normal_only else "row") + ("" if len(rows) == 1 else "s")
+        raise DataError(
+            f"There {'is' if len(rows) == 1 else 'are'} only {len(rows)} {which} to train on; a "
+            f"model needs at least {MIN_TRAINING_ROWS} to learn what is usual. "
+            "Upload more rows."
+        )
     return rows.loc[:, list(roles.features)]
 
 

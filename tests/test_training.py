@@ -230,12 +230,13 @@ def test_presets_differ_in_budget_and_share_the_library_defaults():
 
 
 def labelled_frame() -> pd.DataFrame:
+    """Sixteen rows; the second of every four is a labelled anomaly."""
     return pd.DataFrame(
         {
-            "a": [1.0, 2.0, 3.0, 4.0],
-            "site": ["n", "s", "n", "s"],
-            "when": ["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04"],
-            "label": [0, 1, 0, 0],
+            "a": np.arange(1.0, 17.0),
+            "site": ["n", "s"] * 8,
+            "when": [f"2024-01-{day:02d}" for day in range(1, 17)],
+            "label": [0, 1, 0, 0] * 4,
         }
     )
 
@@ -246,7 +247,7 @@ def test_training_rows_never_include_the_label_or_timestamp():
     rows = training_rows(labelled_frame(), roles)
 
     assert list(rows.columns) == ["a", "site"]
-    assert len(rows) == 4
+    assert len(rows) == 16
     assert feature_roles(roles) == ColumnRoles(numeric=("a",), categorical=("site",))
 
 
@@ -255,7 +256,7 @@ def test_training_on_normal_rows_drops_labelled_anomalies():
 
     rows = training_rows(labelled_frame(), roles, normal_only=True)
 
-    assert rows["a"].tolist() == [1.0, 3.0, 4.0]
+    assert rows["a"].tolist() == [a for a in range(1, 17) if a % 4 != 2]
 
 
 def test_training_on_normal_rows_needs_a_label():
@@ -341,3 +342,13 @@ def test_a_stopped_job_has_no_comparison(jobs):
     assert progress.status == "stopped"
     assert job.baselines is None
     assert job.comparison_error is None
+
+
+def test_too_few_rows_to_learn_from_are_refused_with_the_count():
+    roles = ColumnRoles(numeric=("a", "b"))
+    with pytest.raises(DataError, match="only 2 rows to train on; a model needs at least 10"):
+        training_rows(ROWS, roles)
+    frame = pd.DataFrame({"a": np.arange(12.0), "b": np.arange(12.0), "label": [0] + [1] * 11})
+    with pytest.raises(DataError, match="only 1 normal row to train on"):
+        training_rows(frame, ColumnRoles(numeric=("a", "b"), label="label"), normal_only=True)
+    assert len(training_rows(frame, ColumnRoles(numeric=("a", "b"), label="label"))) == 12
