@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from test_stream import N_ROWS, assert_same_rows, read_scored, write_files
+from test_stream import N_ROWS, assert_same_rows, read_scored, score_a_file_with_a_bad_row, write_files
 
 from detector.cli import main
 from detector.distributed import INSTALL_HINT, plan_parts
@@ -102,16 +102,5 @@ def test_without_the_extra_the_cli_says_how_to_install_it(files, tmp_path):
 
 
 def test_a_bad_row_on_a_worker_ends_with_one_error_line_naming_it_and_no_output(files, tmp_path, capsys):
-    lines = files["csv"].read_bytes().split(b"\r\n")
-    lines[2_000] += b",extra"  # data row 2,000, in a partition well past the first
-    broken = tmp_path / "broken.csv"
-    broken.write_bytes(b"\r\n".join(lines))
-    out = tmp_path / "out.csv"
-    args = ["score", str(broken), "--model", str(files["model"]), "--output", str(out), "--engine", "dask",
-            "--workers", "2", "--chunk-mb", "0.02"]
-    assert main(args) == 2
-    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1
-    assert "row 2,000 has 7 fields but the header has 6" in errors[0]
-    assert not out.exists()
-    assert not list(tmp_path.glob("*.partial"))
+    # Row 2,000 lies in a partition well past the first (partitions of 80 KB here).
+    score_a_file_with_a_bad_row(files, tmp_path, capsys, "--engine", "dask", "--workers", "2")

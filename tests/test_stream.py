@@ -137,13 +137,18 @@ def test_parquet_output_keeps_parquet_values_and_types(files):
     )
 
 
-def test_a_bad_row_mid_file_names_its_row_and_leaves_no_output(files, tmp_path, capsys):
+def score_a_file_with_a_bad_row(files, tmp_path, capsys, *engine: str) -> tuple[list[str], Path]:
+    """Score a copy of the test CSV whose data row 2,000 has a field too many; check the refusal.
+
+    Returns the command's arguments and the output path, which must not exist: the run ends
+    with exit 2, one ``error:`` line naming the row, and no output or partial file left.
+    """
     lines = files["csv"].read_bytes().split(b"\r\n")
-    lines[2_000] += b",extra"  # data row 2,000 (line 2,001) has one field too many
+    lines[2_000] += b",extra"  # data row 2,000 (line 2,001)
     broken = tmp_path / "broken.csv"
     broken.write_bytes(b"\r\n".join(lines))
     out = tmp_path / "out.csv"
-    args = ["score", str(broken), "--model", str(files["model"]), "--output", str(out), "--engine", "local",
+    args = ["score", str(broken), "--model", str(files["model"]), "--output", str(out), *engine,
             "--chunk-mb", "0.02"]
     assert main(args) == 2
     errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
@@ -151,6 +156,11 @@ def test_a_bad_row_mid_file_names_its_row_and_leaves_no_output(files, tmp_path, 
     assert "row 2,000 has 7 fields but the header has 6" in errors[0]
     assert not out.exists()
     assert not list(tmp_path.glob("*.partial"))
+    return args, out
+
+
+def test_a_bad_row_mid_file_names_its_row_and_leaves_no_output(files, tmp_path, capsys):
+    args, out = score_a_file_with_a_bad_row(files, tmp_path, capsys, "--engine", "local")
 
     assert main([*args, "--on-bad-rows", "skip"]) == 0
     err = capsys.readouterr().err
