@@ -355,7 +355,7 @@ else:
     roles = dataset.roles
     st.caption(
         f"Dataset **{fmt.plain(dataset.name)}**: {len(roles.features)} feature columns"
-        + (f"; label `{roles.label}` is kept for evaluation only." if roles.label else ".")
+        + (f"; label {fmt.code(roles.label)} is kept for evaluation only." if roles.label else ".")
         + (" Training only on rows the label marks normal." if dataset.normal_only else "")
     )
     family = choose_family(state.settings)

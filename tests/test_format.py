@@ -25,3 +25,27 @@ from ui import format as fmt
 )
 def test_plain_escapes_what_markdown_would_format(text, shown):
     assert fmt.plain(text) == shown
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("label", "`label`"),
+        ("a`b", "``a`b``"),
+        ("x` ![img](http://evil.example/i.png) [link](http://evil.example) `y",
+         "``x` ![img](http://evil.example/i.png) [link](http://evil.example) `y``"),
+        ("`edge``", "``` `edge`` ```"),
+        ("two\nlines", "`two lines`"),
+    ],
+)
+def test_a_code_span_holds_any_name_literally(name, expected):
+    assert fmt.code(name) == expected
+
+
+def test_a_label_name_cannot_break_out_of_its_code_span_in_the_rendered_page():
+    import markdown_it
+
+    hostile = "x` ![img](http://evil.example/i.png) `y"
+    html = markdown_it.MarkdownIt().render(f"label {fmt.code(hostile)}")
+    assert "<img" not in html
+    assert "<code>" in html

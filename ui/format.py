@@ -25,6 +25,20 @@ def plain(text: object) -> str:
     return _MARKDOWN.sub(lambda match: "\\" + match.group(0), str(text))
 
 
+def code(text: object) -> str:
+    """``text`` as a Markdown code span that it cannot break out of, however many backticks it holds.
+
+    Backslashes do not escape inside a code span, so the span is fenced with one more backtick
+    than the longest run in the text (CommonMark), padded with a space when the text starts or
+    ends with a backtick: a column named ``a` ![x](http://evil) `b`` stays literal text.
+    """
+    value = " ".join(str(text).split("\n"))
+    longest = max((len(run) for run in re.findall(r"`+", value)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if value.startswith("`") or value.endswith("`") else ""
+    return f"{fence}{pad}{value}{pad}{fence}"
+
+
 def duration(seconds: float) -> str:
     """``75.2`` -> ``"1:15"``; an hour or more -> ``"1:02:03"``."""
     total = max(0, round(seconds))

@@ -209,7 +209,7 @@ def _headline(view: ScoredView, threshold: float) -> None:
     columns[4].metric("Recall", fmt.ratio(evaluation.recall), help="Share of labelled anomalies "
                       "that are flagged.")
     columns[5].metric("F1", fmt.ratio(evaluation.f1), help="Harmonic mean of precision and recall.")
-    st.markdown(f"**How good is this**, against the label column `{scored.label_column}`")
+    st.markdown(f"**How good is this**, against the label column {fmt.code(scored.label_column)}")
     matrix, roc, pr = st.columns([2, 3, 3])
     with matrix:
         st.metric("ROC-AUC", fmt.ratio(evaluation.roc_auc), help="Chance that a random anomaly "

@@ -34,7 +34,7 @@ def _dataset_status(state: AppState) -> None:
     rows, columns = dataset.shape
     st.caption(f"{fmt.plain(dataset.name)} · {rows:,} rows × {columns:,} columns")
     roles = dataset.roles
-    label = f" · label `{roles.label}`" if roles.label else " · no label"
+    label = f" · label {fmt.code(roles.label)}" if roles.label else " · no label"
     st.caption(f"{len(roles.features)} feature columns{label}")
 
 
