@@ -1559,13 +1559,21 @@ class TableStream:
 
     def _csv_chunks(self) -> Iterator[TableChunk]:
         source = pa.OSFile(str(self.path))
+        encoding = self.dialect.encoding.replace("utf-8-sig", "utf8")
+        batches = self._csv_batches(source, encoding=encoding, skip_rows=self._skip_lines, first_row=0)
         try:
-            yield from self._csv_batches(source, skip_rows=self._skip_lines, first_row=0)
+            for chunk in batches:
+                self.fraction_read = min(source.tell() / max(self.size, 1), 1.0)
+                yield chunk
         finally:
             source.close()
+        self.fraction_read = 1.0
 
-    def _csv_batches(self, source: pa.NativeFile, *, skip_rows: int, first_row: int) -> Iterator[TableChunk]:
-        """Parse ``source`` (header line first) into chunks whose rows come after ``first_row``."""
+    def _csv_batches(
+        self, source: pa.NativeFile, *, encoding: str, skip_rows: int, first_row: int,
+    ) -> Iterator[TableChunk]:
+        """Parse ``source`` (header line first, in ``encoding``) into chunks whose rows come after
+        ``first_row``."""
         n_fields = len(self._header)
         bad: list[BadRow] = []
 
@@ -1576,7 +1584,6 @@ class TableStream:
             ))
             return "skip"
 
-        encoding = self.dialect.encoding.replace("utf-8-sig", "utf8") if source is not None else "utf8"
         reader = pacsv.open_csv(
             source,
             read_options=pacsv.ReadOptions(
@@ -1618,8 +1625,6 @@ class TableStream:
                 # would have held it: numbers are worked out from every row left out so far.
                 skipped += [row.row for row in bad if row.row is not None]
                 self._raise_or_keep(bad)
-            if self.size:
-                self.fraction_read = min(source.tell() / self.size, 1.0)
             if batch.num_rows == 0:
                 continue
             columns = [pa.chunked_array([batch.column(i)]) for i in range(n_fields)]
@@ -1639,7 +1644,6 @@ class TableStream:
             frame.index = text.index = pd.RangeIndex(len(frame))
             yield TableChunk(first_row=start, frame=frame, text=text, notes=tuple(notes), rows=rows)
             first += len(frame)
-        self.fraction_read = 1.0
         if first == first_row and first_row == 0 and not self.skipped:
             raise DataError(
                 f"{self.name} has a header ({_preview(self._header)}) but no data rows. "
@@ -1655,15 +1659,11 @@ class TableStream:
         with self.path.open("rb") as file:
             file.seek(start)
             data = file.read(end - start)
-        encoding = self.dialect.encoding
-        header = self._header_line.encode("utf-8")
-        if encoding not in ("utf-8", "utf-8-sig"):
-            data = data.decode(encoding).encode("utf-8")
-        saved, self.size = self.size, 0
-        try:
-            yield from self._csv_batches(pa.BufferReader(header + data), skip_rows=0, first_row=first_row)
-        finally:
-            self.size = saved
+        if self.dialect.encoding not in ("utf-8", "utf-8-sig"):
+            data = data.decode(self.dialect.encoding).encode("utf-8")
+        # The header (decoded from the file's head) and the part, both UTF-8 by now.
+        source = pa.BufferReader(self._header_line.encode("utf-8") + data)
+        yield from self._csv_batches(source, encoding="utf8", skip_rows=0, first_row=first_row)
 
     def _raise_or_keep(self, bad: list[BadRow]) -> None:
         if not bad:

@@ -243,3 +243,15 @@ def test_train_refuses_a_device_instead_of_reading_it_until_memory_runs_out(tmp_
     assert errors == [
         "error: /dev/zero is not a regular file (a device or a pipe); save the data to a file first."
     ]
+
+
+def test_a_part_of_a_file_in_another_encoding_reads_like_the_whole(tmp_path):
+    frame = pd.DataFrame({"city": ["Zürich", "Malmö", "Gent"] * 2_000, "n": np.arange(6_000.0)})
+    path = tmp_path / "latin.csv"
+    path.write_bytes(frame.to_csv(index=False).encode("cp1252"))
+    stream = read_table_chunks(path)
+    header = len(b"city,n\n")
+    middle = path.read_bytes().index(b"\n", 30_000) + 1  # a line end past the first rows
+    parts = [*stream.read_part(header, middle, 0), *stream.read_part(middle, path.stat().st_size, 0)]
+    text = pd.concat([c.text for c in parts], ignore_index=True)
+    assert text["city"].tolist() == frame["city"].tolist()
