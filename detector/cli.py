@@ -361,29 +361,27 @@ def _score_in_memory(args: argparse.Namespace, detector):
     """Read the whole file, score it, write it: the chunked path's steps on one chunk."""
     import time
 
-    from detector.stream import OutputFile, ScoreSummary, check_columns, output_format, score_chunk
+    from detector.results import match_columns
+    from detector.stream import OutputFile, ScoreSummary, output_format, score_chunk
     from detector.table import TableChunk, read_table, read_table_text
 
     started = time.perf_counter()
     table = read_table(args.input)
     _say(f"read {args.input}: {table.report.n_rows:,} rows x {table.report.n_columns} columns")
-    check_columns(detector, list(table.frame.columns), table.name)
+    match_columns(table.frame.columns, detector.feature_columns).check()
     threshold = detector.threshold_ if args.threshold is None else args.threshold
     fmt = output_format(args.output)
-    text = read_table_text(args.input, table.report.dialect)
-    chunk = TableChunk(first_row=0, frame=table.frame, text=text)
+    arrow = None
     if fmt == "parquet" and table.report.dialect.format == "parquet":
         import pyarrow as pa
 
-        chunk = TableChunk(
-            first_row=0, frame=table.frame, text=text,
-            arrow=pa.Table.from_pandas(table.frame, preserve_index=False),
-        )
+        arrow = pa.Table.from_pandas(table.frame, preserve_index=False)
+    text = read_table_text(args.input, table.report.dialect)
+    chunk = TableChunk(first_row=0, frame=table.frame, text=text, arrow=arrow)
     summary = ScoreSummary(output=Path(args.output), threshold=threshold)
     with OutputFile(args.output, fmt) as out:
         part = score_chunk(
             detector, chunk, threshold, fmt=fmt, only_flagged=args.only_flagged, header=True,
-            arrow=chunk.arrow,
         )
         out.write(part.data)
         summary.add(part)

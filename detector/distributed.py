@@ -26,7 +26,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,12 +34,12 @@ import numpy as np
 import pandas as pd
 
 from detector.errors import DataError
+from detector.results import match_columns
 from detector.stream import (
     OutputFile,
     ScoredChunk,
     ScoreSummary,
     StreamProgress,
-    check_columns,
     output_format,
     score_chunk,
 )
@@ -231,12 +231,7 @@ def _read_part(part: Part, job: _Job) -> pd.DataFrame:
     """A partition's rows as a frame: its typed columns, plus (for CSV) the original text of each
     under ``"\\0text\\0" + name``, and the row numbers in ``"\\0row\\0"``."""
     stream = _stream(job)
-    if stream.format == "parquet":
-        table = stream._parquet.read_row_groups(range(part.start, part.end))
-        chunk = _parquet_chunk(stream, table, part.first_row)
-        chunks = [chunk]
-    else:
-        chunks = list(stream.read_part(part.start, part.end, part.first_row))
+    chunks = list(stream.read_part(part.start, part.end, part.first_row))
     if stream.format != "parquet" and stream.on_bad_rows == "error":
         n_read = sum(len(chunk.frame) for chunk in chunks)
         if n_read != part.n_rows:
@@ -252,16 +247,6 @@ def _read_part(part: Part, job: _Job) -> pd.DataFrame:
     return frame
 
 
-def _parquet_chunk(stream: TableStream, table, first_row: int) -> TableChunk:
-    frame = table.to_pandas()
-    if not isinstance(frame.index, pd.RangeIndex):
-        frame = frame.reset_index()
-    frame.columns = stream.columns
-    frame.index = pd.RangeIndex(len(frame))
-    text = pd.DataFrame({c: frame[c].astype(str).where(frame[c].notna(), "") for c in frame.columns})
-    return TableChunk(first_row=first_row, frame=frame, text=text)
-
-
 _TEXT, _ROW = "\0text\0", "\0row\0"
 
 
@@ -269,11 +254,9 @@ def _pack(chunks: list[TableChunk]) -> pd.DataFrame:
     """One frame per partition (what dask.dataframe moves): typed columns, text columns, row numbers."""
     parts = []
     for chunk in chunks:
-        rows = chunk.rows if chunk.rows is not None else np.arange(
-            chunk.first_row + 1, chunk.first_row + len(chunk.frame) + 1
-        )
         text = chunk.text.add_prefix(_TEXT)
-        parts.append(pd.concat([chunk.frame, text, pd.DataFrame({_ROW: rows.astype(np.int64)})], axis=1))
+        rows = pd.DataFrame({_ROW: chunk.row_numbers.astype(np.int64)})
+        parts.append(pd.concat([chunk.frame, text, rows], axis=1))
     return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
 
 
@@ -293,14 +276,12 @@ def _unpack(frame: pd.DataFrame, columns: list[str]) -> TableChunk:
 def _score_part(frame: pd.DataFrame, job: _Job, columns: list[str], index: int) -> ScoredChunk:
     detector = worker_detector(job.bundle)
     chunk = _unpack(frame, columns)
-    arrow = None
     if job.fmt == "parquet" and job.source_format == "parquet":
         import pyarrow as pa
 
-        arrow = pa.Table.from_pandas(chunk.frame, preserve_index=False)
+        chunk = replace(chunk, arrow=pa.Table.from_pandas(chunk.frame, preserve_index=False))
     part = score_chunk(
         detector, chunk, job.threshold, fmt=job.fmt, only_flagged=job.only_flagged, header=index == 0,
-        arrow=arrow,
     )
     part.notes = tuple(frame.attrs.get("notes", ()))
     part.skipped = tuple(frame.attrs.get("skipped", ()))
@@ -353,7 +334,7 @@ def score_file_on_dask(
 
     detector = load_bundle(bundle).detector  # checked here, once, before any worker starts
     stream = TableStream(source, chunk_bytes=chunk_bytes, on_bad_rows=on_bad_rows)
-    check_columns(detector, stream.columns, stream.name)
+    match_columns(stream.columns, detector.feature_columns).check()
     threshold = detector.threshold_ if threshold is None else float(threshold)
     # A partition is a few chunks: per-task costs (re-reading the file's head, scheduling,
     # sending the result) then stay small next to the work (benchmarks/scale_out.py).
@@ -374,7 +355,7 @@ def score_file_on_dask(
                 chunk_bytes=chunk_bytes, on_bad_rows=on_bad_rows, output=str(out.partial),
                 source_format=stream.format,
             )
-            meta = _meta(stream, detector)
+            meta = _meta(stream)
             frames = dd.from_map(
                 _read_part, parts, job=job, meta=meta, divisions=None, enforce_metadata=False,
             )
@@ -419,7 +400,7 @@ def _report(on_progress, summary: ScoreSummary, total_rows: int, started: float)
         on_progress(StreamProgress(summary.rows, fraction, time.perf_counter() - started))
 
 
-def _meta(stream: TableStream, detector: BaseDetector) -> pd.DataFrame:
+def _meta(stream: TableStream) -> pd.DataFrame:
     """An empty frame shaped like a partition (dask.dataframe wants one; types are not enforced)."""
     columns = {name: pd.Series([], dtype=object) for name in stream.columns}
     columns |= {_TEXT + name: pd.Series([], dtype=object) for name in stream.columns}

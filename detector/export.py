@@ -18,7 +18,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from detector.errors import DataError
-from detector.table import Table, read_table_text
+from detector.table import Table, read_table_text, values_as_text
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -210,8 +210,7 @@ def original_text(table: Table, data: bytes | Path | None) -> pd.DataFrame:
     Without ``data`` (a table built in memory) the typed values are written as text instead.
     """
     if data is None:
-        frame = table.frame
-        return pd.DataFrame({c: frame[c].astype(str).where(frame[c].notna(), "") for c in frame.columns})
+        return values_as_text(table.frame)
     text = read_table_text(data, table.report.dialect)
     if text.shape != table.frame.shape:
         raise DataError(

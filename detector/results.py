@@ -317,10 +317,13 @@ def score_table(
 def unscored_note(scores: np.ndarray) -> str | None:
     """'3 rows had no feature values (first at row 4) and could not be scored', or None."""
     unscored = np.flatnonzero(~np.isfinite(scores))
-    if not unscored.size:
-        return None
-    rows = "1 row" if unscored.size == 1 else f"{unscored.size:,} rows"
-    return f"{rows} had no feature values (first at row {unscored[0] + 1}) and could not be scored"
+    return unscored_sentence(int(unscored.size), int(unscored[0]) + 1) if unscored.size else None
+
+
+def unscored_sentence(count: int, first_row: int) -> str:
+    """The sentence of :func:`unscored_note` for ``count`` rows, the first at 1-based ``first_row``."""
+    rows = "1 row" if count == 1 else f"{count:,} rows"
+    return f"{rows} had no feature values (first at row {first_row}) and could not be scored"
 
 
 @dataclass(frozen=True)

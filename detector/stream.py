@@ -29,7 +29,7 @@ from detector.drift import DriftAccumulator, DriftReport
 from detector.errors import DataError
 from detector.explanations import top_columns
 from detector.export import rows_csv, scored_rows_frame
-from detector.results import match_columns
+from detector.results import match_columns, unscored_sentence
 from detector.table import CHUNK_BYTES, BadRow, TableChunk, TableStream
 from detector.thresholds import flag
 
@@ -113,10 +113,9 @@ class ScoreSummary:
                 self.drift.merge(part.drift)
 
     def unscored_note(self) -> str | None:
-        if not self.unscored:
+        if not self.unscored or self.first_unscored is None:
             return None
-        rows = "1 row" if self.unscored == 1 else f"{self.unscored:,} rows"
-        return f"{rows} had no feature values (first at row {self.first_unscored}) and could not be scored"
+        return unscored_sentence(self.unscored, self.first_unscored)
 
 
 @dataclass
@@ -136,12 +135,12 @@ class ScoredChunk:
 
 def score_chunk(
     detector: BaseDetector, chunk: TableChunk, threshold: float, *, fmt: str, only_flagged: bool,
-    header: bool, arrow: pa.Table | None = None,
+    header: bool,
 ) -> ScoredChunk:
     """Score one chunk and render its rows for the output, as the in-memory path renders a file.
 
-    ``arrow`` is the chunk's original values for Parquet output from a Parquet input (kept
-    with their types); otherwise the original text is written.
+    Parquet output keeps a Parquet input's values with their types (``chunk.arrow``); otherwise
+    the original text is written.
     """
     scores, shares = detector.score_with_contributions(chunk.frame)
     flagged = flag(scores, threshold)
@@ -156,7 +155,7 @@ def score_chunk(
             first_row=chunk.first_row, header=header, rows=chunk.rows,
         )
     else:
-        data = _arrow_rows(chunk, scores, flagged, top, only_flagged=only_flagged, arrow=arrow)
+        data = _arrow_rows(chunk, scores, flagged, top, only_flagged=only_flagged)
     n_flagged = int(np.count_nonzero(flagged))
     return ScoredChunk(
         data=data,
@@ -164,21 +163,17 @@ def score_chunk(
         n_written=n_flagged if only_flagged else len(scores),
         n_flagged=n_flagged,
         n_unscored=int(unscored.size),
-        first_unscored=_row_number(chunk, unscored[0]) if unscored.size else None,
+        first_unscored=int(chunk.row_numbers[unscored[0]]) if unscored.size else None,
         notes=chunk.notes,
         drift=drift,
     )
 
 
-def _row_number(chunk: TableChunk, position: int) -> int:
-    """The 1-based row number in the file of the chunk's row at ``position``."""
-    return int(chunk.rows[position]) if chunk.rows is not None else chunk.first_row + int(position) + 1
-
-
 def _arrow_rows(
     chunk: TableChunk, scores: np.ndarray, flagged: np.ndarray, top: pd.Series | None, *,
-    only_flagged: bool, arrow: pa.Table | None,
+    only_flagged: bool,
 ) -> pa.Table:
+    arrow = chunk.arrow
     frame = scored_rows_frame(chunk.text, scores, flagged, top, first_row=chunk.first_row, rows=chunk.rows)
     keep = np.flatnonzero(flagged & np.isfinite(scores)) if only_flagged else None
     columns: dict[str, pa.Array] = {}
@@ -192,13 +187,6 @@ def _arrow_rows(
                 values = values.cast(pa.string()) if not pa.types.is_string(values.type) else values
         columns[str(name)] = values if keep is None else values.take(pa.array(keep))
     return pa.table(columns)
-
-
-def check_columns(detector: BaseDetector, columns: list[str], name: str) -> None:
-    """Refuse a file without every column the model needs (the in-memory path's check)."""
-    match = match_columns(pd.Index(columns), detector.feature_columns)
-    if match.missing:
-        match.check()
 
 
 class OutputFile:
@@ -288,16 +276,14 @@ def score_file(
     """
     started = time.perf_counter()
     stream = TableStream(source, chunk_bytes=chunk_bytes, on_bad_rows=on_bad_rows)
-    check_columns(detector, stream.columns, stream.name)
+    match_columns(stream.columns, detector.feature_columns).check()
     threshold = detector.threshold_ if threshold is None else float(threshold)
     fmt = output_format(output)
     summary = ScoreSummary(output=Path(output), threshold=threshold, notes=list(stream.notes))
     with OutputFile(output, fmt) as out:
         for index, chunk in enumerate(stream):
-            arrow = chunk.arrow if fmt == "parquet" else None
             part = score_chunk(
                 detector, chunk, threshold, fmt=fmt, only_flagged=only_flagged, header=index == 0,
-                arrow=arrow,
             )
             out.write(part.data)
             summary.add(part)
@@ -350,9 +336,7 @@ def sample_table(
     notes = list(stream.notes)
     total = 0
     for chunk in stream:
-        numbers = chunk.rows if chunk.rows is not None else np.arange(
-            chunk.first_row + 1, chunk.first_row + len(chunk.frame) + 1
-        )
+        numbers = chunk.row_numbers
         total += len(chunk.frame)
         notes += [note for note in chunk.notes if note not in notes]
         frame = chunk.frame if kept is None else pd.concat([kept, chunk.frame], ignore_index=True)
@@ -380,5 +364,5 @@ def _duration(seconds: float) -> str:
 
 __all__ = [
     "OUTPUT_FORMATS", "STREAM_ABOVE_BYTES", "OutputFile", "SampledTable", "ScoreSummary", "ScoredChunk",
-    "StreamProgress", "check_columns", "output_format", "sample_table", "score_chunk", "score_file",
+    "StreamProgress", "output_format", "sample_table", "score_chunk", "score_file",
 ]

@@ -9,6 +9,7 @@ import io
 import mmap
 import os
 import re
+import stat
 import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -27,7 +28,7 @@ from detector.errors import DataError, quote_cell
 
 __all__ = [
     "CHUNK_BYTES", "BadRow", "Dialect", "ReadReport", "Table", "TableChunk", "TableStream", "read_table",
-    "read_table_chunks", "read_table_text",
+    "read_table_chunks", "read_table_text", "values_as_text",
 ]
 
 Source = str | os.PathLike | bytes | bytearray | memoryview | BinaryIO
@@ -228,12 +229,16 @@ def read_table_text(source: Source, dialect: Dialect) -> pd.DataFrame:
     data, name = _read_source(source)
     if dialect.format == "parquet":
         frame, _ = _read_parquet(data, name)
-        return pd.DataFrame(
-            {col: frame[col].astype(str).where(frame[col].notna(), "") for col in frame.columns}
-        )
+        return values_as_text(frame)
     text = _TextData.decode(data, name, encoding=dialect.encoding)
     raw = _parse_csv(text, dialect, name)
     return pd.DataFrame({n: c.to_pandas() for n, c in zip(raw.names, raw.columns, strict=True)})
+
+
+def values_as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Typed values as text cells, for files that store values rather than text (Parquet): each
+    value through ``str``, missing values as ""."""
+    return pd.DataFrame({col: frame[col].astype(str).where(frame[col].notna(), "") for col in frame.columns})
 
 
 # --- getting bytes and recognising the format -------------------------------------------------
@@ -245,13 +250,10 @@ def _read_source(source: Source) -> tuple[_Contents, str]:
         return bytes(source), "table"
     if isinstance(source, str | os.PathLike):
         path = Path(source)
-        _check_regular_file(path)  # /dev/zero or a pipe would be read until memory runs out
+        # Missing files, folders, /dev/zero and pipes are refused before anything is read.
+        _check_regular_file(path)
         try:
             return _map_file(path), path.name
-        except FileNotFoundError:
-            raise DataError(f"{path}: file not found. Check the path and try again.") from None
-        except IsADirectoryError:
-            raise DataError(f"{path} is a folder, not a file. Pick a .csv or .parquet file.") from None
         except OSError as exc:
             raise DataError(f"{path}: cannot open the file ({exc.strerror or exc}).") from None
     if hasattr(source, "read"):
@@ -406,11 +408,7 @@ class _TextData:
             encoding = _detect_encoding(data, ascii_text)
             if encoding.startswith(("utf-16", "utf-32")):
                 quoted = None  # a quote is two or four bytes there
-            if encoding in ("cp1252", "latin-1"):
-                notes.append(
-                    f"the file is not UTF-8; it was read as {encoding} (Western European) text. "
-                    "Check that accented letters look right; if not, save the file as UTF-8"
-                )
+            notes += _encoding_notes(encoding)
         try:
             if encoding in ("utf-8", "utf-8-sig"):
                 has_bom = data[:3] == codecs.BOM_UTF8
@@ -425,14 +423,9 @@ class _TextData:
                 "and upload it again."
             ) from None
         head = utf8[:_SAMPLE_BYTES].decode("utf-8", errors="ignore")
-        if _looks_binary(head):
-            raise DataError(
-                f"{name} does not look like a text table: it contains binary data (first at "
-                f"{_first_control(head)}). Upload a CSV, TSV or Parquet file."
-            )
+        _refuse_binary(head, name)
         forced = None
-        # Excel writes a first line "sep=;" to announce the delimiter.
-        match = re.match(r"sep=([,;\t|])[ \t]*(\r\n|\n|\r|$)", head)
+        match = _SEP_LINE.match(head)
         if match:
             forced = match.group(1)
             utf8 = utf8[len(match.group(0).encode("utf-8")) :]
@@ -520,6 +513,48 @@ def _in_halves(view: np.ndarray, scan: Callable[[np.ndarray], _T]) -> list[_T]:
 
 
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
+
+
+# Excel writes a first line "sep=;" to announce the delimiter.
+_SEP_LINE = re.compile(r"sep=([,;\t|])[ \t]*(\r\n|\n|\r|$)")
+
+
+def _encoding_notes(encoding: str) -> list[str]:
+    """The note for a file read in a Western-European fallback encoding (none for UTF-8/16/32)."""
+    if encoding not in ("cp1252", "latin-1"):
+        return []
+    return [
+        f"the file is not UTF-8; it was read as {encoding} (Western European) text. "
+        "Check that accented letters look right; if not, save the file as UTF-8"
+    ]
+
+
+def _refuse_binary(head: str, name: str) -> None:
+    """Raise a DataError when the start of the text holds binary data."""
+    if _looks_binary(head):
+        raise DataError(
+            f"{name} does not look like a text table: it contains binary data (first at "
+            f"{_first_control(head)}). Upload a CSV, TSV or Parquet file."
+        )
+
+
+def _header_names(header: list[str]) -> tuple[list[str], list[str]]:
+    """The column names a header gives (see :func:`_column_names`), with a note when the header
+    looks like a row of data."""
+    names, notes = _column_names(header)
+    if all(re.fullmatch(_NUM_DOT_RE, h.strip()) for h in header):
+        notes.append(
+            f"the first row ({_preview(header)}) looks like data, not column names; it was "
+            "used as the header. Add a header row if your file has none"
+        )
+    return names, notes
+
+
+def _no_data_rows(name: str, header: list[str]) -> DataError:
+    return DataError(
+        f"{name} has a header ({_preview(header)}) but no data rows. "
+        "Upload a file with at least one row below the header."
+    )
 
 
 def _looks_binary(sample: str) -> bool:
@@ -618,16 +653,8 @@ def _parse_csv(
         raw.columns = [c.slice(1) for c in raw.columns]
     header = raw.names
     if len(raw.columns[0]) == 0:
-        raise DataError(
-            f"{name} has a header ({_preview(header)}) but no data rows. "
-            "Upload a file with at least one row below the header."
-        )
-    raw.names, notes = _column_names(header)
-    if all(re.fullmatch(_NUM_DOT_RE, h.strip()) for h in header):
-        notes.append(
-            f"the first row ({_preview(header)}) looks like data, not column names; it was "
-            "used as the header. Add a header row if your file has none"
-        )
+        raise _no_data_rows(name, header)
+    raw.names, notes = _header_names(header)
     raw.notes += notes
     return raw
 
@@ -1395,6 +1422,13 @@ class TableChunk:
     #: For a Parquet file, the rows' values as stored (with their types), columns renamed.
     arrow: pa.Table | None = field(default=None, repr=False)
 
+    @property
+    def row_numbers(self) -> np.ndarray:
+        """Each row's 1-based number in the file."""
+        if self.rows is not None:
+            return np.asarray(self.rows)
+        return np.arange(self.first_row + 1, self.first_row + len(self.frame) + 1)
+
 
 @dataclass(frozen=True)
 class BadRow:
@@ -1488,26 +1522,28 @@ class TableStream:
         first = 0
         try:
             for batch in self._parquet.iter_batches(batch_size=batch_rows):
-                table = pa.Table.from_batches([batch])
-                frame = table.to_pandas()
-                if not isinstance(frame.index, pd.RangeIndex):
-                    frame = frame.reset_index()
-                    table = pa.Table.from_pandas(frame, preserve_index=False)
-                frame.columns = self.columns
-                frame.index = pd.RangeIndex(len(frame))
-                text = pd.DataFrame(
-                    {col: frame[col].astype(str).where(frame[col].notna(), "") for col in frame.columns}
-                )
-                first += len(frame)
+                chunk = self._parquet_chunk(pa.Table.from_batches([batch]), first)
+                first += len(chunk.frame)
                 self.fraction_read = first / max(metadata.num_rows, 1)
-                yield TableChunk(
-                    first_row=first - len(frame), frame=frame, text=text,
-                    arrow=table.rename_columns(self.columns).replace_schema_metadata(None),
-                )
+                yield chunk
         except (pa.ArrowException, OSError, ValueError, TypeError) as exc:
             raise DataError(
                 f"{self.name}: the Parquet file cannot be read past row {first:,} ({exc})."
             ) from None
+
+    def _parquet_chunk(self, table: pa.Table, first_row: int) -> TableChunk:
+        """Rows of the Parquet file (``table``, after ``first_row`` rows) as a chunk: typed, as text,
+        and as stored."""
+        frame = table.to_pandas()
+        if not isinstance(frame.index, pd.RangeIndex):
+            frame = frame.reset_index()
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+        frame.columns = self.columns
+        frame.index = pd.RangeIndex(len(frame))
+        return TableChunk(
+            first_row=first_row, frame=frame, text=values_as_text(frame),
+            arrow=table.rename_columns(self.columns).replace_schema_metadata(None),
+        )
 
     # ------------------------------------------------------------------ CSV
 
@@ -1519,20 +1555,12 @@ class TableStream:
                 codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
             except UnicodeDecodeError:
                 encoding = "cp1252"
-        if encoding in ("cp1252", "latin-1"):
-            self.notes.append(
-                f"the file is not UTF-8; it was read as {encoding} (Western European) text. "
-                "Check that accented letters look right; if not, save the file as UTF-8"
-            )
+        self.notes += _encoding_notes(encoding)
         decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
         sample = decoder.decode(head, final=len(head) < _HEAD_BYTES).removeprefix("\ufeff")
-        if _looks_binary(sample[:_SAMPLE_BYTES]):
-            raise DataError(
-                f"{self.name} does not look like a text table: it contains binary data (first at "
-                f"{_first_control(sample[:_SAMPLE_BYTES])}). Upload a CSV, TSV or Parquet file."
-            )
+        _refuse_binary(sample[:_SAMPLE_BYTES], self.name)
         self._skip_lines = 0
-        match = re.match(r"sep=([,;\t|])[ \t]*(\r\n|\n|\r|$)", sample)
+        match = _SEP_LINE.match(sample)
         forced = None
         if match:
             forced, sample = match.group(1), sample[len(match.group(0)) :]
@@ -1547,13 +1575,8 @@ class TableStream:
         self._header = records[0]
         self._header_line = _header_line(sample, delimiter)
         self._decimal: str | None = None
-        self.columns, name_notes = _column_names(self._header)
+        self.columns, name_notes = _header_names(self._header)
         self.notes += name_notes
-        if all(re.fullmatch(_NUM_DOT_RE, h.strip()) for h in self._header):
-            self.notes.append(
-                f"the first row ({_preview(self._header)}) looks like data, not column names; it was "
-                "used as the header. Add a header row if your file has none"
-            )
         self.dialect = Dialect(format="csv", delimiter=delimiter, encoding=encoding)
         self._quoted = '"' in sample or not ascii_text or truncated
 
@@ -1645,17 +1668,18 @@ class TableStream:
             yield TableChunk(first_row=start, frame=frame, text=text, notes=tuple(notes), rows=rows)
             first += len(frame)
         if first == first_row and first_row == 0 and not self.skipped:
-            raise DataError(
-                f"{self.name} has a header ({_preview(self._header)}) but no data rows. "
-                "Upload a file with at least one row below the header."
-            )
+            raise _no_data_rows(self.name, self._header)
 
     def read_part(self, start: int, end: int, first_row: int) -> Iterator[TableChunk]:
-        """The chunks of the bytes ``start:end`` of a CSV file, whose first row is row ``first_row + 1``.
+        """The chunks of one part of the file, whose first row is row ``first_row + 1``.
 
-        ``start`` and ``end`` must lie at line ends outside quotes (see
-        :func:`detector.distributed.plan_parts`); the header is read from the file's start.
+        For CSV, the bytes ``start:end``, which must lie at line ends outside quotes (see
+        :func:`detector.distributed.plan_parts`); the header is read from the file's start. For
+        Parquet, the row groups ``start:end``.
         """
+        if self.format == "parquet":
+            yield self._parquet_chunk(self._parquet.read_row_groups(range(start, end)), first_row)
+            return
         with self.path.open("rb") as file:
             file.seek(start)
             data = file.read(end - start)
@@ -1710,8 +1734,6 @@ def _check_regular_file(path: Path) -> None:
         raise DataError(f"{path}: file not found. Check the path and try again.") from None
     except OSError as exc:
         raise DataError(f"{path}: cannot open the file ({exc.strerror or exc}).") from None
-    import stat
-
     if stat.S_ISDIR(mode):
         raise DataError(f"{path} is a folder, not a file. Pick a .csv or .parquet file.")
     if not stat.S_ISREG(mode):
