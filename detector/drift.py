@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from detector.errors import DataError
+from detector.thresholds import flag
 
 if TYPE_CHECKING:
     from detector.base import BaseDetector
@@ -43,6 +44,8 @@ UNSEEN_SHARE = 0.05
 MISSING_CHANGE = 0.2
 # Flagging this many times the expected share (and at least FLAGGED_EXTRA more) is a warning.
 FLAGGED_RATIO = 3.0
+# Flagging at least this share of rows is never read as it stands.
+MOSTLY_FLAGGED = 0.5
 FLAGGED_EXTRA = 0.1
 # Categories kept per column in the training profile.
 MAX_CATEGORIES = 1_000
@@ -263,13 +266,14 @@ class DriftReport:
         )
 
     @property
+    def flags_most(self) -> bool:
+        """Whether at least half the rows are flagged, whatever the model expects."""
+        return self.flagged_share is not None and self.flagged_share >= MOSTLY_FLAGGED
+
+    @property
     def out_of_depth(self) -> bool:
         """Whether the flags on this table should not be read as they stand."""
-        return (
-            bool(self.mostly_outside)
-            or (self.flags_too_many and bool(self.drifted))
-            or (self.flagged_share is not None and self.flagged_share >= 0.5)
-        )
+        return bool(self.mostly_outside) or (self.flags_too_many and bool(self.drifted)) or self.flags_most
 
     @property
     def worth_saying(self) -> bool:
@@ -291,11 +295,7 @@ class DriftReport:
                 f"{len(drifted)} of {n} {_plural(n, 'column')} differ from what the model was trained on "
                 f"({drifted[0].describe()})."
             )
-        if (
-            self.flagged_share is not None
-            and self.expected_share is not None
-            and (self.flags_too_many or self.flagged_share >= 0.5)
-        ):
+        if self.expected_share is not None and (self.flags_too_many or self.flags_most):
             sentences.append(
                 f"The model flags {_percent(self.flagged_share)} of the rows; it expects about "
                 f"{_percent(self.expected_share)}."
@@ -306,9 +306,8 @@ class DriftReport:
 
     def with_flags(self, scores: np.ndarray, threshold: float, expected: float | None) -> DriftReport:
         """This report with the share of ``scores`` above ``threshold`` against ``expected``."""
-        values = np.asarray(scores, dtype=float)
-        finite = values[np.isfinite(values)]
-        share = float(np.mean(finite > threshold)) if finite.size else None
+        n_scored = int(np.isfinite(np.asarray(scores, dtype=float)).sum())
+        share = int(flag(scores, threshold).sum()) / n_scored if n_scored else None
         return replace(self, flagged_share=share, expected_share=expected if share is not None else None)
 
     def advice(self) -> str:
@@ -405,7 +404,7 @@ class DriftAccumulator:
             values = np.asarray(scores, dtype=float)
             finite = np.isfinite(values)
             self._n_scored += int(finite.sum())
-            self._n_flagged += int(np.count_nonzero(values[finite] > threshold))
+            self._n_flagged += int(flag(values, threshold).sum())
         for name in self._numeric:
             if name not in frame.columns:
                 continue

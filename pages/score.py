@@ -5,12 +5,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import pandas as pd
 import streamlit as st
 
 from detector.base import BaseDetector
 from detector.bundle import load_bundle
-from detector.columns import label_vector
 from detector.drift import DriftReport
 from detector.errors import DataError
 from detector.results import match_columns
@@ -122,7 +120,7 @@ def score_file(scoring: ScoringState, detector: BaseDetector, threshold: float,
     except DataError as exc:
         st.error(f"{name} cannot be scored with this model. {fmt.plain(exc)}")
         return
-    label = choose_label(table.frame, match.extra, columns.get("label"))
+    label = choose_label(scoring.label_columns(match.extra), columns.get("label"))
     ignored = [c for c in match.extra if c not in (label, columns.get("label"), columns.get("timestamp"))]
     if ignored:
         st.info(
@@ -150,9 +148,8 @@ def score_file(scoring: ScoringState, detector: BaseDetector, threshold: float,
     render_workbench(view, bundle_metadata=columns)
 
 
-def choose_label(frame: pd.DataFrame, candidates: tuple[str, ...], trained_with: str | None) -> str | None:
+def choose_label(labels: tuple[str, ...], trained_with: str | None) -> str | None:
     """The scored file's own label column to evaluate the flags with (two values), if the user has one."""
-    labels = [c for c in candidates if _two_valued(frame[c])]
     if not labels:
         return None
     default = trained_with if trained_with in labels else None
@@ -166,14 +163,6 @@ def choose_label(frame: pd.DataFrame, candidates: tuple[str, ...], trained_with:
         "then measured against it: precision, recall and the curves, as on Results. The model never "
         "sees it.",
     )
-
-
-def _two_valued(series: pd.Series) -> bool:
-    try:
-        label_vector(series)
-    except DataError:
-        return False
-    return series.nunique(dropna=True) == 2
 
 
 def show_drift(drift: DriftReport | None, name: str) -> None:

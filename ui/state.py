@@ -296,11 +296,23 @@ class ScoringState:
     view_error: str | None = None
     # The scored file against the model's training rows (see detector.drift), with the view.
     drift: DriftReport | None = None
+    # Which of the file's columns can label it (two values), per set of columns asked about.
+    _labels: dict[tuple[str, ...], tuple[str, ...]] = field(default_factory=dict, repr=False)
 
     def forget_table(self, upload_id: str | None) -> None:
         """Drop the file to score (and its result); ``upload_id`` names the upload replacing it."""
         self.upload_id, self.table, self.data, self.table_error = upload_id, None, None, None
         self.view, self.view_error, self.drift = None, None, None
+        self._labels = {}
+
+    def label_columns(self, candidates: tuple[str, ...]) -> tuple[str, ...]:
+        """The ``candidates`` that hold exactly two label values, checked once per file (every
+        rerun of the Score page asks)."""
+        if candidates not in self._labels:
+            assert self.table is not None
+            frame = self.table.frame
+            self._labels[candidates] = tuple(c for c in candidates if _two_valued(frame[c]))
+        return self._labels[candidates]
 
     def scored_view(self, detector: BaseDetector, *, label: str | None = None) -> ScoredView | None:
         """The loaded table's result with ``detector`` (and ``label``) if scored already, else None."""
@@ -340,6 +352,14 @@ class ScoringState:
         expected = getattr(detector, "contamination", None)
         self.drift = drift.with_flags(scored.scores, detector.threshold_, expected)
         return self.view
+
+
+def _two_valued(series: pd.Series) -> bool:
+    try:
+        label_vector(series)
+    except DataError:
+        return False
+    return series.nunique(dropna=True) == 2
 
 
 @dataclass
