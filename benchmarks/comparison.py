@@ -18,10 +18,8 @@ It prints a table and writes ``benchmarks/results/comparison.csv`` and ``.md``.
 from __future__ import annotations
 
 import argparse
-import csv
 import gc
 import os
-import platform
 import statistics
 import sys
 from pathlib import Path
@@ -32,9 +30,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
+from benchmarks.results_file import short_machine, write_results  # noqa: E402
 from benchmarks.scale import dataset_path  # noqa: E402 (after the path set-up)
 
-RESULTS = REPO_ROOT / "benchmarks" / "results"
 TARGET = 0.10
 
 
@@ -115,14 +113,9 @@ def main(argv: list[str] | None = None) -> int:
     ]
     report = "\n".join([*lines, "", *verdicts])
     print(report)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    with (RESULTS / "comparison.csv").open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["rows", "part", "value"])
-        writer.writerows(results)
-    machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
-    (RESULTS / "comparison.md").write_text(
-        f"# Cost of the comparison ({machine}, median of {args.repeats} run(s))\n\n{report}\n"
+    write_results(
+        "comparison", f"Cost of the comparison ({short_machine()}, median of {args.repeats} run(s))", report,
+        ["rows", "part", "value"], results,
     )
     return 0
 

@@ -23,9 +23,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import csv
-import os
-import platform
 import subprocess
 import sys
 import threading
@@ -38,9 +35,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
+from benchmarks.results_file import short_machine, write_results  # noqa: E402
 from benchmarks.scale import dataset_path, make_table  # noqa: E402 (after the path set-up)
 
-RESULTS = REPO_ROOT / "benchmarks" / "results"
 SAMPLE = 100_000
 MEMORY_TARGET_GB = 1.5
 THROUGHPUT_TARGET = 0.8
@@ -198,13 +195,10 @@ def main(argv: list[str] | None = None) -> int:
     ]
     report = "\n".join(lines)
     print(report)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    with (RESULTS / "scale_out.csv").open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["run", "file", "seconds", "peak_gb", "rows_per_s"])
-        writer.writerows(rows)
-    machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
-    (RESULTS / "scale_out.md").write_text(f"# Scoring beyond memory ({machine})\n\n{report}\n")
+    write_results(
+        "scale_out", f"Scoring beyond memory ({short_machine()})", report,
+        ["run", "file", "seconds", "peak_gb", "rows_per_s"], rows,
+    )
     return 0 if all(ok for *_, ok in checks) else 1
 
 

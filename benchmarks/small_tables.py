@@ -19,9 +19,7 @@ It prints a table and writes ``benchmarks/results/small_tables.csv`` and ``.md``
 from __future__ import annotations
 
 import argparse
-import csv
 import os
-import platform
 import statistics
 import sys
 import time
@@ -33,9 +31,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
+from benchmarks.results_file import short_machine, write_results  # noqa: E402
 from benchmarks.scale import make_table  # noqa: E402 (after the path set-up)
 
-RESULTS = REPO_ROOT / "benchmarks" / "results"
 TARGET = 1.5
 
 
@@ -100,14 +98,9 @@ def main(argv: list[str] | None = None) -> int:
     lines += ["", f"Target: ratio ≤ {TARGET} at every size: {verdict}."]
     report = "\n".join(lines)
     print(report)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    with (RESULTS / "small_tables.csv").open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["rows", "steps", "ours_s", "bare_s", "ratio"])
-        writer.writerows(rows_out)
-    machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
-    (RESULTS / "small_tables.md").write_text(
-        f"# Default fits on small tables ({machine}, median of {args.rounds})\n\n{report}\n"
+    write_results(
+        "small_tables", f"Default fits on small tables ({short_machine()}, median of {args.rounds})", report,
+        ["rows", "steps", "ours_s", "bare_s", "ratio"], rows_out,
     )
     return 0
 
