@@ -168,16 +168,14 @@ def rows_csv(
         not simply follow ``first_row``.
     """
     out = scored_rows_frame(original_text, scores, flagged, top_columns, first_row=first_row, rows=rows)
-    n_rows = len(out)
-    clean = out.iloc[:, -2 if top_columns is None else -3].to_numpy()
-    scored = np.isfinite(clean)
-    is_flagged = np.asarray(flagged, dtype=bool)
-    rows = np.flatnonzero(is_flagged & scored) if only_flagged else np.arange(n_rows)
+    values = np.asarray(scores, dtype=float)
+    scored = np.isfinite(values)
+    picked = np.flatnonzero(np.asarray(flagged, dtype=bool) & scored) if only_flagged else np.arange(len(out))
     if sort_by_score:
-        # Negated so the highest score comes first; NaN sorts last; stable keeps row order.
-        rows = rows[np.argsort(-clean[rows], kind="stable")]
+        # Negated so the highest score comes first; NaN (and inf) sort last; stable keeps row order.
+        picked = picked[np.argsort(-np.where(scored, values, np.nan)[picked], kind="stable")]
     # Only the rows written are neutralised: a few flagged rows of a million cost little.
-    written = neutralise_formulas(out.iloc[rows])
+    written = neutralise_formulas(out.iloc[picked])
     buffer = io.BytesIO()
     # CRLF line ends (RFC 4180) also make the writer quote a cell holding a lone "\r", which
     # with "\n" line ends it would leave bare, splitting the row in two for Excel and pandas.
