@@ -334,16 +334,16 @@ class TrainingJob:
         """Put the fitted detector beside the baselines; a failure is kept, not raised."""
         from detector.baselines import compare_with_baselines
 
-        with self._lock:
-            self._status = "comparing"
         if not use:  # stopped, or nothing to compare with: the side thread ends on its own
             return
         assert self.scored is not None
+        with self._lock:
+            self._status = "comparing"
         try:
             fits = side.result()
             self.baselines = compare_with_baselines(
-                    self.detector, fits, rows, primary=self.scored, timestamp=self._score_roles.timestamp,
-                )
+                self.detector, fits, rows, primary=self.scored, timestamp=self._score_roles.timestamp,
+            )
         except Exception as exc:
             self.comparison_error = _failure(exc, "Fitting the baselines failed")
 
