@@ -53,15 +53,16 @@ MAX_CATEGORIES = 50
 CATEGORY_SHARE = 0.05
 #: Text whose values are (nearly) all different: this share of distinct among non-missing values.
 UNIQUE_SHARE = 0.95
-#: Unique text longer than this on average (characters), or mostly with spaces, is free text.
-FREE_TEXT_LENGTH = 30
+#: Text whose values mostly hold at least this many words (runs of two or more letters) is free
+#: text, read by the text model; other text with too many values for categories is not used.
+FREE_TEXT_WORDS = 2
 
 _WARNINGS_LOCK = threading.Lock()
 
 _LABEL_WORDS = frozenset(
     {"label", "labels", "class", "target", "anomaly", "anomalies", "anomalous", "outlier",
      "outliers", "fraud", "fraudulent", "y", "truth", "groundtruth", "diagnosis", "changepoint",
-     "changepoints", "fault", "faults", "faulty"}
+     "changepoints", "fault", "faults", "faulty", "alert", "alerts"}
 )  # fmt: skip
 _ID_WORDS = frozenset({"id", "uuid", "guid", "key", "index", "idx", "rowid"})
 
@@ -120,11 +121,13 @@ class ColumnRoles:
     categorical: tuple[str, ...] = ()
     label: str | None = None
     timestamp: str | None = None
+    #: Free-text columns, read through the pretrained text model (:mod:`detector.text`).
+    text: tuple[str, ...] = ()
 
     @property
     def features(self) -> tuple[str, ...]:
-        """The model's input columns: numeric, then categorical."""
-        return self.numeric + self.categorical
+        """The model's input columns: numeric, then categorical, then text."""
+        return self.numeric + self.categorical + self.text
 
     def check(self, frame: pd.DataFrame) -> None:
         """Raise DataError if these roles cannot be used with ``frame``.
@@ -150,6 +153,7 @@ class ColumnRoles:
         for role, names in (
             ("numeric", self.numeric),
             ("categorical", self.categorical),
+            ("text", self.text),
             ("label", (self.label,) if self.label else ()),
             ("timestamp", (self.timestamp,) if self.timestamp else ()),
         ):
@@ -177,11 +181,14 @@ def profile_columns(frame: pd.DataFrame) -> list[ColumnProfile]:
     5. Bool -> CATEGORICAL.
     6. Text that parses as dates for at least 95% of a sample of its non-missing values (one
        consistent format, or ISO 8601) -> DATETIME.
-    7. Text with (nearly, >= 95%) all values different -> TEXT if long (mean length > 30) or
-       mostly containing spaces, else IDENTIFIER.
+    7. Text with (nearly, >= 95%) all values different -> TEXT if most values hold at least
+       two words (free text), else IDENTIFIER.
     8. Text with at most 50 distinct values, or distinct values at most 5% of rows
        -> CATEGORICAL.
-    9. Anything else -> TEXT (not used by the model).
+    9. Anything else -> TEXT if free text, else IDENTIFIER (codes with too many values for
+       categories; not used).
+
+    TEXT columns are features when the text model is installed (:func:`infer_roles`).
 
     Expensive checks use an evenly spaced sample of :data:`SAMPLE_SIZE` values, so a million
     rows take well under a second per column.
@@ -217,9 +224,18 @@ def profile_table(profiles: list[ColumnProfile]) -> pd.DataFrame:
     )
 
 
-def infer_roles(frame: pd.DataFrame, profiles: list[ColumnProfile] | None = None) -> ColumnRoles:
-    """Default roles from the profiles: features by role, the first label and datetime columns."""
+def infer_roles(
+    frame: pd.DataFrame, profiles: list[ColumnProfile] | None = None, *, text: bool | None = None
+) -> ColumnRoles:
+    """Default roles from the profiles: features by role, the first label and datetime columns.
+
+    Free-text columns are features when ``text`` is True; None (the default) means "when the
+    text model is installed" (:func:`detector.text.available`).
+    """
+    from detector import text as text_model
+
     profiles = profile_columns(frame) if profiles is None else profiles
+    use_text = text_model.available() if text is None else text
     by_role: dict[Role, list[str]] = {role: [] for role in Role}
     for p in profiles:
         by_role[p.role].append(p.name)
@@ -228,6 +244,7 @@ def infer_roles(frame: pd.DataFrame, profiles: list[ColumnProfile] | None = None
         categorical=tuple(by_role[Role.CATEGORICAL]),
         label=next(iter(by_role[Role.LABEL]), None),
         timestamp=next(iter(by_role[Role.DATETIME]), None),
+        text=tuple(by_role[Role.TEXT]) if use_text else (),
     )
 
 
@@ -348,14 +365,27 @@ def _profile(name: str, series: pd.Series) -> ColumnProfile:
             fmt,
         )
     if n_distinct > 2 and n_distinct >= UNIQUE_SHARE * (n_rows - n_missing):
-        mean_length = float(sample.str.len().mean())
-        spaced = float(sample.str.contains(" ", regex=False).mean())
-        if mean_length > FREE_TEXT_LENGTH or spaced > 0.5:
-            return make(Role.TEXT, f"free text (mean length {mean_length:.0f}); not used")
+        if _is_free_text(sample):
+            return make(Role.TEXT, _text_note(sample))
         return make(Role.IDENTIFIER, "a different value on (nearly) every row; not used")
     if n_distinct <= MAX_CATEGORIES or n_distinct <= CATEGORY_SHARE * n_rows:
         return make(Role.CATEGORICAL, f"{n_distinct} categories" + _label_hint(name, n_distinct))
-    return make(Role.TEXT, f"{n_distinct} different texts, too many for categories; not used")
+    if _is_free_text(sample):
+        return make(Role.TEXT, _text_note(sample))
+    return make(
+        Role.IDENTIFIER, f"{n_distinct} different codes, too many for categories and not words; not used"
+    )
+
+
+def _is_free_text(sample: pd.Series) -> bool:
+    """Whether most values hold several words (a message, a description), not one code each."""
+    words = sample.str.count(r"[^\W\d_]{2,}")
+    return float((words >= FREE_TEXT_WORDS).mean()) > 0.5
+
+
+def _text_note(sample: pd.Series) -> str:
+    words = float(sample.str.count(r"\S+").mean())
+    return f"free text ({words:.0f} words on average)"
 
 
 def _number_summary(values: np.ndarray) -> tuple[int, np.ndarray, object, object]:

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from detector.errors import DataError, NotFittedError
+from detector.text import TextFeatures, text_values
 
 __all__ = ["MISSING_CATEGORY", "OTHER_CATEGORY", "PreprocessConfig", "Preprocessor"]
 
@@ -178,26 +179,28 @@ class Preprocessor:
         *,
         numeric: tuple[str, ...] = (),
         categorical: tuple[str, ...] = (),
+        text: tuple[str, ...] = (),
         config: PreprocessConfig = PreprocessConfig(),  # frozen, so one shared default is safe
     ) -> None:
         self.numeric = numeric
         self.categorical = categorical
+        self.text = text
         self.config = config
 
     def __repr__(self) -> str:
         return (
             f"Preprocessor(numeric={tuple(self.numeric)!r}, "
-            f"categorical={tuple(self.categorical)!r}, config={self.config!r})"
+            f"categorical={tuple(self.categorical)!r}, text={tuple(self.text)!r}, config={self.config!r})"
         )
 
     # ------------------------------------------------------------------ fitting
 
     def fit(self, frame: pd.DataFrame) -> Preprocessor:
         """Learn imputation values, scales and categories from the training rows in ``frame``."""
-        numeric, categorical = self._configured_columns()
+        numeric, categorical, text = self._configured_columns()
         if not isinstance(self.config, PreprocessConfig):
             raise TypeError(f"config must be a PreprocessConfig, got {type(self.config).__name__}.")
-        _require_columns(frame, numeric + categorical)
+        _require_columns(frame, numeric + categorical + text)
         if len(frame) == 0:
             raise DataError("There are no training rows: the table (or selection) is empty.")
 
@@ -217,8 +220,12 @@ class Preprocessor:
             kept, other = _choose_categories(codes, labels, config)
             categories.append(kept)
             has_other.append(other)
+        def text_scaling(values: np.ndarray, label: str) -> tuple[float, float]:
+            return _numeric_statistics(values, config, label)[:2]
 
-        self._set_learned(numeric, categorical, center, scale, fill, indicators, categories, has_other)
+        texts = [TextFeatures.fit(frame[name], name, text_scaling) for name in text]
+
+        self._set_learned(numeric, categorical, center, scale, fill, indicators, categories, has_other, texts)
         return self
 
     def _set_learned(
@@ -231,8 +238,10 @@ class Preprocessor:
         indicators: np.ndarray,
         categories: list[list[str]],
         has_other: list[bool],
+        texts: list[TextFeatures] | None = None,
     ) -> None:
         """Store what was learned and derive the output layout (shared by fit and from_dict)."""
+        texts = texts or []
         bound = self.config.clip if self.config.clip is not None else _FLOAT32_MAX
         self.center_ = center
         self.scale_ = scale
@@ -240,11 +249,12 @@ class Preprocessor:
         self.indicators_ = indicators
         self.categories_ = categories
         self.has_other_ = has_other
+        self.texts_ = texts
         self._bound = bound
         with np.errstate(over="ignore"):
             self._fill_scaled = np.clip((fill - center) / scale, -bound, bound)
 
-        self.source_columns_ = [*numeric, *categorical]
+        self.source_columns_ = [*numeric, *categorical, *(t.name for t in texts)]
         self.n_features_in_ = len(self.source_columns_)
         names = list(numeric)
         source = list(range(len(numeric)))
@@ -255,6 +265,9 @@ class Preprocessor:
             block = categories[k] + ([OTHER_CATEGORY] if has_other[k] else [])
             names.extend(f"{name}={category}" for category in block)
             source.extend([len(numeric) + k] * len(block))
+        for t, features in enumerate(texts):
+            names.extend(features.output_names)
+            source.extend([len(numeric) + len(categorical) + t] * features.width)
         self.feature_names_out_ = names
         self.output_source_ = np.asarray(source, dtype=np.intp)
 
@@ -283,7 +296,7 @@ class Preprocessor:
             self._write_numeric(values, out, self._bound if clip else UNCLIPPED_BOUND)
 
         offset = n_numeric + int(self.indicators_.sum())
-        for k, name in enumerate(self.source_columns_[n_numeric:]):
+        for k, name in enumerate(self._categorical_names()):
             kept = self.categories_[k]
             width = len(kept) + self.has_other_[k]
             codes, labels = _category_codes(frame[name])
@@ -299,7 +312,16 @@ class Preprocessor:
                 rows = np.flatnonzero(columns >= 0)
                 out[rows, offset + columns[rows]] = 1.0
             offset += width
+        bound = self._bound if clip else UNCLIPPED_BOUND
+        for features in self.texts_:
+            encoded, _ = features.transform(frame[features.name])
+            out[:, offset : offset + features.width] = np.clip(encoded, -bound, bound)
+            offset += features.width
         return out
+
+    def _categorical_names(self) -> list[str]:
+        n_numeric = len(self.center_)
+        return self.source_columns_[n_numeric : n_numeric + len(self.categories_)]
 
     def _write_numeric(self, values: list[np.ndarray], out: np.ndarray, bound: float) -> None:
         """Scale, clip and impute the numeric columns into ``out`` block by block of rows."""
@@ -351,11 +373,16 @@ class Preprocessor:
         for j, name in enumerate(self.source_columns_[:n_numeric]):
             columns[name] = encoded[:, j].astype(np.float64) * self.scale_[j] + self.center_[j]
         offset = n_numeric + int(self.indicators_.sum())
-        for k, name in enumerate(self.source_columns_[n_numeric:]):
+        for k, name in enumerate(self._categorical_names()):
             block = self.categories_[k] + ([OTHER_CATEGORY] if self.has_other_[k] else [])
             choice = np.argmax(encoded[:, offset : offset + len(block)], axis=1)
             columns[name] = np.asarray(block, dtype=object)[choice]
             offset += len(block)
+        for features in self.texts_:
+            # A text cannot be rebuilt from a few numbers: the nearest training text stands in.
+            part = encoded[:, offset : offset + features.width].astype(np.float64)
+            columns[features.name] = features.closest_example(part)
+            offset += features.width
         return pd.DataFrame(columns, columns=self.source_columns_)
 
     # ------------------------------------------------------------------ reporting helpers
@@ -363,17 +390,19 @@ class Preprocessor:
     def missing_feature_rows(self, frame: pd.DataFrame) -> np.ndarray:
         """Return a bool per row: True where every feature is missing (nothing to score).
 
-        Works before ``fit`` (it only needs the configured columns). Infinite numbers and
-        blank categories count as missing.
+        Works before ``fit`` (it only needs the configured columns). Infinite numbers, blank
+        categories and blank texts count as missing.
         """
-        numeric, categorical = self._configured_columns()
-        _require_columns(frame, numeric + categorical)
+        numeric, categorical, text = self._configured_columns()
+        _require_columns(frame, numeric + categorical + text)
         empty = np.ones(len(frame), dtype=bool)
         for name in numeric:
             empty &= ~np.isfinite(_numeric_values(frame[name], name))
         for name in categorical:
             codes, labels = _category_codes(frame[name])
             empty &= (labels == MISSING_CATEGORY)[codes]
+        for name in text:
+            empty &= text_values(frame[name])[1]
         return empty
 
     def missing_counts(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -382,8 +411,8 @@ class Preprocessor:
         Returns a frame indexed by feature name with integer columns ``missing`` and
         ``infinite`` (always 0 for categorical columns).
         """
-        numeric, categorical = self._configured_columns()
-        _require_columns(frame, numeric + categorical)
+        numeric, categorical, text = self._configured_columns()
+        _require_columns(frame, numeric + categorical + text)
         missing: list[int] = []
         infinite: list[int] = []
         for name in numeric:
@@ -394,7 +423,12 @@ class Preprocessor:
             codes, labels = _category_codes(frame[name])
             missing.append(int((labels == MISSING_CATEGORY)[codes].sum()))
             infinite.append(0)
-        return pd.DataFrame({"missing": missing, "infinite": infinite}, index=pd.Index(numeric + categorical))
+        for name in text:
+            missing.append(int(text_values(frame[name])[1].sum()))
+            infinite.append(0)
+        return pd.DataFrame(
+            {"missing": missing, "infinite": infinite}, index=pd.Index(numeric + categorical + text)
+        )
 
     # ------------------------------------------------------------------ persistence
 
@@ -418,8 +452,10 @@ class Preprocessor:
             ],
             "categorical": [
                 {"name": name, "categories": list(self.categories_[k]), "other": self.has_other_[k]}
-                for k, name in enumerate(self.source_columns_[n_numeric:])
+                for k, name in enumerate(self._categorical_names())
             ],
+            # Only written when there are text columns, so older readers still read other models.
+            **({"text": [features.to_dict() for features in self.texts_]} if self.texts_ else {}),
         }
 
     @classmethod
@@ -430,7 +466,7 @@ class Preprocessor:
         is checked; anything unexpected raises :class:`DataError`.
         """
         record = _Record(data, "top level")
-        record.keys({"format", "version", "config", "numeric", "categorical"})
+        record.keys({"format", "version", "config", "numeric", "categorical"}, optional={"text"})
         if record.get("format", str) != FORMAT_NAME:
             record.fail(f"'format' must be {FORMAT_NAME!r}")
         version = record.get("version", int)
@@ -473,12 +509,19 @@ class Preprocessor:
             categories.append(list(kept))
             has_other.append(other)
 
-        names = numeric + categorical
+        texts: list[TextFeatures] = []
+        for position, entry in enumerate(record.get("text", list) if "text" in record.data else []):
+            texts.append(TextFeatures.from_dict(entry, _Record({}, f"text[{position}]").fail))
+        names = numeric + categorical + [features.name for features in texts]
         if not names:
             record.fail("no feature columns are listed")
         # Every encoded column costs memory per scored row: a bundle listing a million
         # categories would take the server's memory while scoring, whatever its max_categories.
-        width = 2 * len(numeric) + sum(len(kept) + 1 for kept in categories)
+        width = (
+            2 * len(numeric)
+            + sum(len(kept) + 1 for kept in categories)
+            + sum(features.width for features in texts)
+        )
         if width > MAX_ENCODED_COLUMNS:
             record.fail(
                 f"it encodes {width:,} columns, more than the {MAX_ENCODED_COLUMNS:,} this tool ever builds"
@@ -486,7 +529,12 @@ class Preprocessor:
         if len(set(names)) != len(names):
             record.fail("a feature column is listed twice")
 
-        preprocessor = cls(numeric=tuple(numeric), categorical=tuple(categorical), config=config)
+        preprocessor = cls(
+            numeric=tuple(numeric),
+            categorical=tuple(categorical),
+            text=tuple(features.name for features in texts),
+            config=config,
+        )
         table = np.asarray(stats, dtype=np.float64).reshape(len(numeric), 3)
         preprocessor._set_learned(
             numeric,
@@ -497,15 +545,16 @@ class Preprocessor:
             np.asarray(indicators, dtype=bool),
             categories,
             has_other,
+            texts,
         )
         return preprocessor
 
     # ------------------------------------------------------------------ internals
 
-    def _configured_columns(self) -> tuple[list[str], list[str]]:
+    def _configured_columns(self) -> tuple[list[str], list[str], list[str]]:
         """Return the configured column names after checking they are usable."""
-        numeric, categorical = list(self.numeric), list(self.categorical)
-        names = numeric + categorical
+        numeric, categorical, text = list(self.numeric), list(self.categorical), list(self.text)
+        names = numeric + categorical + text
         bad = [name for name in names if not isinstance(name, str)]
         if bad:
             raise TypeError(f"Column names must be strings, got {bad!r}.")
@@ -513,8 +562,10 @@ class Preprocessor:
             raise DataError("No feature columns were chosen: pick at least one column to use.")
         repeated = sorted({name for name in names if names.count(name) > 1})
         if repeated:
-            raise DataError(f"Each column can be used once, as numeric or categorical; repeated: {repeated}.")
-        return numeric, categorical
+            raise DataError(
+                f"Each column can be used once, as numeric, categorical or text; repeated: {repeated}."
+            )
+        return numeric, categorical, text
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "source_columns_"):
@@ -768,9 +819,9 @@ class _Record:
             "train and save the model again."
         )
 
-    def keys(self, expected: set[str]) -> None:
+    def keys(self, expected: set[str], optional: frozenset[str] | set[str] = frozenset()) -> None:
         missing = sorted(expected - set(self.data))
-        unknown = sorted(str(key) for key in set(self.data) - expected)
+        unknown = sorted(str(key) for key in set(self.data) - expected - set(optional))
         if missing:
             self.fail(f"missing entries {_short(missing)}")
         if unknown:

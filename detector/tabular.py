@@ -83,7 +83,7 @@ class TabularDetector(BaseDetector):
             roles = ColumnRoles(numeric=tuple(frame.columns))
         roles.check(frame)
         preprocessor = Preprocessor(
-            numeric=roles.numeric, categorical=roles.categorical, config=self.preprocess,
+            numeric=roles.numeric, categorical=roles.categorical, text=roles.text, config=self.preprocess,
         )
         usable = ~preprocessor.missing_feature_rows(frame)
         if not usable.any():
@@ -378,6 +378,7 @@ def roles_to_dict(roles: ColumnRoles) -> dict[str, Any]:
         "categorical": list(roles.categorical),
         "label": roles.label,
         "timestamp": roles.timestamp,
+        **({"text": list(roles.text)} if roles.text else {}),
     }
 
 
@@ -401,6 +402,7 @@ def roles_from_dict(data: object) -> ColumnRoles:
         categorical=names(data.get("categorical", [])),
         label=optional(data.get("label")),
         timestamp=optional(data.get("timestamp")),
+        text=names(data.get("text", [])),
     )
 
 

@@ -16,6 +16,7 @@ from detector.columns import ColumnRoles, label_vector
 from detector.errors import DataError
 from detector.preprocessing import PreprocessConfig, Preprocessor
 from detector.results import ScoredTable, score_table
+from detector.text import COMPONENTS
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -421,7 +422,7 @@ def _release_slot() -> None:
 
 def feature_roles(roles: ColumnRoles) -> ColumnRoles:
     """The roles a detector is given: features only, so the label can never reach training."""
-    return ColumnRoles(numeric=roles.numeric, categorical=roles.categorical)
+    return ColumnRoles(numeric=roles.numeric, categorical=roles.categorical, text=roles.text)
 
 
 #: Fewer rows than this cannot show a model what is usual (the app and the CLI refuse them; the
@@ -469,14 +470,18 @@ def network_inputs(frame: pd.DataFrame, roles: ColumnRoles, preprocess: Preproce
     """How many inputs the network will have once ``frame``'s features are encoded.
 
     One-hot encoding and missing-value indicators add columns, so this fits the preprocessing
-    (cheap, no TensorFlow) to count them.
+    of the number and category columns (cheap, no TensorFlow) to count them; a text column adds
+    :data:`detector.text.COMPONENTS` columns, counted without reading its texts.
     """
+    text_width = COMPONENTS * len(roles.text)
+    if not roles.numeric and not roles.categorical:
+        return text_width
     preprocessor = Preprocessor(
         numeric=roles.numeric,
         categorical=roles.categorical,
         config=preprocess,
     )
-    return len(preprocessor.fit(frame).feature_names_out_)
+    return len(preprocessor.fit(frame).feature_names_out_) + text_width
 
 
 __all__ = [

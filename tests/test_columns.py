@@ -133,7 +133,7 @@ def test_text_columns_are_profiled_alongside_numbers_with_dates_read_one_at_a_ti
 
 
 def test_infer_roles_picks_features_label_and_timestamp(frame):
-    roles = infer_roles(frame)
+    roles = infer_roles(frame, text=False)
     assert roles == ColumnRoles(
         numeric=("amount",),
         categorical=("country", "paid"),
@@ -142,6 +142,27 @@ def test_infer_roles_picks_features_label_and_timestamp(frame):
     )
     assert roles.features == ("amount", "country", "paid")
     roles.check(frame)
+
+
+def test_free_text_is_a_feature_when_the_text_model_is_wanted(frame):
+    roles = infer_roles(frame, text=True)
+    assert roles.text == ("comment",)
+    assert roles.features == ("amount", "country", "paid", "comment")
+    roles.check(frame)
+
+
+def test_by_default_free_text_is_a_feature_exactly_when_the_text_model_is_installed(frame, monkeypatch):
+    from detector import text
+
+    monkeypatch.setattr(text, "available", lambda: False)
+    assert infer_roles(frame).text == ()
+    monkeypatch.setattr(text, "available", lambda: True)
+    assert infer_roles(frame).text == ("comment",)
+
+
+def test_a_column_cannot_be_text_and_categorical(frame):
+    with pytest.raises(DataError, match="'country' is chosen as categorical and text"):
+        ColumnRoles(categorical=("country",), text=("country",)).check(frame)
 
 
 @pytest.mark.parametrize(
@@ -168,11 +189,24 @@ def test_numbers_stored_as_text_are_not_dates():
     assert profile_columns(frame)[0].role != Role.DATETIME
 
 
-def test_many_distinct_short_texts_are_text_not_categories():
-    frame = pd.DataFrame({"word": [f"w{i % 300}" for i in range(1000)]})
+def test_many_distinct_codes_are_neither_categories_nor_text():
+    frame = pd.DataFrame({"code": [f"R{i % 300:03d}-M1:J12" for i in range(1000)]})
+    profile = profile_columns(frame)[0]
+    assert profile.role == Role.IDENTIFIER
+    assert profile.n_distinct == 300
+    assert "codes" in profile.note
+
+
+def test_many_distinct_sentences_are_free_text():
+    frame = pd.DataFrame({"message": [f"disk {i % 300} is nearly full on node" for i in range(1000)]})
     profile = profile_columns(frame)[0]
     assert profile.role == Role.TEXT
-    assert profile.n_distinct == 300
+    assert profile.note == "free text (7 words on average)"
+
+
+def test_a_two_valued_alert_column_is_a_label():
+    frame = pd.DataFrame({"alert": [0, 1, 0, 0] * 5, "x": np.arange(20.0)})
+    assert profile_columns(frame)[0].role == Role.LABEL
 
 
 # --- ColumnRoles.check --------------------------------------------------------------------

@@ -1,0 +1,432 @@
+"""Free-text columns as features: a pretrained word-embedding model, reduced by PCA.
+
+A text column (a log line's message, a ticket's description, a transaction's memo) becomes a
+few numbers per row: the mean of its words' pretrained embeddings (WordLlama's ``l2_supercat``
+token embeddings, 256 dimensions), projected onto the :data:`COMPONENTS` directions along which
+the training rows' texts vary most. The model ships inside the ``wordllama`` package (16 MB of
+weights and the tokenizer), so nothing is ever downloaded: install the ``text`` extra
+(``pip install ".[text]"``). Without it, text columns are left out, and the Data page and the
+CLI say so.
+
+Before embedding, digits are replaced by ``0`` (a log line's counters, addresses and times are
+not its meaning, and each distinct number would otherwise be a new token pattern), and a text is
+cut to :data:`MAX_CHARACTERS` characters. Missing and empty texts encode as the training mean:
+they add nothing to a row's error.
+
+The weights' licence: the ``wordllama`` code is MIT; its token embeddings were distilled from
+Llama 2's and fall under the Llama 2 Community License. Both are named in every bundle that
+uses them (:func:`model_identity`).
+"""
+
+from __future__ import annotations
+
+import collections
+import hashlib
+import importlib.metadata
+import importlib.util
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from detector.errors import DataError
+
+__all__ = [
+    "COMPONENTS",
+    "INSTALL_HINT",
+    "MAX_CHARACTERS",
+    "TextFeatures",
+    "available",
+    "embed_texts",
+    "model_identity",
+    "text_values",
+]
+
+#: PCA components kept per text column: enough to tell a log's message templates apart, few
+#: enough that one text column does not outweigh a table's other features (a number column is
+#: one encoded column, a text column this many). Chosen on the shared BGL log sample, the one
+#: text benchmark here (benchmarks/README.md lists the alternatives measured).
+COMPONENTS = 8
+#: A text is cut to this many characters before embedding (and a note says how many were).
+MAX_CHARACTERS = 2000
+#: Distinct training texts kept (most frequent first) to show as a flagged text's nearest
+#: neighbours, and stored in the bundle.
+EXAMPLES = 500
+#: An example text is stored cut to this many characters.
+EXAMPLE_CHARACTERS = 300
+#: Texts embedded per batch: the tokenizer pads a batch to its longest text.
+BATCH = 512
+#: Embeddings of whole columns kept in memory (per column's content), at most this many bytes.
+CACHE_BYTES = 512 * 2**20
+
+MODEL_NAME = "wordllama l2_supercat"
+MODEL_DIMENSIONS = 256
+MODEL_LICENCE = (
+    "wordllama code: MIT License. Its token embeddings are distilled from Llama 2's and are "
+    "subject to the Llama 2 Community License (https://ai.meta.com/llama/license/)."
+)
+INSTALL_HINT = (
+    'Text columns need the text extra: pip install ".[text]" (or pip install wordllama), '
+    "then restart."
+)
+
+_WEIGHTS = "weights/l2_supercat_256.safetensors"
+_TOKENIZER = "tokenizers/l2_supercat_tokenizer_config.json"
+_DIGITS = re.compile(r"\d")
+_LOCK = threading.Lock()
+_MODEL: dict[str, Any] = {}
+
+
+def _package_root() -> Path | None:
+    spec = importlib.util.find_spec("wordllama")
+    if spec is None or spec.origin is None:
+        return None
+    return Path(spec.origin).parent
+
+
+def available() -> bool:
+    """Whether the text model is installed (the ``wordllama`` package with its bundled weights)."""
+    try:
+        root = _package_root()
+    except (ImportError, ValueError):
+        return False
+    return root is not None and (root / _WEIGHTS).is_file() and (root / _TOKENIZER).is_file()
+
+
+def _load() -> dict[str, Any]:
+    """The embedding matrix, tokenizer and identity, loaded once per process from the package files.
+
+    Reads the files directly (``WordLlama.load`` would look for its tokenizer in a folder the
+    package does not ship, then try to download it).
+    """
+    with _LOCK:
+        if _MODEL:
+            return _MODEL
+        if not available():
+            raise DataError(f"The text model is not installed. {INSTALL_HINT}")
+        from safetensors import safe_open
+        from tokenizers import Tokenizer
+
+        root = _package_root()
+        assert root is not None
+        weights = root / _WEIGHTS
+        tokenizer = Tokenizer.from_file(str(root / _TOKENIZER))
+        tokenizer.no_padding()
+        tokenizer.no_truncation()
+        with safe_open(str(weights), framework="np") as handle:
+            matrix = np.ascontiguousarray(handle.get_tensor("embedding.weight"), dtype=np.float32)
+        digest = hashlib.sha256(weights.read_bytes()).hexdigest()
+        _MODEL.update(
+            matrix=matrix,
+            tokenizer=tokenizer,
+            identity={
+                "name": MODEL_NAME,
+                "package": "wordllama",
+                "version": importlib.metadata.version("wordllama"),
+                "dimensions": int(matrix.shape[1]),
+                "licence": MODEL_LICENCE,
+                "weights_sha256": digest,
+            },
+        )
+        return _MODEL
+
+
+def model_identity() -> dict[str, Any]:
+    """The installed text model: name, package version, dimensions, licence and weights' SHA-256."""
+    return dict(_load()["identity"])
+
+
+def text_values(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """A column's cells as prepared texts (object array) and a bool per row: missing or blank.
+
+    Numbers and other values are spelled as text; missing and blank cells become ``""``.
+    """
+    present = series.notna().to_numpy()
+    texts = np.full(len(series), "", dtype=object)
+    if present.any():
+        values = series[present] if not present.all() else series
+        texts[present] = values.astype(str).to_numpy(dtype=object)
+    blank = np.array([not text.strip() for text in texts], dtype=bool) if len(texts) else np.zeros(0, bool)
+    return texts, blank
+
+
+def _prepare(text: str) -> str:
+    return _DIGITS.sub("0", text[:MAX_CHARACTERS])
+
+
+class _EmbeddingCache:
+    """Embeddings of whole columns, keyed by the columns' content, least recently used dropped first."""
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._items: collections.OrderedDict[bytes, np.ndarray] = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: bytes) -> np.ndarray | None:
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+            return found
+
+    def put(self, key: bytes, value: np.ndarray) -> None:
+        if value.nbytes > self._limit:
+            return
+        with self._lock:
+            self._items[key] = value
+            while sum(v.nbytes for v in self._items.values()) > self._limit:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+_CACHE = _EmbeddingCache(CACHE_BYTES)
+
+
+def _content_key(texts: np.ndarray) -> bytes:
+    digest = hashlib.blake2b(digest_size=20)
+    for text in texts:
+        digest.update(text.encode("utf-8", "surrogatepass"))
+        digest.update(b"\x00\x01")
+    return digest.digest()
+
+
+def embed_texts(texts: np.ndarray | list[str]) -> np.ndarray:
+    """Mean word embedding of each text, float32 (n, 256); blank texts give zeros.
+
+    Each distinct text is embedded once; a column seen before (same content) comes from a
+    cache. Digits are read as ``0`` and texts are cut to :data:`MAX_CHARACTERS` characters.
+    """
+    texts = np.asarray(texts, dtype=object)
+    key = _content_key(texts)
+    cached = _CACHE.get(key)
+    if cached is not None:
+        return cached
+    model = _load()
+    matrix: np.ndarray = model["matrix"]
+    tokenizer = model["tokenizer"]
+    prepared = [_prepare(text) for text in texts]
+    codes, uniques = pd.factorize(pd.Series(prepared, dtype=object), use_na_sentinel=False)
+    distinct = np.zeros((len(uniques), matrix.shape[1]), dtype=np.float32)
+    vocabulary = matrix.shape[0]
+    for start in range(0, len(uniques), BATCH):
+        batch = [str(text) for text in uniques[start : start + BATCH]]
+        encoded = tokenizer.encode_batch(batch, add_special_tokens=False)
+        for offset, item in enumerate(encoded):
+            ids = np.asarray(item.ids, dtype=np.int64)
+            ids = ids[(ids >= 0) & (ids < vocabulary)]
+            if ids.size and batch[offset].strip():
+                distinct[start + offset] = matrix[ids].mean(axis=0)
+    out = distinct[codes]
+    out.flags.writeable = False
+    _CACHE.put(key, out)
+    return out
+
+
+@dataclass
+class TextFeatures:
+    """One text column's learned encoding: the training texts' mean embedding and main directions.
+
+    ``components`` (k x 256) are PCA directions of the training rows' embeddings; the training
+    rows' positions along each are then scaled like a number column (``center``, ``scale``: the
+    preprocessing's scaling, robust by default). ``examples`` are distinct training texts, most
+    frequent first, for nearest-neighbour explanations.
+    """
+
+    name: str
+    mean: np.ndarray
+    components: np.ndarray
+    center: np.ndarray
+    scale: np.ndarray
+    examples: list[str]
+    model: dict[str, Any]
+    blank_share: float = 0.0
+    truncated: int = 0
+
+    @property
+    def width(self) -> int:
+        return int(self.components.shape[0])
+
+    @property
+    def output_names(self) -> list[str]:
+        return [f"{self.name}~text{i + 1}" for i in range(self.width)]
+
+    @classmethod
+    def fit(
+        cls, series: pd.Series, name: str, scaling: Callable[[np.ndarray, str], tuple[float, float]]
+    ) -> TextFeatures:
+        """Learn the encoding of column ``name`` from its training rows.
+
+        ``scaling(values, name)`` returns the (centre, scale) of one component's training values,
+        the way the preprocessing scales number columns.
+        """
+        texts, blank = text_values(series)
+        if blank.all():
+            raise DataError(
+                f"Text column {name!r} has no text in the {len(series):,} training rows (every value "
+                "is missing or blank). Leave it out of the features."
+            )
+        embedded = embed_texts(texts)
+        observed = embedded[~blank].astype(np.float64)
+        mean = observed.mean(axis=0)
+        centred = observed - mean
+        # The covariance's eigenvectors: a 256 x 256 problem whatever the number of rows.
+        covariance = centred.T @ centred / max(len(centred) - 1, 1)
+        values, vectors = np.linalg.eigh(covariance)
+        order = np.argsort(values)[::-1][:COMPONENTS]
+        components = vectors[:, order].T
+        # A sign convention so that the same data always gives the same components.
+        signs = np.sign(components[np.arange(len(components)), np.abs(components).argmax(axis=1)])
+        components *= np.where(signs == 0, 1.0, signs)[:, None]
+        projected = centred @ components.T
+        statistics = [scaling(projected[:, j], f"{name}~text{j + 1}") for j in range(len(components))]
+        center = np.array([c for c, _ in statistics], dtype=np.float64)
+        scale = np.array([s if s > 1e-12 else 1.0 for _, s in statistics], dtype=np.float64)
+        counts = pd.Series(texts[~blank]).value_counts(sort=True)
+        examples = [str(text)[:EXAMPLE_CHARACTERS] for text in counts.index[:EXAMPLES]]
+        truncated = int(sum(len(text) > MAX_CHARACTERS for text in texts))
+        return cls(
+            name=name,
+            mean=mean,
+            components=components,
+            center=center,
+            scale=scale,
+            examples=examples,
+            model=model_identity(),
+            blank_share=float(blank.mean()),
+            truncated=truncated,
+        )
+
+    def transform(self, series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+        """The encoded values (rows x width, float64) and a bool per row: missing or blank text."""
+        texts, blank = text_values(series)
+        embedded = self._embed(texts)
+        encoded = ((embedded - self.mean) @ self.components.T - self.center) / self.scale
+        encoded[blank] = 0.0  # the training texts' centre: a missing text adds no error
+        return encoded, blank
+
+    def _embed(self, texts: np.ndarray) -> np.ndarray:
+        if _load()["identity"]["weights_sha256"] != self.model.get("weights_sha256"):
+            raise DataError(
+                f"Text column {self.name!r} was encoded with other weights ({self.model.get('name')} "
+                f"{self.model.get('version')}) than the installed ones ({MODEL_NAME} "
+                f"{model_identity()['version']}); install the version the model was trained with."
+            )
+        return embed_texts(texts).astype(np.float64)
+
+    def nearest_examples(self, text: str, k: int = 3) -> list[tuple[str, float]]:
+        """The ``k`` training texts most similar to ``text`` (cosine similarity, 1 = same meaning)."""
+        if not self.examples or not str(text).strip():
+            return []
+        examples = self._embed(np.asarray(self.examples, dtype=object))
+        query = self._embed(np.asarray([str(text)], dtype=object))[0]
+        similarity = _cosine(examples, query)
+        order = np.argsort(-similarity, kind="stable")[:k]
+        return [(self.examples[i], float(similarity[i])) for i in order]
+
+    def closest_example(self, encoded: np.ndarray) -> np.ndarray:
+        """For encoded rows (n x width), the example text whose encoding is nearest to each."""
+        if not self.examples:
+            return np.full(len(encoded), "", dtype=object)
+        examples = self._embed(np.asarray(self.examples, dtype=object))
+        points = ((examples - self.mean) @ self.components.T - self.center) / self.scale
+        distances = ((encoded[:, None, :] - points[None, :, :]) ** 2).sum(axis=2)
+        return np.asarray(self.examples, dtype=object)[distances.argmin(axis=1)]
+
+    def notes(self) -> list[str]:
+        """Plain-words notes about this column's training texts."""
+        notes = []
+        if self.truncated:
+            notes.append(
+                f"Text column {self.name!r}: {self.truncated:,} text(s) longer than {MAX_CHARACTERS:,} "
+                f"characters were read up to that length."
+            )
+        if self.blank_share >= 0.5:
+            notes.append(
+                f"Text column {self.name!r} is {self.blank_share:.0%} missing or blank: those rows "
+                "get no help from it."
+            )
+        return notes
+
+    # ------------------------------------------------------------------ persistence
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "mean": [float(v) for v in self.mean],
+            "components": [[float(v) for v in row] for row in self.components],
+            "center": [float(v) for v in self.center],
+            "scale": [float(v) for v in self.scale],
+            "examples": list(self.examples),
+            "model": dict(self.model),
+            "blank_share": float(self.blank_share),
+            "truncated": int(self.truncated),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any, fail: Any) -> TextFeatures:
+        """Rebuild from :meth:`to_dict` output; ``fail(problem)`` raises for malformed input."""
+        if not isinstance(data, dict):
+            fail("a text entry must be a mapping")
+        expected = {
+            "name", "mean", "components", "center", "scale", "examples", "model", "blank_share", "truncated",
+        }
+        if set(data) != expected:
+            fail(f"a text entry must have exactly the entries {sorted(expected)}")
+        name = data["name"]
+        if not isinstance(name, str):
+            fail("a text column's name must be a string")
+        mean = _floats(data["mean"], (MODEL_DIMENSIONS,), fail, "mean")
+        components = _floats(data["components"], (None, MODEL_DIMENSIONS), fail, "components")
+        if not 1 <= len(components) <= COMPONENTS * 8:
+            fail("a text column's components must be between 1 and 64 rows")
+        center = _floats(data["center"], (len(components),), fail, "center")
+        scale = _floats(data["scale"], (len(components),), fail, "scale")
+        if (scale <= 0).any():
+            fail("a text column's scale must be positive")
+        examples = data["examples"]
+        if (
+            not isinstance(examples, list)
+            or len(examples) > EXAMPLES
+            or not all(isinstance(e, str) and len(e) <= EXAMPLE_CHARACTERS for e in examples)
+        ):
+            fail(f"a text column's examples must be at most {EXAMPLES} short strings")
+        model = data["model"]
+        if not isinstance(model, dict) or not isinstance(model.get("weights_sha256"), str):
+            fail("a text column must name the model it was encoded with")
+        blank_share, truncated = data["blank_share"], data["truncated"]
+        if not isinstance(blank_share, int | float) or not 0 <= blank_share <= 1:
+            fail("a text column's blank_share must be a share")
+        if not isinstance(truncated, int) or isinstance(truncated, bool) or truncated < 0:
+            fail("a text column's truncated count must be a whole number")
+        return cls(
+            name, mean, components, center, scale, list(examples), dict(model), float(blank_share), truncated,
+        )
+
+
+def _floats(value: Any, shape: tuple[int | None, ...], fail: Any, what: str) -> np.ndarray:
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        fail(f"a text column's {what} must hold numbers")
+    if array.ndim != len(shape) or any(
+        want is not None and got != want for got, want in zip(array.shape, shape, strict=True)
+    ):
+        fail(f"a text column's {what} has the wrong shape")
+    if not np.isfinite(array).all():
+        fail(f"a text column's {what} must be finite")
+    return array
+
+
+def _cosine(rows: np.ndarray, query: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(rows, axis=1) * np.linalg.norm(query)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(norms > 0, rows @ query / np.where(norms > 0, norms, 1), 0.0)
+
