@@ -447,13 +447,24 @@ def _progress_printer(every: float = 5.0):
 
 
 def _roles(frame, columns: Sequence[str] | None, label: str | None) -> ColumnRoles:
-    """Inferred roles, overridden by the user's --columns and --label-column."""
-    inferred = infer_roles(frame)
+    """Inferred roles, overridden by the user's --columns and --label-column.
+
+    Free-text columns are features when the text model is installed; otherwise a note names them
+    and says how to install it (and naming one in --columns is an error).
+    """
+    from detector import text as text_model
+
+    inferred = infer_roles(frame, text=True)
     if label is not None and label not in frame.columns:
         raise DataError(f"--label-column {label!r} is not a column of the file.")
+    has_model = text_model.available()
     if columns is None:
         numeric = tuple(c for c in inferred.numeric if c != label)
         categorical = tuple(c for c in inferred.categorical if c != label)
+        text = tuple(c for c in inferred.text if c != label)
+        if text and not has_model:
+            _say(f"  note: free-text column(s) {', '.join(text)} left out. {text_model.INSTALL_HINT}")
+            text = ()
     else:
         unknown = [c for c in columns if c not in frame.columns]
         if unknown:
@@ -463,10 +474,15 @@ def _roles(frame, columns: Sequence[str] | None, label: str | None) -> ColumnRol
             )
         profiles = {p.name: p for p in profile_columns(frame[list(columns)])}
         numeric = tuple(c for c in columns if profiles[c].role.value == "numeric")
-        categorical = tuple(c for c in columns if c not in numeric)
+        text = tuple(c for c in columns if profiles[c].role.value == "text")
+        if text and not has_model:
+            names = ", ".join(text)
+            raise DataError(f"--columns names free-text column(s) {names}. {text_model.INSTALL_HINT}")
+        categorical = tuple(c for c in columns if c not in numeric and c not in text)
     roles = ColumnRoles(
         numeric=numeric,
         categorical=categorical,
+        text=text,
         label=label if label is not None else (inferred.label if columns is None else None),
         timestamp=inferred.timestamp,
     )

@@ -410,6 +410,49 @@ def row_explanation(
     return explanation.sort_values("share of error", ascending=False, kind="stable", ignore_index=True)
 
 
+@dataclass(frozen=True)
+class SimilarTexts:
+    """A row's text in one text column, beside the most similar texts of the training rows."""
+
+    column: str
+    text: str
+    neighbours: list[tuple[str, float]]  # (training text, cosine similarity), most similar first
+
+    @property
+    def verdict(self) -> str:
+        """In words: how far the text is from anything seen in training."""
+        if not self.text.strip():
+            return "This row has no text here."
+        if not self.neighbours:
+            return "No training texts to compare with."
+        best = self.neighbours[0][1]
+        if best >= SAME_TEXT:
+            return "This text (digits aside) was seen in training."
+        if best >= SIMILAR_TEXT:
+            return f"Like training texts, but not the same (closest similarity {best:.2f})."
+        return f"Unlike anything seen in training (closest similarity {best:.2f})."
+
+
+#: Cosine similarity of mean word embeddings at which a text reads as a variant of a training
+#: text (one word changed in a five-word log line gives about 0.87; unrelated lines about 0.15),
+#: and at which it reads as the same text (a trailing number added gives 0.996).
+SIMILAR_TEXT = 0.7
+SAME_TEXT = 0.99
+
+
+def similar_texts(
+    detector: BaseDetector, frame: pd.DataFrame, position: int, k: int = 3
+) -> list[SimilarTexts]:
+    """For each text feature, row ``position``'s text and its ``k`` nearest training texts."""
+    preprocessor = getattr(detector, "preprocessor_", None)
+    out = []
+    for features in getattr(preprocessor, "texts_", []):
+        value = frame[features.name].iloc[position]
+        text = "" if pd.isna(value) else str(value)
+        out.append(SimilarTexts(features.name, text, features.nearest_examples(text, k)))
+    return out
+
+
 def _timeline_x(frame: pd.DataFrame, timestamp: str | None) -> tuple[np.ndarray | None, str]:
     """x values for the score timeline: the timestamp column if it reads as times, else rows."""
     if timestamp is None or timestamp not in frame.columns:
@@ -441,9 +484,11 @@ __all__ = [
     "ColumnMatch",
     "FlaggedRows",
     "ScoredTable",
+    "SimilarTexts",
     "flagged_view",
     "match_columns",
     "row_explanation",
     "score_table",
+    "similar_texts",
     "unscored_note",
 ]

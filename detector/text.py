@@ -8,7 +8,7 @@ weights and the tokenizer), so nothing is ever downloaded: install the ``text`` 
 (``pip install ".[text]"``). Without it, text columns are left out, and the Data page and the
 CLI say so.
 
-Before embedding, digits are replaced by ``0`` (a log line's counters, addresses and times are
+Before embedding, each run of digits is replaced by ``0`` (a log line's counters, addresses and times are
 not its meaning, and each distinct number would otherwise be a new token pattern), and a text is
 cut to :data:`MAX_CHARACTERS` characters. Missing and empty texts encode as the training mean:
 they add nothing to a row's error.
@@ -38,6 +38,7 @@ from detector.errors import DataError
 
 __all__ = [
     "COMPONENTS",
+    "ENCODED_WIDTH",
     "INSTALL_HINT",
     "MAX_CHARACTERS",
     "TextFeatures",
@@ -52,6 +53,8 @@ __all__ = [
 #: one encoded column, a text column this many). Chosen on the shared BGL log sample, the one
 #: text benchmark here (benchmarks/README.md lists the alternatives measured).
 COMPONENTS = 8
+#: Encoded columns per text column: the components, and the distance from their span ("novelty").
+ENCODED_WIDTH = COMPONENTS + 1
 #: A text is cut to this many characters before embedding (and a note says how many were).
 MAX_CHARACTERS = 2000
 #: Distinct training texts kept (most frequent first) to show as a flagged text's nearest
@@ -77,7 +80,7 @@ INSTALL_HINT = (
 
 _WEIGHTS = "weights/l2_supercat_256.safetensors"
 _TOKENIZER = "tokenizers/l2_supercat_tokenizer_config.json"
-_DIGITS = re.compile(r"\d")
+_DIGITS = re.compile(r"\d+")
 _LOCK = threading.Lock()
 _MODEL: dict[str, Any] = {}
 
@@ -156,7 +159,10 @@ def text_values(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _prepare(text: str) -> str:
-    return _DIGITS.sub("0", text[:MAX_CHARACTERS])
+    text = text[:MAX_CHARACTERS]
+    if not text.isascii():  # lone surrogates (from broken files) cannot reach the tokenizer
+        text = text.encode("utf-8", "replace").decode("utf-8")
+    return _DIGITS.sub("0", text)
 
 
 class _EmbeddingCache:
@@ -202,7 +208,7 @@ def embed_texts(texts: np.ndarray | list[str]) -> np.ndarray:
     """Mean word embedding of each text, float32 (n, 256); blank texts give zeros.
 
     Each distinct text is embedded once; a column seen before (same content) comes from a
-    cache. Digits are read as ``0`` and texts are cut to :data:`MAX_CHARACTERS` characters.
+    cache. Each run of digits is read as ``0`` and texts are cut to :data:`MAX_CHARACTERS` characters.
     """
     texts = np.asarray(texts, dtype=object)
     key = _content_key(texts)
@@ -252,11 +258,12 @@ class TextFeatures:
 
     @property
     def width(self) -> int:
-        return int(self.components.shape[0])
+        """Encoded columns: one per component, and the distance from the training texts' span."""
+        return int(self.components.shape[0]) + 1
 
     @property
     def output_names(self) -> list[str]:
-        return [f"{self.name}~text{i + 1}" for i in range(self.width)]
+        return [f"{self.name}~text{i + 1}" for i in range(self.components.shape[0])] + [f"{self.name}~novelty"]
 
     @classmethod
     def fit(
@@ -285,8 +292,11 @@ class TextFeatures:
         # A sign convention so that the same data always gives the same components.
         signs = np.sign(components[np.arange(len(components)), np.abs(components).argmax(axis=1)])
         components *= np.where(signs == 0, 1.0, signs)[:, None]
-        projected = centred @ components.T
-        statistics = [scaling(projected[:, j], f"{name}~text{j + 1}") for j in range(len(components))]
+        # Directions the training texts do not vary along (fewer distinct texts than components)
+        # hold rounding noise only: they encode as 0, so the width stays COMPONENTS.
+        components[values[order] <= 1e-6 * max(values.max(), 1e-30)] = 0.0
+        projected = _positions(centred, components)
+        statistics = [scaling(projected[:, j], f"{name}~text{j + 1}") for j in range(projected.shape[1])]
         center = np.array([c for c, _ in statistics], dtype=np.float64)
         scale = np.array([s if s > 1e-12 else 1.0 for _, s in statistics], dtype=np.float64)
         counts = pd.Series(texts[~blank]).value_counts(sort=True)
@@ -307,10 +317,12 @@ class TextFeatures:
     def transform(self, series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         """The encoded values (rows x width, float64) and a bool per row: missing or blank text."""
         texts, blank = text_values(series)
-        embedded = self._embed(texts)
-        encoded = ((embedded - self.mean) @ self.components.T - self.center) / self.scale
-        encoded[blank] = 0.0  # the training texts' centre: a missing text adds no error
-        return encoded, blank
+        return self._encode(self._embed(texts)), blank
+
+    def _encode(self, embedded: np.ndarray) -> np.ndarray:
+        encoded = (_positions(embedded - self.mean, self.components) - self.center) / self.scale
+        encoded[~embedded.any(axis=1)] = 0.0  # the training texts' centre: a blank text adds no error
+        return encoded
 
     def _embed(self, texts: np.ndarray) -> np.ndarray:
         if _load()["identity"]["weights_sha256"] != self.model.get("weights_sha256"):
@@ -336,7 +348,7 @@ class TextFeatures:
         if not self.examples:
             return np.full(len(encoded), "", dtype=object)
         examples = self._embed(np.asarray(self.examples, dtype=object))
-        points = ((examples - self.mean) @ self.components.T - self.center) / self.scale
+        points = self._encode(examples)
         distances = ((encoded[:, None, :] - points[None, :, :]) ** 2).sum(axis=2)
         return np.asarray(self.examples, dtype=object)[distances.argmin(axis=1)]
 
@@ -387,8 +399,8 @@ class TextFeatures:
         components = _floats(data["components"], (None, MODEL_DIMENSIONS), fail, "components")
         if not 1 <= len(components) <= COMPONENTS * 8:
             fail("a text column's components must be between 1 and 64 rows")
-        center = _floats(data["center"], (len(components),), fail, "center")
-        scale = _floats(data["scale"], (len(components),), fail, "scale")
+        center = _floats(data["center"], (len(components) + 1,), fail, "center")
+        scale = _floats(data["scale"], (len(components) + 1,), fail, "scale")
         if (scale <= 0).any():
             fail("a text column's scale must be positive")
         examples = data["examples"]
@@ -409,6 +421,17 @@ class TextFeatures:
         return cls(
             name, mean, components, center, scale, list(examples), dict(model), float(blank_share), truncated,
         )
+
+
+def _positions(centred: np.ndarray, components: np.ndarray) -> np.ndarray:
+    """Each centred embedding's position along the components, then its distance from their span.
+
+    The distance is what the components leave out: large for a text unlike every training text,
+    which could otherwise land near the centre of the few directions kept.
+    """
+    along = centred @ components.T
+    rest = centred - along @ components
+    return np.column_stack([along, np.sqrt(np.einsum("ij,ij->i", rest, rest))])
 
 
 def _floats(value: Any, shape: tuple[int | None, ...], fail: Any, what: str) -> np.ndarray:

@@ -16,7 +16,7 @@ from detector.columns import ColumnRoles, label_vector
 from detector.errors import DataError
 from detector.preprocessing import PreprocessConfig, Preprocessor
 from detector.results import ScoredTable, score_table
-from detector.text import COMPONENTS
+from detector.text import ENCODED_WIDTH
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -294,6 +294,7 @@ class TrainingJob:
             self._on_start()
         X, self._X = self._X, None  # let the rows be freed once the model has them
         rows, self._score_rows = self._score_rows, None
+        self._read_text(X, rows)
         side = self._start_baselines(X, rows)
         self.detector.fit(X, on_progress=self._on_progress)
         stopped = self._stop.is_set()
@@ -301,6 +302,23 @@ class TrainingJob:
         if side is not None:
             self._compare(side, rows, use=self.scored is not None and not stopped)
         self._finish("stopped" if stopped else "done")
+
+    def _read_text(self, X: pd.DataFrame, rows: pd.DataFrame | None) -> None:
+        """Embed the text columns first, saying so: the fit, the baselines and scoring then reuse them."""
+        columns = getattr(self.detector, "columns", None)
+        if not isinstance(columns, ColumnRoles) or not columns.text or not isinstance(X, pd.DataFrame):
+            return
+        from detector.text import embed_texts, text_values
+
+        for frame in (X, rows):
+            if frame is None:
+                continue
+            for name in columns.text:
+                with self._lock:
+                    self._stage = f"Reading text column '{name}' ({len(frame):,} rows) with the text model"
+                embed_texts(text_values(frame[name])[0])
+        with self._lock:
+            self._stage = ""
 
     def _score(self, rows: pd.DataFrame | None) -> None:
         """Score ``rows`` with the fitted detector; a failure is kept, not raised."""
@@ -471,9 +489,9 @@ def network_inputs(frame: pd.DataFrame, roles: ColumnRoles, preprocess: Preproce
 
     One-hot encoding and missing-value indicators add columns, so this fits the preprocessing
     of the number and category columns (cheap, no TensorFlow) to count them; a text column adds
-    :data:`detector.text.COMPONENTS` columns, counted without reading its texts.
+    :data:`detector.text.ENCODED_WIDTH` columns, counted without reading its texts.
     """
-    text_width = COMPONENTS * len(roles.text)
+    text_width = ENCODED_WIDTH * len(roles.text)
     if not roles.numeric and not roles.categorical:
         return text_width
     preprocessor = Preprocessor(

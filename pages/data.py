@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
+from detector import text as text_model
 from detector.columns import (
     DISTINCT_SAMPLE_SIZE,
     EXACT_DISTINCT_ROWS,
     ColumnRoles,
+    Role,
     label_vector,
     profile_table,
 )
@@ -155,16 +157,40 @@ def choose_roles(dataset: DatasetState) -> None:
         help="One-hot encoded; rare categories are pooled. A column is numeric or categorical, "
         "not both.",
     )
+    text = choose_text(dataset, [c for c in categorical_options if c not in categorical])
     dataset.roles = ColumnRoles(
         numeric=tuple(numeric), categorical=tuple(categorical), label=label, timestamp=timestamp,
+        text=tuple(text),
     )
-    left_out = [c for c in numeric_options if c not in numeric and c not in categorical]
+    left_out = [c for c in numeric_options if c not in numeric and c not in categorical and c not in text]
     if left_out:
         st.caption(f"Not used: {fmt.plain(', '.join(left_out))}.")
     try:
         dataset.roles.check(dataset.frame)
     except DataError as exc:
         st.error(f"These column roles cannot be used: {fmt.plain(exc)}")
+
+
+def choose_text(dataset: DatasetState, options: list[str]) -> list[str]:
+    """Free-text features, read through the pretrained text model when it is installed."""
+    free_text = [p.name for p in dataset.profiles if p.role == Role.TEXT and p.name in options]
+    if not text_model.available():
+        if free_text:
+            st.info(
+                f"Free-text column(s) {fmt.plain(', '.join(free_text))} are ignored: "
+                f"{fmt.plain(text_model.INSTALL_HINT)}",
+                icon=":material/notes:",
+            )
+        return []
+    return st.multiselect(
+        "Text features",
+        options,
+        default=[c for c in dataset.roles.text if c in options],
+        key=f"text_{dataset.revision}",
+        help=f"Free text (messages, descriptions) read by a pretrained word-embedding model "
+        f"({text_model.MODEL_NAME}, shipped with the install: nothing is downloaded) and reduced to "
+        f"{text_model.ENCODED_WIDTH} numbers per column. Flagged rows show the most similar training texts.",
+    )
 
 
 def choose_preprocessing(dataset: DatasetState) -> None:

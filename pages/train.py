@@ -271,7 +271,7 @@ def live_progress(state: AppState) -> None:
         else:
             text = f"Epoch {progress.epoch} of {progress.total_epochs} · "
             if not progress.total_epochs:
-                text = "Starting · "
+                text = f"{progress.stage} · " if progress.stage else "Starting · "
             elif progress.unit == "stage":
                 text = f"Step {progress.epoch} of {progress.total_epochs or '?'}: {progress.stage} · "
             if progress.status == "scoring":

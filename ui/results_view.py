@@ -29,8 +29,9 @@ from detector.charts import (
 )
 from detector.explanations import standout_cells
 from detector.export import scored_rows_csv
-from detector.results import FlaggedRows
+from detector.results import FlaggedRows, similar_texts
 from detector.surprisal import SURPRISAL_WORDS
+from detector.text import EXAMPLE_CHARACTERS
 from detector.thresholds import ThresholdChoice
 from ui import format as fmt
 from ui.runtime import freeze_what_is_loaded
@@ -368,6 +369,24 @@ def _explain(view: ScoredView, position: int) -> None:
         "different units compare; the labels show the values themselves (categories have no bar, "
         "only their label)."
     )
+    _similar_texts(view, position)
+
+
+def _similar_texts(view: ScoredView, position: int) -> None:
+    """The row's free text beside the most similar texts of the training rows."""
+    for found in similar_texts(view.detector, view.table.frame, position):
+        st.markdown(f"**Text column {fmt.code(found.column)}**: {fmt.plain(found.verdict)}")
+        st.text(found.text[:EXAMPLE_CHARACTERS] + ("…" if len(found.text) > EXAMPLE_CHARACTERS else ""))
+        if found.neighbours:
+            st.dataframe(
+                pd.DataFrame(
+                    {
+                        "most similar training texts": [text for text, _ in found.neighbours],
+                        "similarity": [round(similarity, 3) for _, similarity in found.neighbours],
+                    }
+                ),
+                hide_index=True,
+            )
 
 
 # ------------------------------------------------------------------ where
