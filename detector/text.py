@@ -73,9 +73,9 @@ MODEL_LICENCE = (
     "wordllama code: MIT License. Its token embeddings are distilled from Llama 2's and are "
     "subject to the Llama 2 Community License (https://ai.meta.com/llama/license/)."
 )
+INSTALL_COMMAND = 'pip install ".[text]"'
 INSTALL_HINT = (
-    'Text columns need the text extra: pip install ".[text]" (or pip install wordllama), '
-    "then restart."
+    f"Text columns need the text extra: {INSTALL_COMMAND} (or pip install wordllama), then restart."
 )
 
 _WEIGHTS = "weights/l2_supercat_256.safetensors"
@@ -263,7 +263,8 @@ class TextFeatures:
 
     @property
     def output_names(self) -> list[str]:
-        return [f"{self.name}~text{i + 1}" for i in range(self.components.shape[0])] + [f"{self.name}~novelty"]
+        components = [f"{self.name}~text{i + 1}" for i in range(self.components.shape[0])]
+        return [*components, f"{self.name}~novelty"]
 
     @classmethod
     def fit(

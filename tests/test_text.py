@@ -77,7 +77,8 @@ def test_similar_texts_are_closer_than_unrelated_ones():
 def test_digits_are_read_as_zeros_and_blank_texts_embed_as_zeros():
     a, b, blank, spaces = text_model.embed_texts(["error 12 at 0x1f", "error 99 at 0x7f", "", "   "])
     np.testing.assert_array_equal(a, b)
-    assert not blank.any() and not spaces.any()
+    assert not blank.any()
+    assert not spaces.any()
 
 
 def test_hostile_texts_are_embedded_without_error():
@@ -127,7 +128,7 @@ def test_preprocessing_with_text_survives_its_json_round_trip():
 
 
 @pytest.mark.parametrize(
-    "damage, message",
+    ("damage", "message"),
     [
         (lambda entry: entry.pop("model"), "exactly the entries"),
         (lambda entry: entry.update(components=[[1.0] * 3]), "components has the wrong shape"),
@@ -234,6 +235,7 @@ except DataError as error:
         [sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=120
     )
     assert result.returncode == 0, result.stderr
-    assert 'refused: The text model is not installed. Text columns need the text extra: pip install ".[text]"' in (
-        result.stdout
+    refusal = (
+        'refused: The text model is not installed. Text columns need the text extra: pip install ".[text]"'
     )
+    assert refusal in result.stdout

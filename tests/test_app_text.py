@@ -1,0 +1,77 @@
+"""Free-text columns in the app, driven through AppTest: the Data page's choice and Results' neighbours."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from apptest_helpers import TINY_CONFIG, app_state, assert_clean, start_app, upload, with_model
+
+from detector import AutoencoderDetector
+from detector import text as text_model
+from detector.training import feature_roles
+
+pytestmark = pytest.mark.skipif(not text_model.available(), reason="needs the text extra (wordllama)")
+
+MESSAGES = [
+    "instruction cache parity error corrected",
+    "generating core file for program",
+    "floating point alignment exceptions",
+    "ciod: failed to read message prefix on control stream",
+]
+
+
+def log_csv(n: int = 120) -> bytes:
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {
+            "level": rng.choice(["INFO", "FATAL"], n, p=[0.9, 0.1]),
+            "latency": rng.normal(10, 1, n).round(3),
+            "message": [f"{MESSAGES[i % 4]} {i}" for i in range(n)],
+        }
+    )
+    return frame.to_csv(index=False).encode()
+
+
+def test_a_free_text_column_is_offered_and_chosen_as_a_text_feature():
+    at = upload(start_app(), "logs.csv", log_csv())
+
+    assert_clean(at)
+    chooser = next(m for m in at.multiselect if m.label == "Text features")
+    assert chooser.value == ["message"]
+    assert app_state(at).dataset.roles.text == ("message",)
+
+    chooser.set_value([]).run()
+    assert app_state(at).dataset.roles.text == ()
+    assert any("message" in caption.value for caption in at.caption if caption.value.startswith("Not used"))
+
+
+def test_without_the_text_extra_the_data_page_says_text_is_ignored_and_how_to_enable_it(monkeypatch):
+    monkeypatch.setattr(text_model, "available", lambda: False)
+    at = upload(start_app(), "logs.csv", log_csv())
+
+    assert_clean(at)
+    assert not [m for m in at.multiselect if m.label == "Text features"]
+    assert app_state(at).dataset.roles.text == ()
+    (note,) = [i.value for i in at.info if "Free-text column" in i.value]
+    assert "message" in note
+    assert 'pip install ".[text]"' in note
+
+
+def test_results_show_a_rows_text_beside_the_most_similar_training_texts():
+    at = upload(start_app(), "logs.csv", log_csv())
+    dataset = app_state(at).dataset
+    detector = AutoencoderDetector(config=TINY_CONFIG, columns=feature_roles(dataset.roles)).fit(
+        dataset.frame.loc[:, list(dataset.roles.features)]
+    )
+    at = with_model(at, detector).switch_page("pages/results.py").run()
+
+    assert_clean(at)
+    heading = next(m.value for m in at.markdown if m.value.startswith("**Text column"))
+    assert "message" in heading
+    assert "seen in training" in heading
+    neighbours = next(
+        d.value for d in at.dataframe if "most similar training texts" in d.value.columns
+    )
+    assert len(neighbours) == 3
+    assert neighbours["similarity"].between(-1, 1).all()
