@@ -10,6 +10,12 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+if os.environ.get("DETECTOR_WITHOUT_TEXT"):
+    import sys
+
+    # As if the text extra were not installed (scripts/test.sh runs a part of the suite so).
+    sys.modules["wordllama"] = None  # type: ignore[assignment]
+
 from detector.autoencoder_config import AutoencoderConfig
 
 # Small and quick: a handful of epochs on a few hundred rows trains in about a second.

@@ -11,7 +11,7 @@ from detector import AutoencoderDetector
 from detector import text as text_model
 from detector.training import feature_roles
 
-pytestmark = pytest.mark.skipif(not text_model.available(), reason="needs the text extra (wordllama)")
+needs_text = pytest.mark.skipif(not text_model.available(), reason="needs the text extra (wordllama)")
 
 MESSAGES = [
     "instruction cache parity error corrected",
@@ -33,6 +33,7 @@ def log_csv(n: int = 120) -> bytes:
     return frame.to_csv(index=False).encode()
 
 
+@needs_text
 def test_a_free_text_column_is_offered_and_chosen_as_a_text_feature():
     at = upload(start_app(), "logs.csv", log_csv())
 
@@ -58,6 +59,7 @@ def test_without_the_text_extra_the_data_page_says_text_is_ignored_and_how_to_en
     assert 'pip install ".[text]"' in note
 
 
+@needs_text
 def test_results_show_a_rows_text_beside_the_most_similar_training_texts():
     at = upload(start_app(), "logs.csv", log_csv())
     dataset = app_state(at).dataset

@@ -198,3 +198,45 @@ def test_autoencoder_options_are_refused_for_a_baseline(capsys, monkeypatch):
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2
     assert err[-1] == "error: --epochs apply only to --detector autoencoder, not iforest."
+
+
+def log_lines_csv(path: Path, n: int = 300) -> Path:
+    templates = ["instruction cache parity error corrected", "generating core file", "ddr errors detected"]
+    frame = pd.DataFrame(
+        {
+            "level": ["INFO"] * (n - 10) + ["FATAL"] * 10,
+            "message": [f"{templates[i % 3]} {i}" for i in range(n - 1)]
+            + ["kernel panic: cannot mount root"],
+            "alert": [0] * (n - 1) + [1],
+        }
+    )
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_train_reads_free_text_or_says_how_to_install_the_text_model(capsys, tmp_path):
+    from detector import text
+
+    data = log_lines_csv(tmp_path / "logs.csv")
+    code = main(["train", str(data), "--epochs", "3", "--model-out", str(tmp_path / "m.zip")])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    if text.available():
+        assert "features (2): level, message; label: alert" in err
+        assert "left out" not in err
+    else:
+        assert "features (1): level; label: alert" in err
+        assert "note: free-text column(s) message left out. Text columns need the text extra: " in err
+
+
+def test_naming_a_free_text_column_without_the_text_model_is_a_one_line_error(
+    capsys, tmp_path, monkeypatch
+):
+    from detector import text
+
+    monkeypatch.setattr(text, "available", lambda: False)
+    data = log_lines_csv(tmp_path / "logs.csv")
+    code = main(["train", str(data), "--columns", "level", "message", "--model-out", str(tmp_path / "m")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert err[-1].startswith("error: --columns names free-text column(s) message. Text columns need the text")
