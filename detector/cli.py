@@ -224,6 +224,12 @@ def _train(args: argparse.Namespace) -> int:
         f"features ({len(roles.features)}): {', '.join(roles.features)}"
         + (f"; label: {roles.label}" if roles.label else "")
     )
+    if roles.text:
+        from detector.text import column_notes
+
+        for name in roles.text:
+            for note in column_notes(frame[name], name):
+                _say(f"  note: {note}")
     # Check the label before training, so a bad label does not cost a whole training run.
     labels = label_vector(frame[roles.label]) if roles.label is not None else None
     detector = _detector(args, roles)

@@ -43,6 +43,7 @@ __all__ = [
     "MAX_CHARACTERS",
     "TextFeatures",
     "available",
+    "column_notes",
     "embed_texts",
     "model_identity",
     "text_values",
@@ -156,6 +157,57 @@ def text_values(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         texts[present] = values.astype(str).to_numpy(dtype=object)
     blank = np.array([not text.strip() for text in texts], dtype=bool) if len(texts) else np.zeros(0, bool)
     return texts, blank
+
+
+#: Control characters other than tab and newlines, and the replacement character a broken
+#: encoding leaves: a text with several of them is binary junk rather than words.
+_JUNK = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
+#: A text at least this share of whose letters are outside the Latin script.
+_NON_LATIN = re.compile(r"[^\W\d_a-zA-Z\u00c0-\u024f]")
+
+
+def column_notes(series: pd.Series, name: str) -> list[str]:
+    """Plain-words notes on a text column before it is encoded: blanks, cut texts, junk, scripts.
+
+    Cheap (no embedding): string lengths and character counts over the column.
+    """
+    texts, blank = text_values(series)
+    n = len(texts)
+    if n == 0:
+        return []
+    notes = []
+    n_blank = int(blank.sum())
+    if n_blank == n:
+        return [f"Text column {name!r} has no text: every value is missing or blank."]
+    if n_blank:
+        share = n_blank / n
+        tail = (
+            ": most rows get no help from it, so consider leaving it out." if share >= 0.5
+            else "; they count as the training texts' centre (no error from this column)."
+        )
+        notes.append(f"Text column {name!r}: {n_blank:,} of {n:,} values are missing or blank{tail}")
+    present = pd.Series(texts[~blank], dtype=object)
+    lengths = present.str.len()
+    long = int((lengths > MAX_CHARACTERS).sum())
+    if long:
+        notes.append(
+            f"Text column {name!r}: {long:,} text(s) are longer than {MAX_CHARACTERS:,} characters "
+            f"(the longest has {int(lengths.max()):,}); the model reads the first {MAX_CHARACTERS:,}."
+        )
+    junk = int((present.str.count(_JUNK.pattern) >= 3).sum())
+    if junk:
+        notes.append(
+            f"Text column {name!r}: {junk:,} value(s) hold control characters or broken encoding "
+            "(binary data?); they are read as they are and will likely score as unusual."
+        )
+    letters = present.str.count(r"[^\W\d_]").clip(lower=1)
+    foreign = int((present.str.count(_NON_LATIN.pattern) / letters >= 0.5).sum())
+    if foreign:
+        notes.append(
+            f"Text column {name!r}: {foreign:,} text(s) are mostly in a non-Latin script. The text model "
+            "learned mostly from English, so it tells such texts apart less finely."
+        )
+    return notes
 
 
 def _prepare(text: str) -> str:
@@ -352,21 +404,6 @@ class TextFeatures:
         points = self._encode(examples)
         distances = ((encoded[:, None, :] - points[None, :, :]) ** 2).sum(axis=2)
         return np.asarray(self.examples, dtype=object)[distances.argmin(axis=1)]
-
-    def notes(self) -> list[str]:
-        """Plain-words notes about this column's training texts."""
-        notes = []
-        if self.truncated:
-            notes.append(
-                f"Text column {self.name!r}: {self.truncated:,} text(s) longer than {MAX_CHARACTERS:,} "
-                f"characters were read up to that length."
-            )
-        if self.blank_share >= 0.5:
-            notes.append(
-                f"Text column {self.name!r} is {self.blank_share:.0%} missing or blank: those rows "
-                "get no help from it."
-            )
-        return notes
 
     # ------------------------------------------------------------------ persistence
 

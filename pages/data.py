@@ -304,5 +304,7 @@ else:
     choose_preprocessing(dataset)
     for note in dataset.scaling_notes():
         st.warning(fmt.plain(note), icon=":material/straighten:")
+    for note in dataset.text_notes():
+        st.warning(fmt.plain(note), icon=":material/notes:")
     choose_training_rows(dataset)
     st.page_link("pages/train.py", label="Next: train a model", icon=":material/arrow_forward:")

@@ -77,3 +77,19 @@ def test_results_show_a_rows_text_beside_the_most_similar_training_texts():
     )
     assert len(neighbours) == 3
     assert neighbours["similarity"].between(-1, 1).all()
+
+
+@needs_text
+def test_hostile_texts_get_notes_on_the_data_page_not_a_crash():
+    rng = np.random.default_rng(1)
+    messages = [f"{MESSAGES[i % 4]} {i}" for i in range(60)]
+    messages[:4] = ["x" * 5000, "\x01\x02\x03 binary \x04 junk", "磁盘错误发生了在节点上", ""]
+    frame = pd.DataFrame({"latency": rng.normal(size=60).round(3), "message": messages})
+    at = upload(start_app(), "hostile.csv", frame.to_csv(index=False).encode())
+
+    assert_clean(at)
+    assert app_state(at).dataset.roles.text == ("message",)
+    warnings = [w.value for w in at.warning if "Text column" in w.value]
+    assert any("longer than 2,000 characters" in w for w in warnings)
+    assert any("missing or blank" in w for w in warnings)
+    assert any("non-Latin script" in w for w in warnings)

@@ -159,7 +159,20 @@ def test_a_text_column_with_no_text_is_refused_and_a_mostly_blank_one_gets_a_not
         Preprocessor(numeric=("latency",), text=("message",)).fit(frame)
     frame.loc[:9, "message"] = "disk is full"
     prep = Preprocessor(numeric=("latency",), text=("message",)).fit(frame)
-    assert any("75% missing or blank" in note for note in prep.texts_[0].notes())
+    assert prep.texts_[0].blank_share == 0.75
+    (note,) = text_model.column_notes(frame["message"], "message")
+    assert note.startswith("Text column 'message': 30 of 40 values are missing or blank: most rows get")
+
+
+def test_long_junk_and_foreign_texts_get_notes():
+    odd = ["x" * 3000, "\x00\x01\x02 junk \x03", "Ошибка диска произошла"]
+    series = pd.Series(["disk is full"] * 5 + odd)
+    notes = text_model.column_notes(series, "message")
+    assert len(notes) == 3
+    assert "1 text(s) are longer than 2,000 characters (the longest has 3,000)" in notes[0]
+    assert "1 value(s) hold control characters or broken encoding" in notes[1]
+    assert "1 text(s) are mostly in a non-Latin script" in notes[2]
+    assert text_model.column_notes(series.head(5), "message") == []
 
 
 def test_rows_whose_only_feature_is_a_blank_text_are_not_scored():

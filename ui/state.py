@@ -19,6 +19,7 @@ from detector.export import original_text
 from detector.preprocessing import PreprocessConfig, scaling_notes
 from detector.registry import DEFAULT_KIND, FAMILIES, baseline_kinds
 from detector.results import FlaggedRows, ScoredTable, flagged_view, row_explanation, score_table
+from detector.text import column_notes
 from detector.thresholds import threshold_for_share
 from detector.training import PRESETS, TrainingJob, network_inputs, training_rows
 from ui.runtime import freeze_what_is_loaded
@@ -64,6 +65,7 @@ class DatasetState:
     revision: int = field(default_factory=lambda: next(_revisions))
     _inputs: tuple[Any, int] | None = field(default=None, repr=False)
     _scaling_notes: tuple[Any, list[str]] | None = field(default=None, repr=False)
+    _text_notes: tuple[Any, list[str]] | None = field(default=None, repr=False)
 
     @property
     def name(self) -> str:
@@ -97,6 +99,14 @@ class DatasetState:
         if self._inputs is None or self._inputs[0] != key:
             self._inputs = (key, network_inputs(self.training_frame(), self.roles, self.preprocess))
         return self._inputs[1]
+
+    def text_notes(self) -> list[str]:
+        """Notes on the chosen text columns: blanks, cut texts, junk, scripts (cached per choice)."""
+        key = self.roles.text
+        if self._text_notes is None or self._text_notes[0] != key:
+            notes = [note for name in key for note in column_notes(self.frame[name], name)]
+            self._text_notes = (key, notes)
+        return self._text_notes[1]
 
     def scaling_notes(self) -> list[str]:
         """Warnings about numeric features that scaling cannot make comparable (cached per choice)."""
