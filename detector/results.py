@@ -412,44 +412,56 @@ def row_explanation(
 
 @dataclass(frozen=True)
 class SimilarTexts:
-    """A row's text in one text column, beside the most similar texts of the training rows."""
+    """A row's text in one text column, how often training saw it, and the most similar other texts."""
 
     column: str
     text: str
+    seen: int  # training texts of the same form (digits aside)
+    n_texts: int  # non-blank training texts
     neighbours: list[tuple[str, float]]  # (training text, cosine similarity), most similar first
 
     @property
     def verdict(self) -> str:
-        """In words: how far the text is from anything seen in training."""
+        """In words: how far the text is from what training saw."""
         if not self.text.strip():
             return "This row has no text here."
+        if self.seen:
+            share = self.seen / max(self.n_texts, 1)
+            rare = " (rare)" if share < RARE_TEXT else ""
+            return (
+                f"Seen in {self.seen:,} of {self.n_texts:,} training texts{rare}, digits aside. "
+                "The most similar other training texts:"
+            )
         if not self.neighbours:
-            return "No training texts to compare with."
+            return "Not seen in training, and there are no training texts to compare with."
         best = self.neighbours[0][1]
-        if best >= SAME_TEXT:
-            return "This text (digits aside) was seen in training."
         if best >= SIMILAR_TEXT:
-            return f"Like training texts, but not the same (closest similarity {best:.2f})."
-        return f"Unlike anything seen in training (closest similarity {best:.2f})."
+            return f"Not seen in training, but like training texts (closest similarity {best:.2f}):"
+        return f"Unlike anything seen in training (closest similarity {best:.2f}):"
 
 
 #: Cosine similarity of mean word embeddings at which a text reads as a variant of a training
-#: text (one word changed in a five-word log line gives about 0.87; unrelated lines about 0.15),
-#: and at which it reads as the same text (a trailing number added gives 0.996).
+#: text (one word changed in a five-word log line gives about 0.87; unrelated lines about 0.15).
 SIMILAR_TEXT = 0.7
-SAME_TEXT = 0.99
+#: A form of text held by fewer than this share of the training texts is called rare.
+RARE_TEXT = 0.01
 
 
 def similar_texts(
     detector: BaseDetector, frame: pd.DataFrame, position: int, k: int = 3
 ) -> list[SimilarTexts]:
-    """For each text feature, row ``position``'s text and its ``k`` nearest training texts."""
+    """For each text feature: row ``position``'s text, how often training saw it, its nearest others."""
     preprocessor = getattr(detector, "preprocessor_", None)
     out = []
     for features in getattr(preprocessor, "texts_", []):
         value = frame[features.name].iloc[position]
         text = "" if pd.isna(value) else str(value)
-        out.append(SimilarTexts(features.name, text, features.nearest_examples(text, k)))
+        out.append(
+            SimilarTexts(
+                features.name, text, features.times_seen(text) if text.strip() else 0, features.n_texts,
+                features.nearest_examples(text, k),
+            )
+        )
     return out
 
 

@@ -294,8 +294,9 @@ class TextFeatures:
 
     ``components`` (k x 256) are PCA directions of the training rows' embeddings; the training
     rows' positions along each are then scaled like a number column (``center``, ``scale``: the
-    preprocessing's scaling, robust by default). ``examples`` are distinct training texts, most
-    frequent first, for nearest-neighbour explanations.
+    preprocessing's scaling, robust by default). ``examples`` are the training texts' most
+    frequent forms (digits aside), one original text each, with ``example_counts`` (how many of
+    the ``n_texts`` non-blank training texts have that form), for nearest-neighbour explanations.
     """
 
     name: str
@@ -304,9 +305,10 @@ class TextFeatures:
     center: np.ndarray
     scale: np.ndarray
     examples: list[str]
+    example_counts: list[int]
+    n_texts: int
     model: dict[str, Any]
     blank_share: float = 0.0
-    truncated: int = 0
 
     @property
     def width(self) -> int:
@@ -352,9 +354,11 @@ class TextFeatures:
         statistics = [scaling(projected[:, j], f"{name}~text{j + 1}") for j in range(projected.shape[1])]
         center = np.array([c for c, _ in statistics], dtype=np.float64)
         scale = np.array([s if s > 1e-12 else 1.0 for _, s in statistics], dtype=np.float64)
-        counts = pd.Series(texts[~blank]).value_counts(sort=True)
-        examples = [str(text)[:EXAMPLE_CHARACTERS] for text in counts.index[:EXAMPLES]]
-        truncated = int(sum(len(text) > MAX_CHARACTERS for text in texts))
+        present = pd.Series(texts[~blank], dtype=object)
+        forms = present.map(_prepare)
+        counts = forms.value_counts(sort=True).head(EXAMPLES)
+        first = pd.Series(present.to_numpy(), index=forms.to_numpy()).groupby(level=0).first()
+        examples = [str(first[form])[:EXAMPLE_CHARACTERS] for form in counts.index]
         return cls(
             name=name,
             mean=mean,
@@ -362,9 +366,10 @@ class TextFeatures:
             center=center,
             scale=scale,
             examples=examples,
+            example_counts=[int(c) for c in counts.to_numpy()],
+            n_texts=len(present),
             model=model_identity(),
             blank_share=float(blank.mean()),
-            truncated=truncated,
         )
 
     def transform(self, series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -386,15 +391,29 @@ class TextFeatures:
             )
         return embed_texts(texts).astype(np.float64)
 
+    def times_seen(self, text: str) -> int:
+        """How many training texts have the form of ``text`` (digits aside); 0 if none, or too rare
+        to be among the kept examples."""
+        form = _prepare(str(text))
+        return sum(
+            count for example, count in zip(self.examples, self.example_counts, strict=True)
+            if _prepare(example) == form
+        )
+
     def nearest_examples(self, text: str, k: int = 3) -> list[tuple[str, float]]:
-        """The ``k`` training texts most similar to ``text`` (cosine similarity, 1 = same meaning)."""
+        """The ``k`` training texts most similar to ``text`` but not of its form (cosine similarity
+        of mean word embeddings, 1 = same words), most similar first."""
         if not self.examples or not str(text).strip():
             return []
-        examples = self._embed(np.asarray(self.examples, dtype=object))
+        form = _prepare(str(text))
+        others = [example for example in self.examples if _prepare(example) != form]
+        if not others:
+            return []
+        examples = self._embed(np.asarray(others, dtype=object))
         query = self._embed(np.asarray([str(text)], dtype=object))[0]
         similarity = _cosine(examples, query)
         order = np.argsort(-similarity, kind="stable")[:k]
-        return [(self.examples[i], float(similarity[i])) for i in order]
+        return [(others[i], float(similarity[i])) for i in order]
 
     def closest_example(self, encoded: np.ndarray) -> np.ndarray:
         """For encoded rows (n x width), the example text whose encoding is nearest to each."""
@@ -415,9 +434,10 @@ class TextFeatures:
             "center": [float(v) for v in self.center],
             "scale": [float(v) for v in self.scale],
             "examples": list(self.examples),
+            "example_counts": list(self.example_counts),
+            "n_texts": int(self.n_texts),
             "model": dict(self.model),
             "blank_share": float(self.blank_share),
-            "truncated": int(self.truncated),
         }
 
     @classmethod
@@ -426,7 +446,8 @@ class TextFeatures:
         if not isinstance(data, dict):
             fail("a text entry must be a mapping")
         expected = {
-            "name", "mean", "components", "center", "scale", "examples", "model", "blank_share", "truncated",
+            "name", "mean", "components", "center", "scale", "examples", "example_counts", "n_texts",
+            "model", "blank_share",
         }
         if set(data) != expected:
             fail(f"a text entry must have exactly the entries {sorted(expected)}")
@@ -451,14 +472,23 @@ class TextFeatures:
         model = data["model"]
         if not isinstance(model, dict) or not isinstance(model.get("weights_sha256"), str):
             fail("a text column must name the model it was encoded with")
-        blank_share, truncated = data["blank_share"], data["truncated"]
+        counts, n_texts = data["example_counts"], data["n_texts"]
+        if not _whole(n_texts) or not (
+            isinstance(counts, list) and len(counts) == len(examples)
+            and all(_whole(c) and 0 < c <= n_texts for c in counts)
+        ):
+            fail("a text column's example_counts must be one count per example, at most n_texts")
+        blank_share = data["blank_share"]
         if not isinstance(blank_share, int | float) or not 0 <= blank_share <= 1:
             fail("a text column's blank_share must be a share")
-        if not isinstance(truncated, int) or isinstance(truncated, bool) or truncated < 0:
-            fail("a text column's truncated count must be a whole number")
         return cls(
-            name, mean, components, center, scale, list(examples), dict(model), float(blank_share), truncated,
+            name, mean, components, center, scale, list(examples), list(counts), n_texts, dict(model),
+            float(blank_share),
         )
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def _positions(centred: np.ndarray, components: np.ndarray) -> np.ndarray:

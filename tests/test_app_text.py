@@ -71,7 +71,7 @@ def test_results_show_a_rows_text_beside_the_most_similar_training_texts():
     assert_clean(at)
     heading = next(m.value for m in at.markdown if m.value.startswith("**Text column"))
     assert "message" in heading
-    assert "seen in training" in heading
+    assert "Seen in 30 of 120 training texts" in heading
     neighbours = next(
         d.value for d in at.dataframe if "most similar training texts" in d.value.columns
     )

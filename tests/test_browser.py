@@ -420,3 +420,66 @@ def test_a_200000_row_file_from_upload_to_download(page: Page, large_file: Path)
         downloaded = rows.iloc[start : start + len(numbers)][list(original.columns)]
         uploaded = original.iloc[[number - 1 for number in numbers]]
         pd.testing.assert_frame_equal(downloaded.reset_index(drop=True), uploaded.reset_index(drop=True))
+
+
+# --------------------------------------------------------------------------- free text
+
+LOG_TEMPLATES = [
+    "instruction cache parity error corrected",
+    "generating core file for program",
+    "floating point alignment exceptions",
+    "total interrupts and critical input interrupts",
+]
+
+
+@pytest.fixture
+def log_file(tmp_path: Path) -> Path:
+    """Log lines with a free-text message; the last lines say something never said before."""
+    n = 600
+    messages = [f"{LOG_TEMPLATES[i % 4]} {i * 7}" for i in range(n)]
+    messages[-3:] = ["kernel panic: unable to mount root filesystem"] * 3
+    frame = pd.DataFrame(
+        {
+            "level": ["INFO"] * (n - 3) + ["FATAL"] * 3,
+            "duration_ms": [10 + (i * 37) % 11 for i in range(n)],
+            "message": messages,
+        }
+    )
+    path = tmp_path / "node_logs.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_a_log_with_a_free_text_column_from_upload_to_similar_training_texts(page: Page, log_file: Path):
+    from detector import text
+
+    if not text.available():
+        pytest.skip("needs the text extra (wordllama)")
+    wait_for_first_start(page)
+    upload(page, log_file, 600)
+    # The message column is read as free text and chosen as a text feature.
+    chooser = page.get_by_test_id("stMultiSelect").filter(has_text="Text features")
+    expect(chooser.get_by_text("message", exact=True)).to_be_visible()
+
+    choose_preset(page, "Fast")
+    page.get_by_role("button", name="Train model").click()
+    wait_until_trained(page, "node_logs.csv", timeout=TRAIN_TIMEOUT_MS)
+
+    open_page(page, "Results")
+    expect(metric(page, "Rows flagged")).to_be_visible()
+    # The top row's explanation: its text beside the most similar training texts.
+    expect(page.get_by_text(re.compile(r"^Why row \d+ stands out$"))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"^Text column message:"))).to_be_visible(timeout=RERUN_TIMEOUT_MS)
+    settle(page)
+    why = page.get_by_text(re.compile(r"^Why row \d+ stands out$")).inner_text()
+    assert int(re.search(r"\d+", why).group()) in (598, 599, 600), "the odd message scores highest"
+    expect(page.get_by_text("Seen in 3 of 600 training texts (rare)", exact=False)).to_be_visible()
+    # The grid draws on a canvas; its header is also in the table it keeps for screen readers.
+    neighbours = page.locator('[data-testid="stDataFrame"]').filter(has_text="most similar training texts")
+    expect(neighbours).to_have_count(1)
+
+    file_name, rows = download_flagged(page)
+    assert file_name == "node_logs_flagged.csv"
+    assert {"598", "599", "600"} <= set(rows["row"])
+    assert rows.loc[rows["row"] == "600", "message"].item() == "kernel panic: unable to mount root filesystem"
+    assert rows.loc[rows["row"] == "600", "top_columns"].item().startswith("message")

@@ -134,6 +134,7 @@ def test_preprocessing_with_text_survives_its_json_round_trip():
         (lambda entry: entry.update(components=[[1.0] * 3]), "components has the wrong shape"),
         (lambda entry: entry.update(scale=[0.0] * text_model.ENCODED_WIDTH), "scale must be positive"),
         (lambda entry: entry.update(examples=["x" * 10_000]), "examples must be"),
+        (lambda entry: entry.update(example_counts=[10**9] * 4), "example_counts must be"),
         (lambda entry: entry.update(mean=["nan"] * 256), "mean must be finite"),
     ],
 )
@@ -209,20 +210,25 @@ def test_a_bundle_with_a_text_column_scores_a_new_file_the_same(tmp_path):
     np.testing.assert_allclose(loaded.decision_function(new), detector.decision_function(new), rtol=1e-5)
 
 
-def test_a_flagged_text_is_shown_beside_the_most_similar_training_texts():
+def test_a_flagged_text_is_shown_with_how_often_it_was_seen_and_the_most_similar_other_texts():
     frame = log_frame(200)
+    frame.loc[0, "message"] = "the printer on floor 3 is out of paper"
     detector = AutoencoderDetector(columns=ROLES, config=TINY).fit(frame)
-    new = pd.DataFrame({"level": ["INFO"] * 3, "latency": [10.0] * 3, "message": [
+    new = pd.DataFrame({"level": ["INFO"] * 4, "latency": [10.0] * 4, "message": [
         "instruction cache parity error corrected 77",
         "instruction cache parity error detected",
         "the quarterly sales report is attached",
+        "the printer on floor 12 is out of paper",
     ]})
-    seen, variant, unlike = (similar_texts(detector, new, i)[0] for i in range(3))
-    assert seen.neighbours[0][0].startswith("instruction cache parity error corrected")
-    assert seen.verdict.startswith("This text (digits aside) was seen in training")
+    seen, variant, unlike, rare = (similar_texts(detector, new, i)[0] for i in range(4))
+    assert (seen.seen, seen.n_texts) == (49, 200)  # row 0 held this form before it was replaced
+    assert seen.verdict.startswith("Seen in 49 of 200 training texts, digits aside.")
+    assert not any(text.startswith("instruction cache parity error corrected") for text, _ in seen.neighbours)
+    assert variant.seen == 0
     assert variant.neighbours[0][0].startswith("instruction cache parity error corrected")
-    assert variant.verdict.startswith("Like training texts")
+    assert variant.verdict.startswith("Not seen in training, but like training texts (closest similarity 0.")
     assert unlike.verdict.startswith("Unlike anything seen in training")
+    assert rare.verdict.startswith("Seen in 1 of 200 training texts (rare)")
 
 
 def test_without_the_text_extra_text_columns_are_left_out_and_a_text_bundle_says_what_to_install(tmp_path):
