@@ -176,6 +176,8 @@ class ColumnDrift:
 
     @property
     def outside(self) -> float:
+        """Share of values outside what training saw: beyond its range, in an unseen category, or
+        (text) farther from the training texts than any of them."""
         return (self.below or 0.0) + (self.above or 0.0) if self.kind == "numeric" else (self.unseen or 0.0)
 
     @property
@@ -207,6 +209,9 @@ class ColumnDrift:
             if self.median_shift is not None and abs(self.median_shift) >= MEDIAN_SHIFT:
                 direction = "up" if self.median_shift > 0 else "down"
                 parts.append(f"median moved {direction} by {abs(self.median_shift):,.1f} training spreads")
+        elif self.unseen and self.kind == "text":
+            examples = ", ".join(repr(e[:40]) for e in self.unseen_examples[:3])
+            parts.append(f"{_percent(self.unseen)} of texts unlike any training text ({examples})")
         elif self.unseen:
             examples = ", ".join(repr(e[:40]) for e in self.unseen_examples[:3])
             parts.append(
@@ -379,6 +384,7 @@ class DriftAccumulator:
         preprocessor = getattr(detector, "preprocessor_", None)
         self._numeric = list(getattr(preprocessor, "numeric", ()) or ())
         self._categorical = list(getattr(preprocessor, "categorical", ()) or ())
+        self._texts = list(getattr(preprocessor, "texts_", ()) or ())
         self._center = dict(zip(self._numeric, getattr(preprocessor, "center_", ()), strict=False))
         self._scale = dict(zip(self._numeric, getattr(preprocessor, "scale_", ()), strict=False))
         self._expected = getattr(detector, "contamination", None)
@@ -390,11 +396,13 @@ class DriftAccumulator:
         self._n_scored = 0
         self._counts: dict[str, dict[str, int]] = {
             name: {"values": 0, "below": 0, "above": 0, "missing": 0, "unseen": 0}
-            for name in [*self._numeric, *self._categorical]
+            for name in [*self._numeric, *self._categorical, *(t.name for t in self._texts)]
         }
         self._samples: dict[str, list[np.ndarray]] = {name: [] for name in self._numeric}
         self._keys: dict[str, np.ndarray] = {name: np.empty(0) for name in self._numeric}
-        self._unseen: dict[str, dict[str, int]] = {name: {} for name in self._categorical}
+        self._unseen: dict[str, dict[str, int]] = {
+            name: {} for name in [*self._categorical, *(t.name for t in self._texts)]
+        }
 
     def add(
         self, frame: pd.DataFrame, *, scores: np.ndarray | None = None, threshold: float | None = None
@@ -440,6 +448,21 @@ class DriftAccumulator:
                         unseen = self._unseen[name]
                         if len(unseen) < 20 or str(label) in unseen:
                             unseen[str(label)] = unseen.get(str(label), 0) + int(per_code[code])
+        for features in self._texts:
+            if features.name not in frame.columns:
+                continue
+            distance, texts = features.novelty(frame[features.name])
+            counts = self._counts[features.name]
+            present = ~np.isnan(distance)
+            counts["missing"] += int(np.count_nonzero(~present))
+            counts["values"] += int(np.count_nonzero(present))
+            # A little slack: float32 embeddings round differently in another batch.
+            beyond = np.flatnonzero(present & (distance > features.novelty_max * 1.001 + 1e-9))
+            counts["unseen"] += int(beyond.size)
+            unseen = self._unseen[features.name]
+            for text in texts[beyond[:20]]:
+                if len(unseen) < 20 or text in unseen:
+                    unseen[text] = unseen.get(text, 0) + 1
 
     def merge(self, other: DriftAccumulator) -> None:
         """Add what ``other`` (an accumulator for the same detector, over other rows) has seen."""
@@ -513,6 +536,21 @@ class DriftAccumulator:
                     unseen_examples=tuple(label for label, _ in unseen[:5]),
                     missing=counts["missing"] / total if total else 0.0,
                     missing_in_training=profile.missing if profile is not None else None,
+                )
+            )
+        for features in self._texts:
+            counts = self._counts[features.name]
+            n_values, total = counts["values"], counts["values"] + counts["missing"]
+            unseen = sorted(self._unseen[features.name].items(), key=lambda item: -item[1])
+            columns.append(
+                ColumnDrift(
+                    name=features.name,
+                    kind="text",
+                    n_values=n_values,
+                    unseen=counts["unseen"] / n_values if n_values else 0.0,
+                    unseen_examples=tuple(text for text, _ in unseen[:5]),
+                    missing=counts["missing"] / total if total else 0.0,
+                    missing_in_training=features.blank_share,
                 )
             )
         flagged = self._n_flagged / self._n_scored if self._n_scored else None

@@ -309,6 +309,9 @@ class TextFeatures:
     n_texts: int
     model: dict[str, Any]
     blank_share: float = 0.0
+    #: The largest distance of a training text from the components' span (the novelty number
+    #: before scaling): a new text beyond it is farther from the training texts than any of them.
+    novelty_max: float = 0.0
 
     @property
     def width(self) -> int:
@@ -370,12 +373,20 @@ class TextFeatures:
             n_texts=len(present),
             model=model_identity(),
             blank_share=float(blank.mean()),
+            novelty_max=float(projected[:, -1].max()),
         )
 
     def transform(self, series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         """The encoded values (rows x width, float64) and a bool per row: missing or blank text."""
         texts, blank = text_values(series)
         return self._encode(self._embed(texts)), blank
+
+    def novelty(self, series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+        """Each text's distance from the components' span (NaN for blank texts), and the texts."""
+        texts, blank = text_values(series)
+        distance = _positions(self._embed(texts) - self.mean, self.components)[:, -1]
+        distance[blank] = np.nan
+        return distance, texts
 
     def _encode(self, embedded: np.ndarray) -> np.ndarray:
         encoded = (_positions(embedded - self.mean, self.components) - self.center) / self.scale
@@ -438,6 +449,7 @@ class TextFeatures:
             "n_texts": int(self.n_texts),
             "model": dict(self.model),
             "blank_share": float(self.blank_share),
+            "novelty_max": float(self.novelty_max),
         }
 
     @classmethod
@@ -447,7 +459,7 @@ class TextFeatures:
             fail("a text entry must be a mapping")
         expected = {
             "name", "mean", "components", "center", "scale", "examples", "example_counts", "n_texts",
-            "model", "blank_share",
+            "model", "blank_share", "novelty_max",
         }
         if set(data) != expected:
             fail(f"a text entry must have exactly the entries {sorted(expected)}")
@@ -478,12 +490,14 @@ class TextFeatures:
             and all(_whole(c) and 0 < c <= n_texts for c in counts)
         ):
             fail("a text column's example_counts must be one count per example, at most n_texts")
-        blank_share = data["blank_share"]
+        blank_share, novelty_max = data["blank_share"], data["novelty_max"]
         if not isinstance(blank_share, int | float) or not 0 <= blank_share <= 1:
             fail("a text column's blank_share must be a share")
+        if not isinstance(novelty_max, int | float) or not 0 <= novelty_max < float("inf"):
+            fail("a text column's novelty_max must be a non-negative number")
         return cls(
             name, mean, components, center, scale, list(examples), list(counts), n_texts, dict(model),
-            float(blank_share),
+            float(blank_share), float(novelty_max),
         )
 
 

@@ -258,3 +258,24 @@ except DataError as error:
         'refused: The text model is not installed. Text columns need the text extra: pip install ".[text]"'
     )
     assert refusal in result.stdout
+
+
+def test_drift_counts_texts_unlike_any_training_text():
+    from detector import check_drift
+
+    frame = log_frame(200)
+    detector = IsolationForestDetector(columns=ROLES, n_estimators=10).fit(frame)
+    same = check_drift(detector, frame)
+    (text_column,) = [c for c in same.columns if c.name == "message"]
+    assert text_column.kind == "text"
+    assert text_column.unseen == 0.0
+    assert not text_column.drifted
+
+    later = log_frame(100, seed=3)
+    later.loc[:59, "message"] = [f"payment {i} declined by the card issuer for customer" for i in range(60)]
+    report = check_drift(detector, later)
+    (text_column,) = [c for c in report.columns if c.name == "message"]
+    assert text_column.unseen == pytest.approx(0.6)
+    assert text_column.mostly_outside
+    assert text_column.describe().startswith("message: 60% of texts unlike any training text ('payment")
+    assert report.table().set_index("column").loc["message", "outside training (%)"] == pytest.approx(60)
