@@ -47,15 +47,21 @@ def log_frame(n: int = 200, seed: int = 0) -> pd.DataFrame:
 ROLES = ColumnRoles(numeric=("latency",), categorical=("level",), text=("message",))
 
 
-def test_encoding_works_with_networking_disabled(monkeypatch):
+def no_network(monkeypatch) -> None:
+    """Any attempt to open a connection or resolve a name fails, and the model loads afresh."""
+
     def refuse(*args, **kwargs):
         raise OSError("networking is disabled in this test")
 
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
     monkeypatch.setattr(socket, "getaddrinfo", refuse)
-    monkeypatch.setattr(text_model, "_MODEL", {})  # load the model files afresh, offline
+    monkeypatch.setattr(text_model, "_MODEL", {})
     text_model._CACHE.clear()
+
+
+def test_encoding_works_with_networking_disabled(monkeypatch):
+    no_network(monkeypatch)
     vectors = text_model.embed_texts(["disk is full", "disk is nearly full", "user logged in"])
     assert vectors.shape == (3, text_model.MODEL_DIMENSIONS)
     assert np.isfinite(vectors).all()
@@ -195,7 +201,7 @@ def test_a_new_kind_of_message_scores_higher_and_the_text_column_explains_it():
     assert shares.loc[2].idxmax() == "message"
 
 
-def test_a_bundle_with_a_text_column_scores_a_new_file_the_same(tmp_path):
+def test_a_bundle_with_a_text_column_scores_a_new_file_the_same_offline(tmp_path, monkeypatch):
     frame = log_frame(200)
     detector = AutoencoderDetector(columns=ROLES, config=TINY).fit(frame)
     save_bundle(detector, tmp_path / "model.zip")
@@ -205,9 +211,11 @@ def test_a_bundle_with_a_text_column_scores_a_new_file_the_same(tmp_path):
     (entry,) = stored["fitted"]["preprocessing"]["text"]
     assert entry["model"]["name"] == text_model.MODEL_NAME
     assert "Llama 2 Community License" in entry["model"]["licence"]
-    loaded = load_bundle(tmp_path / "model.zip").detector
     new = log_frame(50, seed=1)
-    np.testing.assert_allclose(loaded.decision_function(new), detector.decision_function(new), rtol=1e-5)
+    expected = detector.decision_function(new)
+    no_network(monkeypatch)
+    loaded = load_bundle(tmp_path / "model.zip").detector
+    np.testing.assert_allclose(loaded.decision_function(new), expected, rtol=1e-5)
 
 
 def test_a_flagged_text_is_shown_with_how_often_it_was_seen_and_the_most_similar_other_texts():
@@ -279,3 +287,13 @@ def test_drift_counts_texts_unlike_any_training_text():
     assert text_column.mostly_outside
     assert text_column.describe().startswith("message: 60% of texts unlike any training text ('payment")
     assert report.table().set_index("column").loc["message", "outside training (%)"] == pytest.approx(60)
+
+
+def test_the_train_page_counts_a_text_columns_inputs_without_reading_its_texts(monkeypatch):
+    from detector.preprocessing import PreprocessConfig
+    from detector.training import network_inputs
+
+    frame = log_frame()
+    fitted = Preprocessor(numeric=("latency",), categorical=("level",), text=("message",)).fit(frame)
+    monkeypatch.setattr(text_model, "embed_texts", lambda texts: pytest.fail("texts were read"))
+    assert network_inputs(frame, ROLES, PreprocessConfig()) == len(fitted.feature_names_out_)
