@@ -17,6 +17,7 @@ import numpy as np
 from detector.autoencoder_config import AutoencoderConfig
 from detector.base import FitProgress
 from detector.columns import ColumnRoles, infer_roles, label_vector, profile_columns
+from detector.drift import DriftReport, check_drift
 from detector.errors import DataError
 from detector.registry import DEFAULT_KIND, FAMILIES, detector_class
 from detector.stream import STREAM_ABOVE_BYTES
@@ -120,6 +121,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default: 0)")
     train.add_argument(
+        "--holdout",
+        type=float,
+        metavar="F",
+        help="hold out this share of rows (at most 0.5) from training and report the label's metrics on "
+        "them, never seen by the model (needs --label-column or an inferred label)",
+    )
+    train.add_argument(
+        "--holdout-last",
+        action="store_true",
+        help="hold out the last rows in time order (by the timestamp column) instead of a random share",
+    )
+    train.add_argument(
         "--sample",
         type=int,
         metavar="N",
@@ -202,7 +215,7 @@ def _parser() -> argparse.ArgumentParser:
 def _train(args: argparse.Namespace) -> int:
     from detector.results import unscored_note
     from detector.table import read_table
-    from detector.training import training_rows
+    from detector.training import HoldOut, training_rows
 
     metadata: dict[str, object] = {"source": Path(args.input).name}
     if args.sample is not None:
@@ -219,7 +232,11 @@ def _train(args: argparse.Namespace) -> int:
     for note in notes:
         _say(f"  note: {note}")
     roles = _roles(frame, args.columns, args.label_column)
-    training_rows(frame, roles)  # refuses a table too small to learn from, before anything else
+    held_out = _held_out(args, frame, roles)
+    training_rows(frame, roles, held_out=held_out)  # refuses a table too small to learn from
+    how = HoldOut(args.holdout, args.holdout_last).describe() if held_out is not None else ""
+    if held_out is not None:
+        _say(f"holding out {int(held_out.sum()):,} rows ({how})")
     _say(
         f"features ({len(roles.features)}): {', '.join(roles.features)}"
         + (f"; label: {roles.label}" if roles.label else "")
@@ -244,7 +261,10 @@ def _train(args: argparse.Namespace) -> int:
 
     with _native_stderr_filtered(_START_UP_NOISE):
         detector.warm_up()
-    detector.fit(frame, on_progress=progress)
+    detector.fit(frame if held_out is None else frame.loc[~held_out], on_progress=progress)
+    scores = detector.decision_scores_ if held_out is None else detector.decision_function(frame)
+    if held_out is not None:
+        metadata["held_out"] = {"rows": int(held_out.sum()), "how": how}
     path = detector.save(args.model_out, metadata=metadata)
     plan = getattr(detector, "training_plan_", None)
     if plan is not None:
@@ -252,23 +272,32 @@ def _train(args: argparse.Namespace) -> int:
         _say(f"training plan: {plan.describe()}{hint}")
     epochs = getattr(detector, "epochs_run_", None)
     what = f"trained {epochs} epochs" if epochs else f"fitted {family.title}"
-    flagged = int(np.nansum(detector.labels_))
+    flagged = int(np.nansum(detector.predict(frame) if held_out is not None else detector.labels_))
     _say(
         f"{what} in {detector.fit_seconds_:.1f}s; "
         f"threshold {detector.threshold_:.6g} flags {flagged:,} of {len(frame):,} rows"
     )
-    unscored = unscored_note(detector.decision_scores_)
+    unscored = unscored_note(scores)
     if unscored:
         _say(f"{unscored}; they were left out of training")
     if labels is not None:
         from detector.evaluation import evaluate
 
-        result = evaluate(labels, detector.decision_scores_, detector.threshold_)
-        _say(
-            f"against '{roles.label}': ROC-AUC {result.roc_auc:.3f}, average precision "
-            f"{result.average_precision:.3f}, precision {result.precision:.3f}, "
-            f"recall {result.recall:.3f}, F1 {result.f1:.3f}"
-        )
+        parts = [("", np.ones(len(frame), dtype=bool))]
+        if held_out is not None:
+            parts = [(" (held-out rows, never trained on)", held_out), (" (the rest, in-sample)", ~held_out)]
+        if held_out is not None:
+            drift = check_drift(
+                detector, frame.loc[held_out], scores=scores[held_out], threshold=detector.threshold_
+            )
+            _say_drift(drift, " (the held-out rows)")
+        for which, rows_in in parts:
+            result = evaluate(labels[rows_in], scores[rows_in], detector.threshold_)
+            _say(
+                f"against '{roles.label}'{which}: ROC-AUC {result.roc_auc:.3f}, average precision "
+                f"{result.average_precision:.3f}, precision {result.precision:.3f}, "
+                f"recall {result.recall:.3f}, F1 {result.f1:.3f}"
+            )
     _say(f"saved model bundle to {path}")
     return EXIT_OK
 
@@ -398,13 +427,9 @@ def _score_in_memory(args: argparse.Namespace, detector):
 
 def _report_scoring(args: argparse.Namespace, summary, engine: str) -> None:
     drift = summary.drift_report()
-    if drift is not None and drift.worth_saying:
-        # Before the count of flags: the count means little when this is true.
-        _say(f"warning: {drift.headline()}")
-        if drift.out_of_depth:
-            _say(f"  next: {drift.advice()}")
-        for column in drift.drifted[:8]:
-            _say(f"  drift: {column.describe()}")
+    if drift is not None:
+        # Before the count of flags: the count means little when the file is out of depth.
+        _say_drift(drift)
     if args.report and drift is not None:
         import json
 
@@ -494,6 +519,38 @@ def _roles(frame, columns: Sequence[str] | None, label: str | None) -> ColumnRol
     )
     roles.check(frame)
     return roles
+
+
+def _held_out(args: argparse.Namespace, frame, roles: ColumnRoles) -> np.ndarray | None:
+    """The rows --holdout keeps out of training, or None; DataError for settings that cannot work."""
+    from detector.training import HoldOut
+
+    if args.holdout is None:
+        if args.holdout_last:
+            raise DataError("--holdout-last needs --holdout F, the share of rows to hold out.")
+        return None
+    try:
+        holdout = HoldOut(args.holdout, args.holdout_last)
+    except ValueError as error:
+        raise DataError(f"--holdout: {error}") from None
+    if roles.label is None:
+        raise DataError(
+            "--holdout needs a label column (--label-column): held-out rows are there to be evaluated."
+        )
+    held = holdout.rows(frame, roles.timestamp)
+    return held if held.any() else None
+
+
+def _say_drift(drift: DriftReport, which: str = "") -> None:
+    """Warn on stderr when new rows (``which``, e.g. " (the held-out rows)") lie outside what the
+    model was trained on."""
+    if not drift.worth_saying:
+        return
+    _say(f"warning{which}: {drift.headline()}")
+    if drift.out_of_depth:
+        _say(f"  next: {drift.advice()}")
+    for column in drift.drifted[:8]:
+        _say(f"  drift: {column.describe()}")
 
 
 def _say(message: str) -> None:

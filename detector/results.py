@@ -256,6 +256,36 @@ class ScoredTable:
         return top_columns(shares, k=TOP_COLUMNS)
 
 
+@dataclass(frozen=True)
+class HeldOutSplit:
+    """A labelled scored table in two parts: the rows the model could learn from, and those held out.
+
+    Metrics on ``held_out`` are honest: the model never saw those rows. Metrics on ``rest``
+    (the rows not held out) are in-sample, as are those on the whole table.
+    """
+
+    rest: ScoredTable
+    held_out: ScoredTable
+    n_held_out: int
+
+
+def split_held_out(scored: ScoredTable, held_out: np.ndarray | None) -> HeldOutSplit | None:
+    """Split ``scored`` by ``held_out`` (one bool per row); None without labels or held-out rows."""
+    if held_out is None or scored.labels is None or not held_out.any() or held_out.all():
+        return None
+    held_out = np.asarray(held_out, dtype=bool)
+    if held_out.shape != scored.scores.shape:
+        raise ValueError("held_out must have one entry per scored row.")
+
+    def part(mask: np.ndarray) -> ScoredTable:
+        return ScoredTable(
+            scores=scored.scores[mask], shares=None, labels=scored.labels[mask],
+            label_column=scored.label_column, contamination=scored.contamination,
+        )
+
+    return HeldOutSplit(rest=part(~held_out), held_out=part(held_out), n_held_out=int(held_out.sum()))
+
+
 _PROJECT = object()  # score_table's default: compute the projection
 
 
@@ -495,6 +525,7 @@ def _free_name(base: str, taken: set[str]) -> str:
 __all__ = [
     "ColumnMatch",
     "FlaggedRows",
+    "HeldOutSplit",
     "ScoredTable",
     "SimilarTexts",
     "flagged_view",
@@ -502,5 +533,6 @@ __all__ = [
     "row_explanation",
     "score_table",
     "similar_texts",
+    "split_held_out",
     "unscored_note",
 ]

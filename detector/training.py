@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+import numpy as np
 import pandas as pd
 
 from detector.autoencoder_config import AutoencoderConfig
@@ -448,38 +449,99 @@ def feature_roles(roles: ColumnRoles) -> ColumnRoles:
 MIN_TRAINING_ROWS = 10
 
 
+#: The largest share of rows that can be held out: the model must still see most of the table.
+MAX_HOLDOUT = 0.5
+
+
+@dataclass(frozen=True)
+class HoldOut:
+    """Rows kept out of training, so that metrics on them are honest (not in-sample).
+
+    ``share`` of the rows (0 = none) are held out: a random sample (seeded), or with
+    ``in_time_order`` the last rows by the timestamp column (rows without a readable time count
+    as earliest), as a model would meet them in use.
+    """
+
+    share: float = 0.0
+    in_time_order: bool = False
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.share, int | float) or not 0 <= self.share <= MAX_HOLDOUT:
+            raise ValueError(f"the hold-out share must be between 0 and {MAX_HOLDOUT}, got {self.share!r}.")
+
+    @property
+    def active(self) -> bool:
+        return self.share > 0
+
+    def describe(self) -> str:
+        """ "the last 20% of rows in time order" or "a random 20% of rows"."""
+        if self.in_time_order:
+            return f"the last {self.share:.0%} of rows in time order"
+        return f"a random {self.share:.0%} of rows"
+
+    def rows(self, frame: pd.DataFrame, timestamp: str | None = None) -> np.ndarray:
+        """One bool per row of ``frame``: True for a held-out row."""
+        n = len(frame)
+        held = np.zeros(n, dtype=bool)
+        count = round(self.share * n)
+        if count == 0:
+            return held
+        if self.in_time_order:
+            if timestamp is None:
+                raise DataError(
+                    "Holding out the last rows in time order needs a timestamp column. Choose one on "
+                    "the Data page, or hold out a random share."
+                )
+            times = frame[timestamp]
+            if not pd.api.types.is_datetime64_any_dtype(times):
+                times = pd.to_datetime(times, errors="coerce", utc=True, format="mixed")
+            # NaT first (as earliest), then by time; stable, so equal times keep file order.
+            keys = times.to_numpy(dtype="datetime64[ns]").astype(np.int64)
+            order = np.argsort(keys, kind="stable")
+            held[order[n - count :]] = True
+        else:
+            held[np.random.default_rng(self.seed).choice(n, size=count, replace=False)] = True
+        return held
+
+
 def training_rows(
     frame: pd.DataFrame,
     roles: ColumnRoles,
     *,
     normal_only: bool = False,
+    held_out: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Return the rows and feature columns a detector learns from.
 
-    With ``normal_only`` only rows whose label marks them normal (0) are kept; the label
-    itself is never among the returned columns.
+    With ``normal_only`` only rows whose label marks them normal (0) are kept; rows marked in
+    ``held_out`` (one bool per row) are left out. The label itself is never among the returned
+    columns.
     """
     roles.check(frame)
     rows = frame
+    if held_out is not None and held_out.any():
+        rows = frame.loc[~held_out]
     if normal_only:
         if roles.label is None:
             raise DataError(
                 "Training on normal rows only needs a label column. Choose one on the Data page, "
                 "or train on all rows."
             )
-        normal = label_vector(frame[roles.label]) == 0
+        normal = label_vector(rows[roles.label]) == 0
         if not normal.any():
             raise DataError(
                 f"No row of label column '{roles.label}' marks a normal row, so there is nothing "
                 "to train on. Train on all rows instead."
             )
-        rows = frame.loc[normal]
+        rows = rows.loc[normal]
     if len(rows) < MIN_TRAINING_ROWS:
         which = ("normal row" if normal_only else "row") + ("" if len(rows) == 1 else "s")
+        held = " once the held-out rows are set aside" if held_out is not None and held_out.any() else ""
         raise DataError(
-            f"There {'is' if len(rows) == 1 else 'are'} only {len(rows)} {which} to train on; a "
+            f"There {'is' if len(rows) == 1 else 'are'} only {len(rows)} {which} to train on{held}; a "
             f"model needs at least {MIN_TRAINING_ROWS} to learn what is usual. "
-            "Upload more rows."
+            "Upload more rows" + (", or hold out fewer." if held else ".")
         )
     return rows.loc[:, list(roles.features)]
 
@@ -503,8 +565,10 @@ def network_inputs(frame: pd.DataFrame, roles: ColumnRoles, preprocess: Preproce
 
 
 __all__ = [
+    "MAX_HOLDOUT",
     "PRESETS",
     "PRESET_DESCRIPTIONS",
+    "HoldOut",
     "TrainingJob",
     "TrainingProgress",
     "feature_roles",

@@ -9,6 +9,7 @@ import streamlit as st
 from detector.errors import DataError
 from ui import format as fmt
 from ui.comparison_view import render_comparison
+from ui.drift_view import show_drift
 from ui.results_view import render_workbench
 from ui.state import AppState, ModelState, get_state
 
@@ -47,6 +48,8 @@ def show_results(state: AppState, model: ModelState) -> None:
         st.info("This model's table is no longer loaded; score a file on the Score page instead.")
         st.page_link("pages/score.py", label="Go to Score", icon=":material/upload_file:")
         return
+    if view.held_out is not None and view.detector is model.detector:
+        show_drift(view.held_out_drift(), "The held-out rows")
     baselines = model.baselines
     also = None
     if baselines is not None and view.detector is model.detector:

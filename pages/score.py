@@ -9,10 +9,10 @@ import streamlit as st
 
 from detector.base import BaseDetector
 from detector.bundle import load_bundle
-from detector.drift import DriftReport
 from detector.errors import DataError
 from detector.results import match_columns
 from ui import format as fmt
+from ui.drift_view import show_drift
 from ui.results_view import render_workbench
 from ui.runtime import freeze_what_is_loaded
 from ui.state import AppState, ScoringState, get_state
@@ -163,25 +163,6 @@ def choose_label(labels: tuple[str, ...], trained_with: str | None) -> str | Non
         "then measured against it: precision, recall and the curves, as on Results. The model never "
         "sees it.",
     )
-
-
-def show_drift(drift: DriftReport | None, name: str) -> None:
-    """Say, before any flag is read, when the file is unlike what the model was trained on."""
-    if drift is None or not drift.worth_saying:
-        return
-    text = fmt.plain(drift.headline())
-    if drift.out_of_depth:
-        st.warning(
-            f"**{name} is out of this model's depth.** {text} {drift.advice()}", icon=":material/warning:"
-        )
-    else:
-        st.info(f"{text} Read its flags with that in mind.", icon=":material/info:")
-    with st.expander("How this file differs from the training data"):
-        st.dataframe(drift.table(), hide_index=True, width="stretch")
-        if not drift.ranges_known:
-            st.caption(
-                "This model was saved before bundles recorded training ranges: only shifts are checked."
-            )
 
 
 detector, threshold, columns = choose_model(state)

@@ -14,8 +14,10 @@ from detector.errors import DataError
 from detector.network import architecture
 from detector.registry import FAMILIES, detector_class
 from detector.training import (
+    MAX_HOLDOUT,
     PRESET_DESCRIPTIONS,
     PRESETS,
+    HoldOut,
     TrainingProgress,
     feature_roles,
     max_concurrent_trainings,
@@ -219,6 +221,43 @@ def show_architecture(dataset: DatasetState, config: AutoencoderConfig) -> bool:
     return True
 
 
+RANDOM_ROWS = "A random share of rows"
+LAST_ROWS = "The last rows in time order"
+
+
+def choose_holdout(dataset: DatasetState) -> None:
+    """Rows kept out of training, so that Results can report honest (not in-sample) metrics."""
+    rev = dataset.revision
+    label, timestamp = dataset.roles.label, dataset.roles.timestamp
+    with st.expander(
+        "Hold out rows for an honest evaluation"
+        + (f" ({dataset.holdout.describe()} held out)" if dataset.holdout.active else "")
+    ):
+        if label is None:
+            st.caption(
+                "Needs a label column (chosen on the Data page): held-out rows are there to measure "
+                "the model on rows it never saw."
+            )
+            dataset.holdout = HoldOut()
+            return
+        percent = st.slider(
+            "Hold out (% of rows)", 0, int(MAX_HOLDOUT * 100), round(dataset.holdout.share * 100),
+            step=5, key=f"holdout_{rev}",
+            help="These rows are not trained on. Results reports precision, recall, ROC-AUC and "
+            "average precision on them beside the in-sample figures.",
+        )
+        order = st.radio(
+            "Which rows", [RANDOM_ROWS, LAST_ROWS],
+            index=1 if dataset.holdout.in_time_order and timestamp else 0,
+            key=f"holdout_order_{rev}", horizontal=True, disabled=timestamp is None,
+            help="The last rows in time order test the model as it will be used: on later data.",
+        )
+        if timestamp is None:
+            st.caption("Choose a timestamp column on the Data page to hold out the last rows in time order.")
+        in_time_order = order == LAST_ROWS and timestamp is not None
+        dataset.holdout = HoldOut(share=percent / 100, in_time_order=in_time_order)
+
+
 def data_ready(dataset: DatasetState) -> bool:
     """Whether the data can train (a baseline has no network to show); say why not."""
     shape = training_shape(dataset)
@@ -358,6 +397,7 @@ else:
         + (f"; label {fmt.code(roles.label)} is kept for evaluation only." if roles.label else ".")
         + (" Training only on rows the label marks normal." if dataset.normal_only else "")
     )
+    choose_holdout(dataset)
     family = choose_family(state.settings)
     if family == "autoencoder":
         config = choose_config(state.settings)

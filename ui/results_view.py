@@ -223,6 +223,7 @@ def _headline(view: ScoredView, threshold: float) -> None:
                 index=pd.Index(["anomaly (label)", "normal (label)"], name="confusion matrix"),
             ),
         )
+    _held_out_metrics(view, threshold)
     if scored.roc is not None:
         point = (evaluation.false_positive_rate, evaluation.recall)
         figure = roc_curve_figure(*scored.roc, point=point, layout=_small("ROC curve"))
@@ -231,6 +232,37 @@ def _headline(view: ScoredView, threshold: float) -> None:
         point = (evaluation.recall, evaluation.precision) if np.isfinite(evaluation.precision) else None
         figure = pr_curve_figure(*scored.pr, point=point, layout=_small("Precision-recall curve"))
         pr.plotly_chart(figure, config=CHART_CONFIG)
+
+
+def _held_out_metrics(view: ScoredView, threshold: float) -> None:
+    """Metrics on the rows held out of training (honest) beside those on the rest (in-sample)."""
+    split = view.held_out_split()
+    if split is None:
+        return
+    rows = []
+    for name, part in (("held out (never trained on)", split.held_out), ("the rest (in-sample)", split.rest)):
+        result = part.evaluation(threshold)
+        rows.append({
+            "rows": name,
+            "count": part.n_scored,
+            "anomalies (label)": int(np.nansum(part.labels)) if part.labels is not None else 0,
+            "flagged": part.count_flagged(threshold),
+            "precision": result.precision,
+            "recall": result.recall,
+            "F1": result.f1,
+            "ROC-AUC": result.roc_auc,
+            "average precision": result.average_precision,
+        })
+    st.markdown(
+        f"**On the {split.n_held_out:,} held-out rows**, which the model never saw, beside the rows it "
+        "could learn from. The figures above are for all rows."
+    )
+    st.dataframe(
+        pd.DataFrame(rows).style.format(
+            {c: "{:.3f}" for c in ("precision", "recall", "F1", "ROC-AUC", "average precision")}, na_rep="–"
+        ),
+        hide_index=True,
+    )
 
 
 # ------------------------------------------------------------------ the rows

@@ -18,10 +18,18 @@ from detector.errors import DataError
 from detector.export import original_text
 from detector.preprocessing import PreprocessConfig, scaling_notes
 from detector.registry import DEFAULT_KIND, FAMILIES, baseline_kinds
-from detector.results import FlaggedRows, ScoredTable, flagged_view, row_explanation, score_table
+from detector.results import (
+    FlaggedRows,
+    HeldOutSplit,
+    ScoredTable,
+    flagged_view,
+    row_explanation,
+    score_table,
+    split_held_out,
+)
 from detector.text import column_notes
 from detector.thresholds import threshold_for_share
-from detector.training import PRESETS, TrainingJob, network_inputs, training_rows
+from detector.training import PRESETS, HoldOut, TrainingJob, network_inputs, training_rows
 from ui.runtime import freeze_what_is_loaded
 
 if TYPE_CHECKING:
@@ -62,10 +70,12 @@ class DatasetState:
     roles: ColumnRoles
     preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)
     normal_only: bool = False
+    holdout: HoldOut = field(default_factory=HoldOut)
     revision: int = field(default_factory=lambda: next(_revisions))
     _inputs: tuple[Any, int] | None = field(default=None, repr=False)
     _scaling_notes: tuple[Any, list[str]] | None = field(default=None, repr=False)
     _text_notes: tuple[Any, list[str]] | None = field(default=None, repr=False)
+    _held_out: tuple[Any, np.ndarray | None] | None = field(default=None, repr=False)
 
     @property
     def name(self) -> str:
@@ -79,19 +89,31 @@ class DatasetState:
     def shape(self) -> tuple[int, int]:
         return self.table.frame.shape
 
-    def choices(self) -> tuple[ColumnRoles, PreprocessConfig, bool]:
+    def choices(self) -> tuple[ColumnRoles, PreprocessConfig, bool, HoldOut]:
         """What a model trained on this table depends on, to tell whether a model is current."""
-        return self.roles, self.preprocess, self.normal_only
+        return self.roles, self.preprocess, self.normal_only, self.holdout
+
+    def held_out_rows(self) -> np.ndarray | None:
+        """One bool per row, True for rows held out of training; None when none are (cached)."""
+        key = (self.holdout, self.roles.timestamp)
+        if self._held_out is None or self._held_out[0] != key:
+            rows = self.holdout.rows(self.frame, self.roles.timestamp) if self.holdout.active else None
+            self._held_out = (key, rows)
+        return self._held_out[1]
 
     def training_frame(self) -> pd.DataFrame:
         """The rows and feature columns training uses (``DataError`` if the choices don't fit)."""
-        return training_rows(self.frame, self.roles, normal_only=self.normal_only)
+        return training_rows(
+            self.frame, self.roles, normal_only=self.normal_only, held_out=self.held_out_rows()
+        )
 
     def n_training_rows(self) -> int:
         """How many rows training would use, without copying them."""
-        if not self.normal_only or self.roles.label is None:
-            return len(self.frame)
-        return int((label_vector(self.frame[self.roles.label]) == 0).sum())
+        held = self.held_out_rows() if self.holdout.active else None
+        kept = np.ones(len(self.frame), dtype=bool) if held is None else ~held
+        if self.normal_only and self.roles.label is not None:
+            kept &= label_vector(self.frame[self.roles.label]) == 0
+        return int(kept.sum())
 
     def network_inputs(self) -> int:
         """How many inputs the network gets once features are encoded (cached per choice)."""
@@ -143,6 +165,7 @@ class TrainedOn:
     preprocess: PreprocessConfig
     normal_only: bool
     n_rows: int
+    holdout: HoldOut = field(default_factory=HoldOut)
 
     @classmethod
     def of(cls, dataset: DatasetState, n_rows: int) -> TrainedOn:
@@ -153,11 +176,12 @@ class TrainedOn:
             preprocess=dataset.preprocess,
             normal_only=dataset.normal_only,
             n_rows=n_rows,
+            holdout=dataset.holdout,
         )
 
     def matches(self, dataset: DatasetState) -> bool:
         return self.dataset_revision == dataset.revision and (
-            self.roles, self.preprocess, self.normal_only
+            self.roles, self.preprocess, self.normal_only, self.holdout
         ) == dataset.choices()
 
 
@@ -186,6 +210,8 @@ class ModelState:
     baselines: Baselines | None = None
     comparison_error: str | None = None
     comparison_cache: ComparisonCache = field(default_factory=ComparisonCache)
+    # One bool per row of ``dataset``: held out of training (None: no row was).
+    held_out: np.ndarray | None = None
 
     def methods(self) -> dict[str, str]:
         """The methods whose scores Results can show: kind -> title, the trained detector first."""
@@ -202,6 +228,8 @@ class TrainingState:
     trained_on: TrainedOn
     dataset: DatasetState | None = None
     collected: bool = False
+    # One bool per row of the dataset: held out of training (None: no row was).
+    held_out: np.ndarray | None = None
 
 
 @dataclass(eq=False)
@@ -227,10 +255,31 @@ class ScoredView:
     _explained: dict[int, pd.DataFrame] = field(default_factory=dict, repr=False)
     _parts: dict[int, pd.Series | None] = field(default_factory=dict, repr=False)
     _page: tuple[bytes, FlaggedRows] | None = field(default=None, repr=False)
+    # One bool per row: held out of training (None: none were, or these are new rows).
+    held_out: np.ndarray | None = None
+    _split: tuple[HeldOutSplit | None] | None = field(default=None, repr=False)
+    _held_out_drift: DriftReport | None = field(default=None, repr=False)
 
     @property
     def name(self) -> str:
         return self.table.name
+
+    def held_out_drift(self) -> DriftReport | None:
+        """How the held-out rows compare with the rows the model trained on (computed once)."""
+        if self.held_out is None or not self.held_out.any():
+            return None
+        if self._held_out_drift is None:
+            rows = self.table.frame.loc[self.held_out]
+            scores = self.scored.scores[self.held_out]
+            threshold = float(self.detector.threshold_)
+            self._held_out_drift = check_drift(self.detector, rows, scores=scores, threshold=threshold)
+        return self._held_out_drift
+
+    def held_out_split(self) -> HeldOutSplit | None:
+        """The labelled rows split into held-out and the rest (computed once), or None."""
+        if self._split is None:
+            self._split = (split_held_out(self.scored, self.held_out),)
+        return self._split[0]
 
     def explain(self, position: int) -> pd.DataFrame:
         """Actual vs reconstructed values of one row (kept, so a threshold drag costs nothing)."""
@@ -424,6 +473,7 @@ class AppState:
         dataset = self.dataset
         if dataset is None:
             raise DataError("Load a dataset on the Data page before training.")
+        held_out = dataset.held_out_rows()
         rows = dataset.training_frame()
         # The job scores the whole table after training, so Results opens at once; after the
         # autoencoder it fits the baselines too, for the comparison.
@@ -433,7 +483,7 @@ class AppState:
             on_start=freeze_what_is_loaded,
         )
         self.training = TrainingState(
-            job=job.start(), trained_on=TrainedOn.of(dataset, len(rows)), dataset=dataset,
+            job=job.start(), trained_on=TrainedOn.of(dataset, len(rows)), dataset=dataset, held_out=held_out,
         )
         return self.training
 
@@ -460,12 +510,13 @@ class AppState:
             dataset=training.dataset,
             baselines=job.baselines,
             comparison_error=job.comparison_error,
+            held_out=training.held_out,
         )
         self.results = None
         self.results_kind = detector.kind
         self._baseline_views = {}
         if job.scored is not None and training.dataset is not None:
-            self.results = self._view(job.scored, training.dataset, detector)
+            self.results = self._view(job.scored, training.dataset, detector, training.held_out)
         return True
 
     # ----------------------------------------------------------------- results
@@ -483,24 +534,31 @@ class AppState:
             scored = score_table(
                 model.detector, model.dataset.frame, label=roles.label, timestamp=roles.timestamp,
             )
-            self.results = self._view(scored, model.dataset, model.detector)
+            self.results = self._view(scored, model.dataset, model.detector, model.held_out)
         baselines = model.baselines
         kind = self.results_kind
         if kind == model.detector.kind or baselines is None or kind not in baselines.scores:
             return self.results
         view = self._baseline_views.get(kind)
         if view is None:
-            view = self._view(baselines.scored_table(kind), model.dataset, baselines.detectors[kind])
+            view = self._view(
+                baselines.scored_table(kind), model.dataset, baselines.detectors[kind], model.held_out
+            )
             # Start at the share of rows the primary flags at the user's threshold, as compared.
             view.threshold = baselines.thresholds_at_share(self.results.threshold)[kind]
             self._baseline_views[kind] = view
         return view
 
     @staticmethod
-    def _view(scored: ScoredTable, dataset: DatasetState, detector: BaseDetector) -> ScoredView:
+    def _view(
+        scored: ScoredTable,
+        dataset: DatasetState,
+        detector: BaseDetector,
+        held_out: np.ndarray | None = None,
+    ) -> ScoredView:
         return ScoredView(
             scored=scored, table=dataset.table, data=dataset.data, detector=detector,
-            threshold=float(detector.threshold_),
+            threshold=float(detector.threshold_), held_out=held_out,
         )
 
     def model_is_current(self) -> bool:
