@@ -81,6 +81,9 @@ class BaseDetector(BaseEstimator, ABC):
     explanation_of: ClassVar[str] = ""
 
     contamination: float
+    #: Suppression rules kept with the model (:class:`detector.reviews.SuppressionRule`): rows a
+    #: rule matches are never flagged. Set with :meth:`with_rules`; stored in bundles.
+    suppression_rules_: tuple[Any, ...] = ()
 
     # ----------------------------------------------------------------- the contract
 
@@ -109,9 +112,30 @@ class BaseDetector(BaseEstimator, ABC):
     # ----------------------------------------------------------------- shared behaviour
 
     def predict(self, X: Any) -> np.ndarray:
-        """Return 1 for rows scoring above ``threshold_`` (anomalies), else 0."""
+        """Return 1 for rows scoring above ``threshold_`` (anomalies) that no suppression rule
+        matches, else 0."""
         self.check_fitted()
+        if self.suppression_rules_ and self.explains_columns:
+            scores, shares = self.score_with_contributions(X)
+            return self.flags(scores, shares).astype(np.int8)
         return self.labels_at(self.decision_function(X))
+
+    def flags(self, scores: np.ndarray, shares: pd.DataFrame | None) -> np.ndarray:
+        """One bool per row: above ``threshold_`` and not matched by a suppression rule (``shares``
+        are the rows' per-column shares of their scores, from :meth:`score_with_contributions`)."""
+        from detector.reviews import suppressed
+
+        flagged = flag(scores, self.threshold_)
+        if self.suppression_rules_:
+            flagged &= ~suppressed(self.suppression_rules_, shares, len(flagged))
+        return flagged
+
+    def with_rules(self, rules: Any) -> BaseDetector:
+        """A shallow copy that keeps ``rules`` (suppression rules) with the model, as a bundle will."""
+        self.check_fitted()
+        chosen = copy.copy(self)
+        chosen.suppression_rules_ = tuple(rules)
+        return chosen
 
     def score_samples(self, X: Any) -> np.ndarray:
         """Opposite of :meth:`decision_function` (scikit-learn's convention: lower is more abnormal)."""

@@ -89,6 +89,9 @@ class ScoredTable:
         Share used for the "top share" automatic threshold.
     notes : tuple of str
         Things the user should know (a label column that could not be used, ...).
+    suppressed : ndarray of bool or None
+        Rows a suppression rule keeps from being flagged at any threshold (see
+        :mod:`detector.reviews`); they keep their scores, in charts and downloads too.
     """
 
     scores: np.ndarray
@@ -100,6 +103,7 @@ class ScoredTable:
     projection: Projection | None = None
     contamination: float = 0.05
     notes: tuple[str, ...] = ()
+    suppressed: np.ndarray | None = None
     # ---- derived
     automatic: list[ThresholdChoice] = field(init=False)
     histogram: Histogram = field(init=False)
@@ -109,7 +113,10 @@ class ScoredTable:
     pr: tuple[np.ndarray, np.ndarray] | None = field(init=False)
     _order: np.ndarray = field(init=False, repr=False)
     _ascending: np.ndarray = field(init=False, repr=False)
+    _flaggable: np.ndarray = field(init=False, repr=False)
+    _flaggable_ascending: np.ndarray = field(init=False, repr=False)
     _anomalies_in_order: np.ndarray | None = field(init=False, repr=False)
+    _positives: int = field(init=False, repr=False, default=0)
     _ranking: Evaluation | None = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -126,6 +133,15 @@ class ScoredTable:
         order = np.argsort(-self.scores, kind="stable")
         self._order = order[: int(finite.sum())]
         self._ascending = self.scores[self._order][::-1].copy()
+        # Rows that can be flagged: scored and not suppressed, highest score first.
+        self._flaggable, self._flaggable_ascending = self._order, self._ascending
+        if self.suppressed is not None:
+            self.suppressed = np.asarray(self.suppressed, dtype=bool)
+            if self.suppressed.shape != self.scores.shape:
+                raise ValueError("suppressed must have one entry per row.")
+            if self.suppressed.any():
+                self._flaggable = self._order[~self.suppressed[self._order]]
+                self._flaggable_ascending = self.scores[self._flaggable][::-1].copy()
         labels = self.labels
         if labels is not None:
             labels = self.labels = np.asarray(labels, dtype=np.int8)
@@ -139,7 +155,8 @@ class ScoredTable:
         self._ranking = None
         self.roc = self.pr = None
         if labels is not None:
-            self._anomalies_in_order = np.cumsum(labels[self._order], dtype=np.int64)
+            self._anomalies_in_order = np.cumsum(labels[self._flaggable], dtype=np.int64)
+            self._positives = int(labels[self._order].sum())
             # Threshold-free numbers, computed once: ROC-AUC, average precision, both curves.
             self._ranking = evaluate(labels, self.scores, float("inf"))
             roc, pr = roc_points(labels, self.scores), pr_points(labels, self.scores)
@@ -194,8 +211,23 @@ class ScoredTable:
     # ------------------------------------------------------------------ views at a threshold
 
     def count_flagged(self, threshold: float) -> int:
-        """How many rows score strictly above ``threshold``."""
-        return self.n_scored - int(np.searchsorted(self._ascending, threshold, side="right"))
+        """How many rows score strictly above ``threshold`` (and are not suppressed)."""
+        ascending = self._flaggable_ascending
+        return len(ascending) - int(np.searchsorted(ascending, threshold, side="right"))
+
+    @property
+    def n_suppressed(self) -> int:
+        """Scored rows a suppression rule keeps from being flagged."""
+        return self.n_scored - len(self._flaggable)
+
+    def count_suppressed(self, threshold: float) -> int:
+        """Rows above ``threshold`` that a suppression rule keeps from being flagged."""
+        above = self.n_scored - int(np.searchsorted(self._ascending, threshold, side="right"))
+        return above - self.count_flagged(threshold)
+
+    def with_suppressed(self, suppressed: np.ndarray | None) -> ScoredTable:
+        """This table with other rows suppressed (None: none), everything else the same."""
+        return replace(self, suppressed=suppressed)
 
     def share_flagged(self, threshold: float) -> float:
         """Flagged rows as a share of the scored rows."""
@@ -209,11 +241,14 @@ class ScoredTable:
         """
         n = self.count_flagged(threshold)
         start = min(max(offset, 0), n)
-        return self._order[start : n if limit is None else min(n, start + limit)]
+        return self._flaggable[start : n if limit is None else min(n, start + limit)]
 
     def flags(self, threshold: float) -> np.ndarray:
-        """One bool per row: flagged or not (unscored rows never are)."""
-        return flag(self.scores, threshold)
+        """One bool per row: flagged or not (unscored and suppressed rows never are)."""
+        flagged = flag(self.scores, threshold)
+        if self.suppressed is not None:
+            flagged &= ~self.suppressed
+        return flagged
 
     def evaluation(self, threshold: float) -> Evaluation | None:
         """Precision, recall, F1 and the confusion matrix at ``threshold`` (None without labels).
@@ -224,7 +259,7 @@ class ScoredTable:
         if self._ranking is None or self._anomalies_in_order is None:
             return None
         flagged = self.count_flagged(threshold)
-        positives = int(self._anomalies_in_order[-1])
+        positives = self._positives
         tp = int(self._anomalies_in_order[flagged - 1]) if flagged else 0
         fp = flagged - tp
         fn = positives - tp

@@ -213,6 +213,10 @@ class TabularDetector(BaseDetector):
                 "n_train_rows": int(self.n_train_rows_),
                 "fit_seconds": float(self.fit_seconds_),
                 **({"training_profile": self.training_profile_.to_dict()} if self.training_profile_ else {}),
+                **(
+                    {"suppression_rules": [rule.to_dict() for rule in self.suppression_rules_]}
+                    if self.suppression_rules_ else {}
+                ),
                 **fitted,
             },
             arrays={"decision_scores": np.asarray(self.decision_scores_, dtype=np.float64), **arrays},
@@ -251,6 +255,11 @@ class TabularDetector(BaseDetector):
         detector.decision_scores_ = scores
         detector.threshold_ = number(fitted, "threshold")
         detector.labels_ = detector.labels_at(scores)
+        rules = fitted.get("suppression_rules")
+        if rules is not None:
+            from detector.reviews import Reviews
+
+            detector.suppression_rules_ = tuple(Reviews.from_dict({"verdicts": [], "rules": rules}).rules)
         return detector
 
     def _network(self) -> Any | None:

@@ -11,7 +11,7 @@ from ui import format as fmt
 from ui.comparison_view import render_comparison
 from ui.drift_view import show_drift
 from ui.results_view import render_workbench
-from ui.state import AppState, ModelState, get_state
+from ui.state import AppState, ModelState, ScoredView, get_state
 
 state = get_state()
 
@@ -56,14 +56,44 @@ def show_results(state: AppState, model: ModelState) -> None:
         also = partial(render_comparison, baselines=baselines, cache=model.comparison_cache)
     elif model.comparison_error:
         st.warning(f"The baselines could not be fitted: {fmt.plain(model.comparison_error)}")
+    retrain = None
+    if view.detector is model.detector and not state.training_active:
+        retrain = partial(start_retraining, state)
+    show_retrained(model, view)
     render_workbench(
         view,
+        retrain=retrain,
         bundle_metadata={
             "source": model.trained_on.dataset_name,
             "label": view.scored.label_column,
             "timestamp": model.trained_on.roles.timestamp,
         },
         also=also,
+    )
+
+
+def start_retraining(state: AppState) -> None:
+    """The "Retrain without the confirmed anomalies" button's action."""
+    try:
+        state.retrain_without_confirmed()
+    except DataError as exc:
+        st.session_state["retrain_error"] = str(exc)
+
+
+def show_retrained(model: ModelState, view: ScoredView) -> None:
+    """After a retraining without the confirmed anomalies: the reviewed rows before and after."""
+    retrained = model.retrained
+    if retrained is None or view.detector is not model.detector:
+        return
+    after = model.reviews.summary(view.row_keys(), view.scored.flags(view.threshold))
+    before = retrained.before
+    st.info(
+        f"Retrained without {fmt.count(retrained.left_out, 'confirmed anomaly', 'confirmed anomalies')}. "
+        f"On your reviewed rows, before: ✓ rows flagged {before.flagged_anomaly:,} of {before.n_anomaly:,}, "
+        f"✗ rows flagged {before.flagged_expected:,} of {before.n_expected:,} (precision "
+        f"{fmt.ratio(before.precision)}). Now: ✓ {after.flagged_anomaly:,} of {after.n_anomaly:,}, "
+        f"✗ {after.flagged_expected:,} of {after.n_expected:,} (precision {fmt.ratio(after.precision)}).",
+        icon=":material/compare_arrows:",
     )
 
 
@@ -84,6 +114,17 @@ def choose_method(state: AppState, model: ModelState) -> None:
     state.results_kind = chosen or model.detector.kind
 
 
+if state.training is not None and not state.training_active:
+    state.collect_training()  # a training finished while another page was open (a retraining)
+if state.training_active:
+    st.info(
+        "A training is running: its progress is on the Train page, and these results update when it ends.",
+        icon=":material/model_training:",
+    )
+    st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
+error = st.session_state.pop("retrain_error", None)
+if error:
+    st.error(f"Could not retrain: {fmt.plain(error)}")
 model = state.model
 if model is None:
     st.info("A trained model is needed first: train one on the Train page.")

@@ -8,9 +8,10 @@ from typing import Any
 import streamlit as st
 
 from detector.base import BaseDetector
-from detector.bundle import load_bundle
+from detector.bundle import LoadedBundle, load_bundle
 from detector.errors import DataError
 from detector.results import match_columns
+from detector.reviews import Reviews
 from ui import format as fmt
 from ui.drift_view import show_drift
 from ui.results_view import render_workbench
@@ -62,14 +63,25 @@ def read_bundle(scoring: ScoringState) -> None:
         scoring.bundle, scoring.bundle_error = None, None
         try:
             with st.spinner("Loading the model…"):
-                scoring.bundle = load_bundle(uploaded.getvalue())
+                loaded = load_bundle(uploaded.getvalue())
                 freeze_what_is_loaded()  # Keras, if the bundle has a network: see ui.runtime
+                scoring.bundle_reviews = bundle_reviews(loaded)
+                scoring.bundle = loaded
         except DataError as exc:
             scoring.bundle_error = str(exc)
         # Marked as read only once loaded or refused: a load cut short is tried again.
         scoring.bundle_id = uploaded.file_id
     if scoring.bundle_error:
         st.error(f"Could not load {fmt.plain(uploaded.name)}: {fmt.plain(scoring.bundle_error)}")
+
+
+def bundle_reviews(bundle: LoadedBundle) -> Reviews:
+    """The marks saved with a bundle and the suppression rules its model keeps (checked)."""
+    user = bundle.metadata.get("user")
+    saved = user.get("reviews") if isinstance(user, dict) else None
+    reviews = Reviews.from_dict(saved) if saved is not None else Reviews()
+    reviews.rules = list(bundle.detector.suppression_rules_)
+    return reviews
 
 
 def choose_model(state: AppState) -> tuple[BaseDetector | None, float, dict[str, Any]]:
@@ -83,6 +95,7 @@ def choose_model(state: AppState) -> tuple[BaseDetector | None, float, dict[str,
         results = state.results
         threshold = results.threshold if results and results.detector is detector else detector.threshold_
         roles = model.trained_on.roles
+        state.scoring.reviews = model.reviews
         st.caption(f"{detector.title} trained on {fmt.plain(model.trained_on.dataset_name)}.")
         return detector, float(threshold), {"label": roles.label, "timestamp": roles.timestamp,
                                             "source": model.trained_on.dataset_name}
@@ -90,6 +103,7 @@ def choose_model(state: AppState) -> tuple[BaseDetector | None, float, dict[str,
     bundle = state.scoring.bundle
     if bundle is None:
         return None, 0.0, {}
+    state.scoring.reviews = state.scoring.bundle_reviews
     user = bundle.metadata.get("user")
     user = user if isinstance(user, dict) else {}
     # Only names written by this app are trusted, and only as column names.

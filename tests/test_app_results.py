@@ -59,7 +59,7 @@ def test_results_open_with_the_models_threshold_and_its_flagged_rows():
     assert at.select_slider(key=view.key("threshold")).label == "Threshold"
     assert any(m.value.startswith(f"**Why row {table.index[0]} stands out**") for m in at.markdown)
     assert [b.label for b in at.get("download_button")] == [
-        "Download flagged rows", "Download all rows with scores", "Download model",
+        "Download reviews", "Download flagged rows", "Download all rows with scores", "Download model",
     ]
 
 

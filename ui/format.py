@@ -39,6 +39,11 @@ def code(text: object) -> str:
     return f"{fence}{pad}{value}{pad}{fence}"
 
 
+def count(n: int, singular: str, plural: str | None = None) -> str:
+    """``n`` with its noun in the right number: "1 row", "2 rows", "1,000 rows"."""
+    return f"{n:,} {singular if n == 1 else plural or singular + 's'}"
+
+
 def duration(seconds: float) -> str:
     """``75.2`` -> ``"1:15"``; an hour or more -> ``"1:02:03"``."""
     total = max(0, round(seconds))

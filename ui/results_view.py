@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import replace
 from functools import cache, partial
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ from detector.surprisal import SURPRISAL_WORDS
 from detector.text import EXAMPLE_CHARACTERS
 from detector.thresholds import ThresholdChoice
 from ui import format as fmt
+from ui.review_view import MARK_WORDS, review_panel, review_row
 from ui.runtime import freeze_what_is_loaded
 from ui.state import ScoredView
 
@@ -64,14 +66,16 @@ def render_workbench(
     *,
     bundle_metadata: dict[str, Any] | None = None,
     also: Callable[[ScoredView, float], None] | None = None,
+    retrain: Callable[[], None] | None = None,
 ) -> None:
     """Draw the whole workbench for ``view``; ``bundle_metadata`` is saved in model downloads.
 
-    ``also`` draws more that follows the threshold (the comparison panel), after the numbers.
+    ``also`` draws more that follows the threshold (the comparison panel), after the numbers;
+    ``retrain`` (Results) starts a training without the rows the user confirmed as anomalies.
     """
     for note in view.scored.notes:
         st.warning(fmt.plain(note))
-    _threshold_dependent(view, bundle_metadata or {}, also)
+    _threshold_dependent(view, bundle_metadata or {}, also, retrain)
     _freeze_what_the_first_render_loaded()
 
 
@@ -89,8 +93,12 @@ def _freeze_what_the_first_render_loaded() -> None:
 
 @st.fragment
 def _threshold_dependent(
-    view: ScoredView, bundle_metadata: dict[str, Any], also: Callable[[ScoredView, float], None] | None,
+    view: ScoredView,
+    bundle_metadata: dict[str, Any],
+    also: Callable[[ScoredView, float], None] | None,
+    retrain: Callable[[], None] | None,
 ) -> None:
+    view.apply_rules()  # the reviews' suppression rules, as they stand after any click
     view.sync_widgets()
     st.subheader("Where to draw the line")
     _distribution(view)
@@ -98,6 +106,7 @@ def _threshold_dependent(
     threshold = view.threshold
     _headline(view, threshold)
     _flagged_rows(view, threshold)
+    review_panel(view, threshold, retrain)
     _where(view, threshold)
     if also is not None:
         also(view, threshold)
@@ -313,6 +322,11 @@ def _flagged_rows(view: ScoredView, threshold: float) -> None:
         view.table_moved = False
         rows = np.flatnonzero(flagged.positions == view.selected_row).tolist()
         st.session_state[table_key] = {"selection": {"rows": rows, "columns": [], "cells": []}}
+    marks = [MARK_WORDS.get(view.verdict(int(p)), "") for p in flagged.positions]
+    if any(marks):
+        table = flagged.table.copy()
+        table.insert(0, "review", marks)
+        flagged = replace(flagged, table=table)
     event = st.dataframe(
         _styled(flagged),
         key=table_key,
@@ -363,6 +377,7 @@ def _explain(view: ScoredView, position: int) -> None:
     score = view.scored.scores[position]
     how = "selected" if view.selected_row is not None else "the highest-scoring row on this page"
     st.markdown(f"**Why row {position + 1} stands out** ({how}; score {score:.4g})")
+    review_row(view, position)
     parts = view.score_parts(position)
     if parts is not None and len(parts) > 1:
         total = float(parts.sum()) or 1.0
@@ -513,8 +528,10 @@ def rows_download(view: ScoredView, threshold: float, *, only_flagged: bool) -> 
 
 
 def model_download(view: ScoredView, threshold: float, metadata: dict[str, Any]) -> bytes:
-    """The model bundle the model download button serves, saved with ``threshold``."""
-    return bundle_bytes(view.detector.with_threshold(threshold), metadata=metadata)
+    """The model bundle the model download button serves, saved with ``threshold``, the suppression
+    rules and the reviews."""
+    detector = view.detector.with_threshold(threshold).with_rules(view.reviews.rules)
+    return bundle_bytes(detector, metadata={**metadata, "reviews": view.reviews.to_dict()})
 
 
 def _small(title: str, *, legend_below: bool = False) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import streamlit as st
+from sklearn.base import clone
 
 from detector.autoencoder_config import AutoencoderConfig
 from detector.columns import ColumnProfile, ColumnRoles, infer_roles, label_vector, profile_columns
@@ -27,6 +28,7 @@ from detector.results import (
     score_table,
     split_held_out,
 )
+from detector.reviews import Reviews, ReviewSummary, SuppressionRule, row_keys, suppressed
 from detector.text import column_notes
 from detector.thresholds import threshold_for_share
 from detector.training import PRESETS, HoldOut, TrainingJob, network_inputs, training_rows
@@ -212,12 +214,25 @@ class ModelState:
     comparison_cache: ComparisonCache = field(default_factory=ComparisonCache)
     # One bool per row of ``dataset``: held out of training (None: no row was).
     held_out: np.ndarray | None = None
+    # The user's ✓/✗ marks on this model's flags and its suppression rules.
+    reviews: Reviews = field(default_factory=Reviews)
+    # Set when this model was trained again without the confirmed anomalies.
+    retrained: Retrain | None = None
 
     def methods(self) -> dict[str, str]:
         """The methods whose scores Results can show: kind -> title, the trained detector first."""
         if self.baselines is None:
             return {self.detector.kind: self.detector.title}
         return {kind: self.baselines.title(kind) for kind in self.baselines.kinds}
+
+
+@dataclass(frozen=True)
+class Retrain:
+    """A model trained again without the confirmed anomalies: what the reviews said of the one before."""
+
+    left_out: int  # rows marked ✓ and left out of training
+    before: ReviewSummary  # the previous model's flags on the reviewed rows, at its threshold then
+    threshold_before: float
 
 
 @dataclass
@@ -228,6 +243,8 @@ class TrainingState:
     trained_on: TrainedOn
     dataset: DatasetState | None = None
     collected: bool = False
+    # Set when this training retrains a model without the rows its user confirmed as anomalies.
+    retrain: Retrain | None = None
     # One bool per row of the dataset: held out of training (None: no row was).
     held_out: np.ndarray | None = None
 
@@ -259,10 +276,41 @@ class ScoredView:
     held_out: np.ndarray | None = None
     _split: tuple[HeldOutSplit | None] | None = field(default=None, repr=False)
     _held_out_drift: DriftReport | None = field(default=None, repr=False)
+    # The user's ✓/✗ marks and suppression rules (shared with the model they are about).
+    reviews: Reviews = field(default_factory=Reviews)
+    # The scores before suppression rules, and the rules ``scored`` applies now.
+    _unsuppressed: ScoredTable | None = field(default=None, repr=False)
+    _rules_applied: tuple[SuppressionRule, ...] = field(default=(), repr=False)
+    _keys: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def name(self) -> str:
         return self.table.name
+
+    def row_keys(self) -> np.ndarray:
+        """Each row's review key (a hash of its feature values), computed once."""
+        if self._keys is None:
+            self._keys = row_keys(self.table.frame, list(self.detector.feature_columns))
+        return self._keys
+
+    def apply_rules(self) -> None:
+        """Make ``scored`` follow the reviews' suppression rules (a no-op when they are unchanged)."""
+        rules = tuple(self.reviews.rules)
+        if rules == self._rules_applied:
+            return
+        base = self._unsuppressed or self.scored
+        self._unsuppressed = base
+        mask = suppressed(rules, base.shares, base.n_rows)
+        self.scored = base.with_suppressed(mask if mask.any() else None)
+        self._rules_applied = rules
+        self._page, self._split, self.table_moved = None, None, True
+
+    def mark(self, position: int, verdict: str | None) -> None:
+        """Mark the row at ``position`` ✓ (``"anomaly"``), ✗ (``"expected"``), or clear it (None)."""
+        self.reviews.mark(str(self.row_keys()[position]), position + 1, verdict)
+
+    def verdict(self, position: int) -> str:
+        return self.reviews.verdicts.get(str(self.row_keys()[position]), "")
 
     def held_out_drift(self) -> DriftReport | None:
         """How the held-out rows compare with the rows the model trained on (computed once)."""
@@ -355,6 +403,9 @@ class ScoringState:
     view_error: str | None = None
     # The scored file against the model's training rows (see detector.drift), with the view.
     drift: DriftReport | None = None
+    # The marks and rules of the model scoring now: the session model's, or the bundle's.
+    reviews: Reviews = field(default_factory=Reviews)
+    bundle_reviews: Reviews = field(default_factory=Reviews)
     # Which of the file's columns can label it (two values), per set of columns asked about.
     _labels: dict[tuple[str, ...], tuple[str, ...]] = field(default_factory=dict, repr=False)
 
@@ -378,7 +429,7 @@ class ScoringState:
         view = self.view
         if (
             view is not None and view.detector is detector and view.table is self.table
-            and view.scored.label_column == label
+            and view.scored.label_column == label and view.reviews is self.reviews
         ):
             return view
         return None
@@ -404,6 +455,7 @@ class ScoringState:
             return None
         self.view = ScoredView(
             scored=scored, table=table, data=self.data, detector=detector, threshold=threshold,
+            reviews=self.reviews,
         )
         # How the file compares with the training rows, at the model's own threshold: said
         # before any flag is read, once per scoring (not on every threshold drag).
@@ -487,6 +539,41 @@ class AppState:
         )
         return self.training
 
+    def retrain_without_confirmed(self) -> TrainingState:
+        """Train the current model again, on its training rows minus those its user marked ✓.
+
+        The reviews carry over to the new model, so Results can set its flags on the reviewed
+        rows against the old one's.
+        """
+        model, view = self.model, self.results
+        if self.training_active:
+            raise RuntimeError("A training is already running in this session.")
+        if model is None or model.dataset is None or view is None or view.detector is not model.detector:
+            raise DataError("There is no model with results to retrain.")
+        keys = view.row_keys()
+        confirmed = model.reviews.confirmed_rows(keys)
+        exclude = confirmed if model.held_out is None else confirmed | model.held_out
+        trained_on = model.trained_on
+        rows = training_rows(
+            model.dataset.frame, trained_on.roles, normal_only=trained_on.normal_only, held_out=exclude
+        )
+        detector = clone(model.detector)
+        job = TrainingJob(
+            detector, rows, score_rows=model.dataset.frame, score_roles=trained_on.roles,
+            baselines=() if FAMILIES[detector.kind].baseline else baseline_kinds(),
+            on_start=freeze_what_is_loaded,
+        )
+        retrain = Retrain(
+            left_out=int(confirmed.sum()),
+            before=model.reviews.summary(keys, view.scored.flags(view.threshold)),
+            threshold_before=view.threshold,
+        )
+        self.training = TrainingState(
+            job=job.start(), trained_on=replace(trained_on, n_rows=len(rows)), dataset=model.dataset,
+            held_out=model.held_out, retrain=retrain,
+        )
+        return self.training
+
     def collect_training(self) -> bool:
         """Move a finished job's model into ``model``; return True if anything changed.
 
@@ -511,12 +598,20 @@ class AppState:
             baselines=job.baselines,
             comparison_error=job.comparison_error,
             held_out=training.held_out,
+            # Marks are about rows of the table: they stay when a model of the same table replaces this one.
+            reviews=(
+                self.model.reviews
+                if self.model is not None and self.model.dataset is training.dataset
+                else Reviews()
+            ),
+            retrained=training.retrain,
         )
         self.results = None
         self.results_kind = detector.kind
         self._baseline_views = {}
         if job.scored is not None and training.dataset is not None:
             self.results = self._view(job.scored, training.dataset, detector, training.held_out)
+            self.results.reviews = self.model.reviews
         return True
 
     # ----------------------------------------------------------------- results
@@ -535,6 +630,7 @@ class AppState:
                 model.detector, model.dataset.frame, label=roles.label, timestamp=roles.timestamp,
             )
             self.results = self._view(scored, model.dataset, model.detector, model.held_out)
+            self.results.reviews = model.reviews
         baselines = model.baselines
         kind = self.results_kind
         if kind == model.detector.kind or baselines is None or kind not in baselines.scores:
