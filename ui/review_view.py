@@ -152,5 +152,6 @@ def files(view: ScoredView) -> None:
         return
     present = int(np.isin(view.row_keys(), list(reviews.verdicts)).sum())
     st.success(
-        f"Read {fmt.count(count, 'review')}; {fmt.count(present, 'row')} of this table are reviewed now."
+        f"Read {fmt.count(count, 'review')}; {fmt.count(present, 'row')} of this table "
+        f"{'is' if present == 1 else 'are'} reviewed now."
     )
