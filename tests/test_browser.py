@@ -188,7 +188,9 @@ def upload_file(tmp_path: Path) -> Path:
     return path
 
 
-def test_upload_train_with_fast_preset_and_see_the_result(page: Page, upload_file: Path):
+def test_upload_train_with_fast_preset_and_see_the_result(
+    page: Page, upload_file: Path, app_url: str, tmp_path: Path
+):
     # First start: the sample dataset is already there.
     wait_for_first_start(page)
 
@@ -256,6 +258,27 @@ def test_upload_train_with_fast_preset_and_see_the_result(page: Page, upload_fil
     at_row = original.iloc[rows["row"].astype(int) - 1].reset_index(drop=True)
     pd.testing.assert_frame_equal(rows[list(original.columns)].reset_index(drop=True), at_row)
 
+    # ---- Review: mark the first row of page 2 expected, and adopt the threshold that suggests.
+    pager = page.get_by_label(f"Page (of {-(-count // PAGE_ROWS)})", exact=True)
+    pager.fill("2")
+    pager.press("Enter")
+    expect(page.get_by_text(f"Flagged rows {PAGE_ROWS + 1} to")).to_be_visible(timeout=RERUN_TIMEOUT_MS)
+    settle(page)
+    page.get_by_role("button", name="✗ Expected").click()
+    expect(metric(page, "Reviewed rows")).to_have_text("1", timeout=RERUN_TIMEOUT_MS)
+    suggestion = page.get_by_role("button", name=re.compile(r"^Use the suggested threshold"))
+    expect(suggestion).to_be_visible()
+    reviewed_count = int(re.search(r"flags ([\d,]+) rows", suggestion.inner_text()).group(1).replace(",", ""))
+    assert 0 < reviewed_count < count  # the rows above the marked one stay flagged
+    suggestion.click()
+    expect(flagged).to_have_text(f"{reviewed_count:,}", timeout=RERUN_TIMEOUT_MS)
+    settle(page)
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name="Download model").click()
+    bundle = tmp_path / download_info.value.suggested_filename
+    download_info.value.save_as(bundle)
+    assert bundle.name == "press_sensors_model.zip"
+
     # ---- Is the autoencoder worth it? The training job fitted the baselines on the same rows.
     expect(page.get_by_role("heading", name="Is the autoencoder worth it?")).to_be_visible()
     expect(page.get_by_text(re.compile(r"flags \d+% of the same rows as the autoencoder"))).to_be_visible()
@@ -279,10 +302,27 @@ def test_upload_train_with_fast_preset_and_see_the_result(page: Page, upload_fil
     # ---- Score: the same file again, with the session's model and the threshold just chosen.
     open_page(page, "Score")
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(upload_file)
-    expect(flagged).to_have_text(f"{count:,}")
+    expect(flagged).to_have_text(f"{reviewed_count:,}")
     settle(page)
     show_from(page, "Score")
     page.screenshot(path=SCREENSHOTS / "score.png")
+
+    # ---- A new session (another browser context): the downloaded model keeps the threshold the
+    # review suggested, and the review itself.
+    context = page.context.browser.new_context(viewport={"width": 1400, "height": 1000})
+    fresh = context.new_page()
+    fresh.set_default_timeout(60_000)
+    fresh.goto(app_url)
+    wait_for_first_start(fresh)
+    open_page(fresh, "Score")
+    uploaders = fresh.locator('[data-testid="stFileUploaderDropzoneInput"]')
+    uploaders.first.set_input_files(bundle)
+    expect(fresh.get_by_text(re.compile(r"^Loaded a model \(Autoencoder\) trained on press_sensors.csv"))
+           ).to_be_visible(timeout=READ_TIMEOUT_MS)
+    uploaders.nth(1).set_input_files(upload_file)
+    expect(metric(fresh, "Rows flagged")).to_have_text(f"{reviewed_count:,}", timeout=READ_TIMEOUT_MS)
+    expect(metric(fresh, "Reviewed rows")).to_have_text("1")
+    context.close()
 
 
 # --------------------------------------------------------------------------- a large file
