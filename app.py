@@ -59,4 +59,4 @@ except Exception:
     )
 # Drawn after the page so that it shows what the page just changed (a new upload, a started job).
 # The Train page refreshes its own progress panel; a second timer there would only cost CPU.
-render_sidebar(state, live=page.url_path != TRAIN_PAGE.url_path)
+render_sidebar(state, live=page.url_path != TRAIN_PAGE.url_path, current=page.title)

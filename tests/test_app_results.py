@@ -297,3 +297,12 @@ def test_the_row_explanation_shows_the_three_parts_of_its_score():
     assert "code " in caption
     assert "isolation " in caption
     assert "nats" in caption
+
+
+def test_the_sidebar_never_links_to_the_page_it_is_on():
+    at = results_page()
+    links = [link.label for link in at.sidebar.get("page_link")]
+    assert "Go to Results" not in links
+    assert any(c.value.startswith("Review the flags") for c in at.sidebar.caption)
+    at.switch_page("pages/data.py").run()
+    assert "Go to Results" in [link.label for link in at.sidebar.get("page_link")]

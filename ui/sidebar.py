@@ -12,17 +12,18 @@ TRAIN_PAGE = "pages/train.py"
 RESULTS_PAGE = "pages/results.py"
 
 
-def render_sidebar(state: AppState, *, live: bool = True) -> None:
+def render_sidebar(state: AppState, *, live: bool = True, current: str = "") -> None:
     """Draw the status panel; while a training runs it refreshes itself every few seconds.
 
-    ``live=False`` turns the refresh off, for a page that already shows training live.
+    ``live=False`` turns the refresh off, for a page that already shows training live;
+    ``current`` is the shown page's title, so that "Next" never links to the page itself.
     """
     with st.sidebar:
         _dataset_status(state)
         # Refresh only while a job is queued or running, so an idle app makes no requests; less
         # often than the Train page's own panel, since it only shows a line of text.
         every = 2 if live and state.training_active else None
-        st.fragment(run_every=every)(_model_status)(state, live)
+        st.fragment(run_every=every)(_model_status)(state, live, current)
 
 
 def _dataset_status(state: AppState) -> None:
@@ -38,7 +39,7 @@ def _dataset_status(state: AppState) -> None:
     st.caption(f"{len(roles.features)} feature columns{label}")
 
 
-def _model_status(state: AppState, live: bool) -> None:
+def _model_status(state: AppState, live: bool, current: str) -> None:
     if state.collect_training():
         # The model just arrived: redraw the whole page so that it can use it.
         st.rerun()
@@ -72,26 +73,28 @@ def _model_status(state: AppState, live: bool) -> None:
         st.caption(f"{summary[0].upper()}{summary[1:]}.")
     if training is not None and training.collected and training.job.progress().status == "failed":
         st.caption(":red[The last training failed; see the Train page.]")
-    _next_step(state)
+    _next_step(state, current)
 
 
-def _next_step(state: AppState) -> None:
-    st.markdown("**Next**")
+def _next_step(state: AppState, current: str) -> None:
+    """What to do next, in words, with a link to the page for it unless that page is shown."""
     if state.dataset is None:
-        st.caption("Upload a table on the Data page.")
-        st.page_link(DATA_PAGE, label="Go to Data", icon=":material/table:")
+        step = ("Upload a table on the Data page.", DATA_PAGE, "Data", "Go to Data", ":material/table:")
     elif state.training_active:
-        st.caption("Training runs in the background; you can look around meanwhile.")
-        st.page_link(TRAIN_PAGE, label="Watch training", icon=":material/monitoring:")
+        step = ("Training runs in the background; you can look around meanwhile.", TRAIN_PAGE, "Train",
+                "Watch training", ":material/monitoring:")
     elif state.model is None:
-        st.caption("Check the column roles on Data, then press **Train model** on Train.")
-        st.page_link(TRAIN_PAGE, label="Go to Train", icon=":material/model_training:")
+        step = ("Check the column roles on Data, then press **Train model** on Train.", TRAIN_PAGE, "Train",
+                "Go to Train", ":material/model_training:")
     elif not state.model_is_current():
-        st.caption(
-            "The dataset or its column choices changed since the model was trained: "
-            "train again to use them."
-        )
-        st.page_link(TRAIN_PAGE, label="Go to Train", icon=":material/model_training:")
+        step = ("The dataset or its column choices changed since the model was trained: train again to "
+                "use them.", TRAIN_PAGE, "Train", "Go to Train", ":material/model_training:")
+    elif current == "Results":
+        step = ("Review the flags, then download them or score another file on Score.", None, "", "", "")
     else:
-        st.caption("See what the model flags.")
-        st.page_link(RESULTS_PAGE, label="Go to Results", icon=":material/insights:")
+        step = ("See what the model flags.", RESULTS_PAGE, "Results", "Go to Results", ":material/insights:")
+    words, target, title, label, icon = step
+    st.markdown("**Next**")
+    st.caption(words)
+    if target is not None and title != current:
+        st.page_link(target, label=label, icon=icon)
