@@ -9,6 +9,7 @@ flagged point plus a seeded random sample of the others, drawn with WebGL
 from __future__ import annotations
 
 import functools
+import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -29,6 +30,23 @@ SCORE_COLORSCALE = "Viridis"
 
 #: Plotly layout properties as a (nested) dict, e.g. ``{"height": 300, "title": {"text": "..."}}``.
 Layout = Mapping[str, object]
+
+
+#: A value shown on a chart (a category, a text) is cut to this many characters.
+LABEL_CHARACTERS = 60
+
+
+def plotly_text(value: object, limit: int | None = None) -> str:
+    """``value`` as text Plotly shows literally: its HTML subset (``<a href>``, ``<b>``, ``<br>``,
+    ``<span style>``) is escaped, since column names and cells come from users' files.
+
+    Plotly turns the entities back into the characters when it draws, so ``<b>x</b>`` reads as
+    typed, never as markup or a link. ``limit`` cuts long values (with "…").
+    """
+    text = str(value)
+    if limit is not None and len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return html.escape(text, quote=True)
 
 
 def downsample_indices(
@@ -364,14 +382,17 @@ def reconstruction_bars(
     scaled so that columns measured in thousands and in tenths compare; the bars'
     text still shows the values themselves.
     """
-    names = [str(column) for column in columns]
+    names = [plotly_text(column) for column in columns]
     traces = []
     for index, (name, values, color) in enumerate(
         (("actual", actual, NORMAL_COLOR), ("reconstructed", reconstructed, RECONSTRUCTED_COLOR))
     ):
         bars = list(values) if heights is None else list(heights[index])
         y = pd.to_numeric(pd.Series(bars, dtype=object), errors="coerce")
-        text = ["" if pd.isna(v) else (f"{v:.4g}" if isinstance(v, float) else str(v)) for v in values]
+        text = [
+            "" if pd.isna(v) else (f"{v:.4g}" if isinstance(v, float) else plotly_text(v, LABEL_CHARACTERS))
+            for v in values
+        ]
         traces.append(
             go.Bar(
                 x=names,
@@ -409,7 +430,7 @@ def contribution_bars(
         )
     bar = go.Bar(
         x=series.to_numpy() * 100,
-        y=[str(name) for name in series.index],
+        y=[plotly_text(name) for name in series.index],
         orientation="h",
         marker_color=ANOMALY_COLOR,
         hovertemplate="%{y}: %{x:.1f}%<extra></extra>",

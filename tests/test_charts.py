@@ -256,3 +256,21 @@ def test_timeline_without_x_places_rows_at_their_row_number():
     figure = score_timeline(None, scores, scores > 1, threshold=1.0)
     assert list(figure.data[1].x) == [2]  # the second row
     assert figure.data[1].customdata.tolist() == [[1, 2]]  # position, row number
+
+
+def test_html_in_column_names_and_cells_is_shown_as_typed_not_drawn():
+    import html
+
+    from detector.charts import LABEL_CHARACTERS, contribution_bars, plotly_text, reconstruction_bars
+
+    name = '<a href="javascript:alert(1)">click</a>'
+    cell = "<b>bold</b> " + "x" * 200
+    bars = reconstruction_bars([name, "site"], [1.0, cell], [0.5, "<i>it</i>"])
+    for trace in bars.data:
+        assert all("<" not in str(label) for label in trace.x)
+        assert all("<" not in str(text) for text in trace.text)
+    assert bars.data[0].x[0] == "&lt;a href=&quot;javascript:alert(1)&quot;&gt;click&lt;/a&gt;"
+    assert bars.data[0].text[1].endswith("…")
+    assert len(html.unescape(bars.data[0].text[1])) == LABEL_CHARACTERS
+    shares = contribution_bars({name: 0.7, "site": 0.3})
+    assert shares.data[0].y[0] == plotly_text(name)

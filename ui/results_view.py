@@ -23,6 +23,7 @@ from detector.charts import (
     contribution_bars,
     embedding_scatter,
     histogram_figure,
+    plotly_text,
     pr_curve_figure,
     reconstruction_bars,
     roc_curve_figure,
@@ -451,7 +452,7 @@ def _where(view: ScoredView, threshold: float) -> None:
         x, scored.scores, flags, threshold, max_points=CHART_POINTS, max_flagged=CHART_FLAGGED,
         layout={
             **_small(f"Score over {over}", legend_below=True),
-            "xaxis": {"title": {"text": scored.x_title}},
+            "xaxis": {"title": {"text": plotly_text(scored.x_title)}},
         },
     )
     timeline.plotly_chart(figure, config=CHART_CONFIG)
