@@ -222,6 +222,11 @@ def _extract_zip(data: BinaryIO, staging: Path) -> None:
                     f"The bundle member {name!r} claims {info.file_size:,} bytes uncompressed, "
                     f"over the {MEMBER_LIMITS[name]:,}-byte limit; it was refused."
                 )
+            if info.flag_bits & 0x1:
+                raise DataError(
+                    f"The bundle is password-protected (its member {name!r} is encrypted). Bundles are "
+                    "never encrypted by this tool: use the zip that Download model produced, as it was."
+                )
         for info in infos:
             _copy_bounded(archive, info, staging / info.filename, MEMBER_LIMITS[info.filename])
 
@@ -364,7 +369,11 @@ def _read_npy(path: Path) -> np.ndarray:
 def _read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"), parse_constant=_no_constant)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+    except RecursionError:
+        raise DataError(
+            f"The bundle member {path.name!r} nests its JSON deeper than any bundle does; it was refused."
+        ) from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise DataError(f"The bundle member {path.name!r} is not valid JSON: {exc}.") from None
 
 

@@ -268,6 +268,41 @@ def test_garbage_json_is_refused(zipped):
         load_bundle(_zip(members))
 
 
+def test_json_nested_a_hundred_thousand_deep_is_refused_as_such(zipped):
+    members = _members(zipped)
+    members["detector.json"] = b"[" * 100_000 + b"]" * 100_000
+    with pytest.raises(DataError, match="nests its JSON deeper than any bundle does"):
+        load_bundle(_zip(members))
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"contamination": "lots"}, "contamination='lots' must be in"),
+        ({"contamination": -0.1}, "contamination=-0.1 must be in"),
+        ({"contamination": 0.05, "surprise": 1}, "unknown parameters: surprise"),
+    ],
+)
+def test_wrongly_typed_or_impossible_parameters_are_refused_by_name(zipped, params, message):
+    members = _members(zipped)
+    spec = json.loads(members["detector.json"])
+    spec["params"] = {**spec["params"], **params}
+    members["detector.json"] = json.dumps(spec).encode()
+    with pytest.raises(DataError, match=re.escape(message)):
+        load_bundle(_zip(members))
+
+
+def test_an_encrypted_bundle_is_refused_as_password_protected(zipped):
+    data = bytearray(zipped)
+    for signature, offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):  # local and central headers
+        start = data.find(signature)
+        while start >= 0:
+            data[start + offset] |= 1  # the "encrypted" flag bit
+            start = data.find(signature, start + 4)
+    with pytest.raises(DataError, match="password-protected"):
+        load_bundle(bytes(data))
+
+
 def test_saving_an_unfitted_detector_fails(tmp_path: Path):
     with pytest.raises(Exception, match="not fitted"):
         save_bundle(AutoencoderDetector(), tmp_path / "x")

@@ -240,3 +240,21 @@ def test_naming_a_free_text_column_without_the_text_model_is_a_one_line_error(
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2
     assert err[-1].startswith("error: --columns names free-text column(s) message. Text columns need")
+
+
+def test_a_parquet_file_with_damaged_metadata_is_a_one_line_error_with_exit_2(capsys, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "damaged.parquet"
+    pq.write_table(pa.table({"a": [1.0, 2.0, 3.0], "b": [4.0, 5.0, 6.0]}), path)
+    raw = bytearray(path.read_bytes())
+    length = int.from_bytes(raw[-8:-4], "little")  # the footer's size, before the closing magic
+    for i in range(len(raw) - 8 - length, len(raw) - 8, 3):
+        raw[i] = 0xFF
+    path.write_bytes(bytes(raw))
+    code = main(["train", str(path), "--model-out", str(tmp_path / "m")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert len(err) == 1
+    assert err[0].startswith("error: damaged.parquet starts like a Parquet file but cannot be read")
