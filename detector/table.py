@@ -343,6 +343,7 @@ def _read_parquet(data: _Contents, name: str) -> tuple[pd.DataFrame, list[str]]:
     try:
         parquet = pq.ParquetFile(io.BytesIO(data))
         metadata = parquet.metadata
+        check_width(metadata.num_columns)
         # The metadata says what decoding would take: a 12 MB file of a billion zeros would
         # otherwise decode to gigabytes and take the server down with it.
         size = _decoded_bytes(metadata, parquet.schema_arrow)
@@ -945,23 +946,32 @@ def _raise_for_bad_rows(text: _TextData, dialect: Dialect, name: str, error: str
 
 
 def _column_names(header: list[str]) -> tuple[list[str], list[str]]:
-    """Name blank headers ``column_<n>`` and suffix duplicates (``a``, ``a_2``), with notes."""
+    """Name blank headers ``column_<n>`` and suffix duplicates (``a``, ``a_2``), with notes.
+
+    Linear in the number of columns (a set of names taken and the next suffix per name), and
+    refuses more than :data:`MAX_COLUMNS` columns.
+    """
+    check_width(len(header))
     stripped = [h.strip() for h in header]
     names: list[str] = []
+    used: set[str] = set()
     taken = {h for h in stripped if h}
+    next_suffix: dict[str, int] = {}
     blanks, renamed = [], []
     for position, original in enumerate(stripped, start=1):
         candidate = original or f"column_{position}"
         if not original:
             blanks.append(position)
-        if candidate in names or (not original and candidate in taken):
-            base, k = candidate, 2
-            while f"{base}_{k}" in taken or f"{base}_{k}" in names:
+        if candidate in used or (not original and candidate in taken):
+            base, k = candidate, next_suffix.get(candidate, 2)
+            while f"{base}_{k}" in taken or f"{base}_{k}" in used:
                 k += 1
+            next_suffix[base] = k + 1
             candidate = f"{base}_{k}"
             if original:
                 renamed.append(f"{original!r} -> {candidate!r}")
         names.append(candidate)
+        used.add(candidate)
         taken.add(candidate)
     notes = []
     if blanks:
@@ -971,6 +981,20 @@ def _column_names(header: list[str]) -> tuple[list[str], list[str]]:
         shown = ", ".join(renamed[:5]) + (", ..." if len(renamed) > 5 else "")
         notes.append(f"duplicate column names were renamed: {shown}")
     return names, notes
+
+
+#: The most columns a table may have: far beyond any table a model here learns from (its encoded
+#: inputs are capped at 20,000), and a bound on the work a header alone can ask for.
+MAX_COLUMNS = 20_000
+
+
+def check_width(n_columns: int) -> None:
+    """Refuse a table of more than :data:`MAX_COLUMNS` columns, before reading its rows."""
+    if n_columns > MAX_COLUMNS:
+        raise DataError(
+            f"The table has {n_columns:,} columns, more than the {MAX_COLUMNS:,} this tool reads. "
+            "Keep the columns a model should learn from (and any label or timestamp) and upload again."
+        )
 
 
 def _preview(values: list[str], k: int = 3) -> str:

@@ -651,3 +651,23 @@ def test_a_parquet_file_that_decodes_beyond_the_budget_is_refused_from_its_metad
     monkeypatch.setattr(table_module, "MAX_PARQUET_BYTES", 1 << 20)
     with pytest.raises(DataError, match=r"would take .* once decoded \(200,000 rows\)"):
         read_table(buffer.getvalue())
+
+
+def test_many_duplicate_names_get_distinct_suffixes_in_order():
+    from detector.table import _column_names
+
+    names, notes = _column_names(["a"] * 5000 + ["a_3", ""])
+    assert len(set(names)) == len(names) == 5002
+    assert names[:4] == ["a", "a_2", "a_4", "a_5"]  # a_3 is a real column further on
+    assert names[-2:] == ["a_3", "column_5002"]
+    assert notes[-1].startswith("duplicate column names were renamed: 'a' -> 'a_2', 'a' -> 'a_4'")
+
+
+def test_a_table_wider_than_the_column_cap_is_refused_before_its_rows_are_read(tmp_path):
+    from detector.table import MAX_COLUMNS
+
+    path = tmp_path / "wide.csv"
+    width = MAX_COLUMNS + 1
+    path.write_text(",".join(f"c{i}" for i in range(width)) + "\n" + ",".join(["1"] * width))
+    with pytest.raises(DataError, match=f"The table has {MAX_COLUMNS + 1:,} columns, more than the"):
+        read_table(path)
