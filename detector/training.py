@@ -75,6 +75,8 @@ class TrainingProgress:
     stage: str = ""
     #: The epochs (passes) done at each loss point: a small table's losses come every few.
     epochs: tuple[int, ...] = ()
+    #: Why the job stopped itself (a time limit, nobody watching), if it did.
+    stop_reason: str | None = None
 
     @property
     def active(self) -> bool:
@@ -162,6 +164,12 @@ class TrainingJob:
     on_start : callable or None
         Called in the job's thread once ``detector.warm_up()`` has imported what fitting needs
         (the app uses it to tune the garbage collector; the library sets nothing process-wide).
+    max_seconds : float or None
+        Training stops itself (keeping the best model so far) after this many seconds.
+    abandon_after : float or None
+        The job stops itself when nobody has asked for its :meth:`progress` for this many seconds
+        (a closed browser tab leaves no page polling it), queued or training, so that it does
+        not keep a training slot others wait for.
     """
 
     def __init__(
@@ -174,8 +182,14 @@ class TrainingJob:
         score_roles: ColumnRoles | None = None,
         baselines: Sequence[str] = (),
         on_start: Callable[[], None] | None = None,
+        max_seconds: float | None = None,
+        abandon_after: float | None = None,
     ) -> None:
         self.detector = detector
+        self._max_seconds = max_seconds
+        self._abandon_after = abandon_after
+        self._contact = time.monotonic()
+        self._stop_reason: str | None = None
         self._X: pd.DataFrame | None = X
         self._score_rows = score_rows
         self._score_roles = score_roles or ColumnRoles()
@@ -239,6 +253,7 @@ class TrainingJob:
         with _gate:
             position = _waiting.index(self) + 1 if self in _waiting else 0
         with self._lock:
+            self._contact = time.monotonic()  # someone is watching: see abandon_after
             started, ended = self._started, self._ended
             elapsed = 0.0 if started is None else (ended or time.monotonic()) - started
             return TrainingProgress(
@@ -254,6 +269,7 @@ class TrainingJob:
                 unit=self._unit,
                 stage=self._stage,
                 epochs=tuple(self._epochs),
+                stop_reason=self._stop_reason,
             )
 
     # ----------------------------------------------------------------- the thread
@@ -277,7 +293,8 @@ class TrainingJob:
         global _running
         with _gate:
             while not self._stop.is_set() and not (_waiting[0] is self and _running < _max_running):
-                _gate.wait()
+                _gate.wait(timeout=5.0)  # wakes now and then to notice an abandoned job
+                self._check_limits()
             _waiting.remove(self)
             # The next job in line may now be at the head with a slot free.
             _gate.notify_all()
@@ -372,7 +389,27 @@ class TrainingJob:
         with self._lock:
             return self._n_steps
 
+    def _check_limits(self) -> None:
+        """Stop the job when it ran past ``max_seconds`` or nobody has polled it for ``abandon_after``."""
+        now = time.monotonic()
+        reason = None
+        with self._lock:
+            started, contact = self._started, self._contact
+        limit = self._max_seconds
+        if limit is not None and started is not None and now - started > limit:
+            reason = f"it reached the time limit of {_minutes(limit)}; the best model so far is kept"
+        elif self._abandon_after is not None and now - contact > self._abandon_after:
+            reason = (
+                f"no page had looked at it for {_minutes(self._abandon_after)} (the browser tab was "
+                "probably closed), so it gave its training slot back"
+            )
+        if reason is not None and not self._stop.is_set():
+            with self._lock:
+                self._stop_reason = reason
+            self._stop.set()
+
     def _on_progress(self, log: FitProgress) -> bool:
+        self._check_limits()
         with self._lock:
             self._n_steps += 1
             self._unit, self._stage = log.unit, log.stage
@@ -419,6 +456,13 @@ class _SideJob:
         if self._error is not None:
             raise self._error
         return self._value
+
+
+def _minutes(seconds: float) -> str:
+    minutes = seconds / 60
+    if minutes >= 1:
+        return f"{minutes:g} minute{'' if minutes == 1 else 's'}"
+    return f"{seconds:g} second{'' if seconds == 1 else 's'}"
 
 
 def _failure(exc: Exception, what: str) -> str:

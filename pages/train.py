@@ -353,11 +353,15 @@ def show_outcome(state: AppState) -> None:
     if progress.status == "failed":
         st.error(f"Training failed: {fmt.plain(progress.error)}")
         return
+    if progress.stop_reason:
+        st.info(f"Training stopped itself: {fmt.plain(progress.stop_reason)}.", icon=":material/timer:")
     if not training.job.fitted:
         st.info("Training was stopped before it started; no model was trained.")
         return
     best = progress.best_epoch
     how = "stopped by you" if progress.status == "stopped" else "finished"
+    if progress.stop_reason:
+        how = "stopped"
     if best is None:  # a classical method: no epochs, no losses
         st.success(
             f"{training.job.detector.title} fitted in {fmt.duration(progress.elapsed)}.",

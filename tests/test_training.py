@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import TINY
+from conftest import TINY, correlated_table
 
 from detector.autoencoder import AutoencoderDetector
 from detector.autoencoder_config import AutoencoderConfig
@@ -352,3 +352,36 @@ def test_too_few_rows_to_learn_from_are_refused_with_the_count():
     with pytest.raises(DataError, match="only 1 normal row to train on"):
         training_rows(frame, ColumnRoles(numeric=("a", "b"), label="label"), normal_only=True)
     assert len(training_rows(frame, ColumnRoles(numeric=("a", "b"), label="label"))) == 12
+
+
+def test_a_job_nobody_polls_stops_itself_and_gives_its_slot_back():
+    import time as clock
+
+    from detector import AutoencoderDetector
+    from detector.autoencoder_config import AutoencoderConfig
+
+    frame = correlated_table(n_rows=500)
+    config = AutoencoderConfig(
+        hidden_layers=(8,), bottleneck=2, epochs=10_000, patience=10_000, batch_size=32, max_steps=None
+    )
+    job = TrainingJob(AutoencoderDetector(config=config), frame, abandon_after=1.0).start()
+    clock.sleep(3.0)  # nobody asks for progress meanwhile
+    result = job.wait(120)
+    assert result.status == "stopped"
+    assert result.stop_reason.startswith("no page had looked at it for 1 second (the browser tab")
+    assert job.fitted  # the best model so far is kept
+
+
+def test_a_job_past_its_time_limit_stops_itself_and_keeps_its_model():
+    from detector import AutoencoderDetector
+    from detector.autoencoder_config import AutoencoderConfig
+
+    frame = correlated_table(n_rows=500)
+    config = AutoencoderConfig(
+        hidden_layers=(8,), bottleneck=2, epochs=10_000, patience=10_000, batch_size=32, max_steps=None
+    )
+    job = TrainingJob(AutoencoderDetector(config=config), frame, max_seconds=1.0).start()
+    result = job.wait(120)
+    assert result.status == "stopped"
+    assert result.stop_reason == "it reached the time limit of 1 second; the best model so far is kept"
+    assert job.fitted

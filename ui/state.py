@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -532,7 +533,7 @@ class AppState:
         job = TrainingJob(
             detector, rows, score_rows=dataset.frame, score_roles=dataset.roles, total_epochs=total_epochs,
             baselines=() if FAMILIES[detector.kind].baseline else baseline_kinds(),
-            on_start=freeze_what_is_loaded,
+            on_start=freeze_what_is_loaded, **job_limits(),
         )
         self.training = TrainingState(
             job=job.start(), trained_on=TrainedOn.of(dataset, len(rows)), dataset=dataset, held_out=held_out,
@@ -561,7 +562,7 @@ class AppState:
         job = TrainingJob(
             detector, rows, score_rows=model.dataset.frame, score_roles=trained_on.roles,
             baselines=() if FAMILIES[detector.kind].baseline else baseline_kinds(),
-            on_start=freeze_what_is_loaded,
+            on_start=freeze_what_is_loaded, **job_limits(),
         )
         retrain = Retrain(
             left_out=int(confirmed.sum()),
@@ -665,6 +666,21 @@ class AppState:
             and dataset is not None
             and model.trained_on.matches(dataset)
         )
+
+
+#: A training stops itself when no page has polled it for this long (its tab was closed).
+ABANDONED_AFTER_SECONDS = 600
+#: The longest a training may run, in minutes, unless DETECTOR_MAX_TRAINING_MINUTES says otherwise.
+MAX_TRAINING_MINUTES = 60
+
+
+def job_limits() -> dict[str, float]:
+    """The bounds every training job of the app gets: a time limit and the abandoned-tab rule."""
+    try:
+        minutes = float(os.environ.get("DETECTOR_MAX_TRAINING_MINUTES", MAX_TRAINING_MINUTES))
+    except ValueError:
+        minutes = MAX_TRAINING_MINUTES
+    return {"max_seconds": max(minutes, 1.0) * 60, "abandon_after": ABANDONED_AFTER_SECONDS}
 
 
 def _kept(cache: dict[int, Any], position: int, compute: Callable[[], Any]) -> Any:
