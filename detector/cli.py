@@ -213,9 +213,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _train(args: argparse.Namespace) -> int:
+    from detector.preprocessing import PreprocessConfig
     from detector.results import unscored_note
     from detector.table import read_table
-    from detector.training import HoldOut, training_rows
+    from detector.training import HoldOut, check_training_memory, network_inputs, training_rows
 
     metadata: dict[str, object] = {"source": Path(args.input).name}
     if args.sample is not None:
@@ -233,7 +234,8 @@ def _train(args: argparse.Namespace) -> int:
         _say(f"  note: {note}")
     roles = _roles(frame, args.columns, args.label_column)
     held_out = _held_out(args, frame, roles)
-    training_rows(frame, roles, held_out=held_out)  # refuses a table too small to learn from
+    rows = training_rows(frame, roles, held_out=held_out)  # refuses a table too small to learn from
+    check_training_memory(len(rows), network_inputs(rows, roles, PreprocessConfig()))
     how = HoldOut(args.holdout, args.holdout_last).describe() if held_out is not None else ""
     if held_out is not None:
         _say(f"holding out {int(held_out.sum()):,} rows ({how})")

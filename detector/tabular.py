@@ -132,21 +132,46 @@ class TabularDetector(BaseDetector):
         return tuple(self.preprocessor_.source_columns_)
 
     def decision_function(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
-        """One score per row of ``X``, higher = more anomalous; NaN for rows with no feature values."""
+        """One score per row of ``X``, higher = more anomalous; NaN for rows with no feature values.
+
+        A table whose encoded matrix would be large is scored in batches of rows sized by its
+        width (:func:`score_batch_rows`), so a wide one-hot encoding cannot exhaust memory.
+        """
+        batches = self._batches(X)
+        if batches is not None:
+            return np.concatenate([self.decision_function(batch) for batch in batches])
         matrix, usable = self._transform(X)
         scores = np.full(len(usable), np.nan)
         scores[usable] = self._score_matrix(matrix)
         return scores
+
+    def _batches(self, X: pd.DataFrame | np.ndarray) -> list[Any] | None:
+        """``X`` cut into batches of :func:`score_batch_rows` rows, or None when it fits in one."""
+        self.check_fitted()
+        rows = score_batch_rows(len(self.preprocessor_.feature_names_out_))
+        if len(X) <= rows:
+            return None
+        if isinstance(X, pd.DataFrame):
+            return [X.iloc[start : start + rows] for start in range(0, len(X), rows)]
+        return [X[start : start + rows] for start in range(0, len(X), rows)]
 
     def score_with_contributions(
         self, X: pd.DataFrame | np.ndarray,
     ) -> tuple[np.ndarray, pd.DataFrame | None]:
         """Scores and each feature column's share of each row's score (one-hot blocks folded back).
 
-        Families that do not explain rows return ``(scores, None)``.
+        Families that do not explain rows return ``(scores, None)``. Large tables go in batches,
+        as in :meth:`decision_function`.
         """
         if not self.explains_columns:
             return self.decision_function(X), None
+        batches = self._batches(X)
+        if batches is not None:
+            parts = [self.score_with_contributions(batch) for batch in batches]
+            shares = pd.concat([part[1] for part in parts])
+            if not isinstance(X, pd.DataFrame):
+                shares.index = pd.RangeIndex(len(X))
+            return np.concatenate([part[0] for part in parts]), shares
         matrix, usable = self._transform(X)
         scores = np.full(len(usable), np.nan)
         row_scores, errors = self._column_errors(matrix)
@@ -355,6 +380,18 @@ class TabularDetector(BaseDetector):
         return pd.DataFrame(array, columns=names)
 
 
+#: Scoring handles at most about this many bytes of encoded rows at a time.
+SCORE_BATCH_BYTES = 256 * 2**20
+#: Bytes each encoded cell costs while a batch is scored: the float32 inputs, the unclipped
+#: float64 matrix, the reconstruction and the per-cell errors.
+BYTES_PER_CELL = 32
+
+
+def score_batch_rows(n_inputs: int) -> int:
+    """Rows per scoring batch for ``n_inputs`` encoded columns: about SCORE_BATCH_BYTES, at least 1,024."""
+    return max(1024, SCORE_BATCH_BYTES // (max(n_inputs, 1) * BYTES_PER_CELL))
+
+
 class StageReporter:
     """Reports a classical fit's stages through a :data:`ProgressCallback` (they are seconds long)."""
 
@@ -471,7 +508,9 @@ def rows_in_place(frame: pd.DataFrame, usable: np.ndarray, X: pd.DataFrame | np.
 
 
 __all__ = [
+    "BYTES_PER_CELL",
     "COMMON_PARAMS",
+    "SCORE_BATCH_BYTES",
     "StageReporter",
     "TabularDetector",
     "array",
@@ -481,4 +520,5 @@ __all__ = [
     "roles_from_dict",
     "roles_to_dict",
     "rows_in_place",
+    "score_batch_rows",
 ]

@@ -590,6 +590,43 @@ def training_rows(
     return rows.loc[:, list(roles.features)]
 
 
+#: Memory a training takes per encoded cell (training rows x network inputs), measured on wide
+#: one-hot tables: 33 to 43 bytes (the encodings, the network's copies, errors and scores).
+TRAINING_BYTES_PER_CELL = 40
+
+
+def training_memory(n_rows: int, n_inputs: int) -> int:
+    """Bytes a training of ``n_rows`` rows and ``n_inputs`` encoded inputs is expected to take."""
+    return int(n_rows) * int(n_inputs) * TRAINING_BYTES_PER_CELL
+
+
+def memory_budget() -> int:
+    """Bytes one training may take: DETECTOR_MEMORY_BUDGET_GB, else half the machine's memory."""
+    value = os.environ.get("DETECTOR_MEMORY_BUDGET_GB")
+    if value:
+        try:
+            return int(float(value) * 2**30)
+        except ValueError:
+            pass
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        total = 8 * 2**30
+    return total // 2
+
+
+def check_training_memory(n_rows: int, n_inputs: int) -> None:
+    """Refuse, before anything is built, a training that would take more than :func:`memory_budget`."""
+    need, budget = training_memory(n_rows, n_inputs), memory_budget()
+    if need > budget:
+        raise DataError(
+            f"Training on {n_rows:,} rows encoded into {n_inputs:,} inputs would take about "
+            f"{need / 2**30:,.1f} GB of memory, more than the {budget / 2**30:,.1f} GB allowed. "
+            "Lower 'Most categories per categorical column' (each category is an input), leave wide "
+            "categorical columns out, or train on a sample of the rows."
+        )
+
+
 def network_inputs(frame: pd.DataFrame, roles: ColumnRoles, preprocess: PreprocessConfig) -> int:
     """How many inputs the network will have once ``frame``'s features are encoded.
 
@@ -615,9 +652,12 @@ __all__ = [
     "HoldOut",
     "TrainingJob",
     "TrainingProgress",
+    "check_training_memory",
     "feature_roles",
     "max_concurrent_trainings",
+    "memory_budget",
     "network_inputs",
     "set_max_concurrent_trainings",
+    "training_memory",
     "training_rows",
 ]

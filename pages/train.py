@@ -19,8 +19,10 @@ from detector.training import (
     PRESETS,
     HoldOut,
     TrainingProgress,
+    check_training_memory,
     feature_roles,
     max_concurrent_trainings,
+    training_memory,
 )
 from ui import format as fmt
 from ui.state import AppState, DatasetState, TrainSettings, get_state
@@ -174,11 +176,16 @@ def choose_config(settings: TrainSettings) -> AutoencoderConfig | None:
 def training_shape(dataset: DatasetState) -> tuple[int, int] | None:
     """The training rows and network inputs the data gives; None (and why) when it cannot train."""
     try:
-        return dataset.n_training_rows(), dataset.network_inputs()
+        shape = dataset.n_training_rows(), dataset.network_inputs()
+        check_training_memory(*shape)
     except DataError as exc:
         st.error(f"The data is not ready for training: {fmt.plain(exc)}")
         st.page_link("pages/data.py", label="Fix it on the Data page", icon=":material/table:")
         return None
+    need = training_memory(*shape)
+    if need >= 2**30:
+        st.caption(f"Training will take about {need / 2**30:,.1f} GB of memory.")
+    return shape
 
 
 def show_architecture(dataset: DatasetState, config: AutoencoderConfig) -> bool:

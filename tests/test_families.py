@@ -374,3 +374,24 @@ EXPECTED_FAILURES = {
 )
 def test_scikit_learn_contract(estimator, check):
     check(estimator)
+
+
+@pytest.mark.parametrize("family", ["autoencoder", "iforest", "pca", "ecod"])
+def test_scoring_in_batches_sized_by_width_gives_the_same_scores_and_shares(family, monkeypatch):
+    from conftest import TINY, correlated_table
+
+    import detector.tabular as tabular
+    from detector.registry import detector_class
+
+    frame = correlated_table(n_rows=3000)
+    params = {"config": TINY} if family == "autoencoder" else {}
+    detector = detector_class(family)(**params).fit(frame)
+    whole_scores, whole_shares = detector.score_with_contributions(frame)
+    monkeypatch.setattr(tabular, "SCORE_BATCH_BYTES", 1)  # 1,024 rows a batch: three batches
+    assert detector._batches(frame) is not None
+    scores, shares = detector.score_with_contributions(frame)
+    np.testing.assert_allclose(scores, whole_scores, rtol=1e-6)
+    if whole_shares is None:
+        assert shares is None
+    else:
+        pd.testing.assert_frame_equal(shares, whole_shares, rtol=1e-5)

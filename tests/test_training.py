@@ -385,3 +385,25 @@ def test_a_job_past_its_time_limit_stops_itself_and_keeps_its_model():
     assert result.status == "stopped"
     assert result.stop_reason == "it reached the time limit of 1 second; the best model so far is kept"
     assert job.fitted
+
+
+def test_a_training_beyond_the_memory_budget_is_refused_with_what_to_do(monkeypatch):
+    from detector.errors import DataError
+    from detector.training import check_training_memory, memory_budget, training_memory
+
+    monkeypatch.setenv("DETECTOR_MEMORY_BUDGET_GB", "1")
+    assert memory_budget() == 2**30
+    check_training_memory(10_000, 100)  # 40 MB
+    assert training_memory(50_000, 8_400) > 2**30  # 400 categorical columns of 20 categories
+    with pytest.raises(DataError, match=r"would take about 15\.6 GB of memory, more than the 1\.0 GB allowed"):
+        check_training_memory(50_000, 8_400)
+
+
+def test_the_train_page_refuses_a_table_too_wide_for_memory(monkeypatch):
+    from apptest_helpers import app_state, start_app, tiny_csv, upload
+
+    monkeypatch.setenv("DETECTOR_MEMORY_BUDGET_GB", "0.000001")
+    at = upload(start_app(), "tiny.csv", tiny_csv()).switch_page("pages/train.py").run()
+    assert any("GB of memory, more than the" in e.value for e in at.error)
+    assert next(b for b in at.button if b.label == "Train model").disabled
+    assert app_state(at).training is None
