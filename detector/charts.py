@@ -196,13 +196,22 @@ def histogram_figure(
             "barmode": "stack",
             "bargap": 0,
             "showlegend": len(histogram.groups) > 1,
-            "xaxis": {"title": {"text": x_title}, "type": "log" if histogram.log_x else "linear"},
-            "yaxis": {"title": {"text": "rows"}, "type": "log" if log_y else "linear"},
+            "xaxis": {"title": {"text": x_title}, **_axis_scale(histogram.log_x)},
+            "yaxis": {"title": {"text": "rows"}, **_axis_scale(log_y)},
             "shapes": shapes,
             "annotations": labels,
         },
         layout,
     )
+
+
+def _axis_scale(log: bool) -> dict[str, object]:
+    """A linear axis, or a log axis ticked at powers of ten written out in full ("0.1", "1", "10",
+    "1,000"): Plotly's default log ticks label 2 and 5 between decades with bare digits, which
+    read as values."""
+    if not log:
+        return {"type": "linear"}
+    return {"type": "log", "dtick": 1, "tickformat": ",~g", "minor": {"ticks": "outside", "dtick": "D1"}}
 
 
 def _vertical_line(x: float, line: dict[str, object]) -> dict[str, object]:

@@ -274,3 +274,17 @@ def test_html_in_column_names_and_cells_is_shown_as_typed_not_drawn():
     assert len(html.unescape(bars.data[0].text[1])) == LABEL_CHARACTERS
     shares = contribution_bars({name: 0.7, "site": 0.3})
     assert shares.data[0].y[0] == plotly_text(name)
+
+
+def test_log_axes_are_ticked_at_powers_of_ten_written_in_full():
+    from detector.charts import histogram_counts, histogram_figure
+
+    scores = np.r_[np.linspace(0.01, 1, 500), [50.0, 3000.0]]
+    figure = histogram_figure(histogram_counts(scores, None, log_x=True), threshold=1.0, log_y=True)
+    for axis in (figure.layout.xaxis, figure.layout.yaxis):
+        assert axis.type == "log"
+        assert axis.dtick == 1
+        assert axis.tickformat == ",~g"
+    linear = histogram_figure(histogram_counts(scores, None), threshold=1.0, log_y=False)
+    assert linear.layout.xaxis.type == "linear"
+    assert linear.layout.xaxis.dtick is None
