@@ -18,7 +18,7 @@ from detector.autoencoder_config import AutoencoderConfig
 from detector.base import FitProgress
 from detector.columns import ColumnRoles, infer_roles, label_vector, profile_columns
 from detector.drift import DriftReport, check_drift
-from detector.errors import DataError
+from detector.errors import DataError, counted
 from detector.registry import DEFAULT_KIND, FAMILIES, detector_class
 from detector.stream import STREAM_ABOVE_BYTES
 from detector.table import CHUNK_BYTES
@@ -449,7 +449,7 @@ def _report_scoring(args: argparse.Namespace, summary, engine: str) -> None:
         _say(f"  skipped {where}: {bad.fields} fields, the header has {bad.expected}")
     if summary.skipped:
         more = " (the first 5 are listed above)" if len(summary.skipped) > 5 else ""
-        _say(f"skipped {len(summary.skipped):,} malformed row(s){more}")
+        _say(f"skipped {counted(len(summary.skipped), 'malformed row')}{more}")
     speed = ""
     if engine != "memory" and summary.seconds:
         speed = f" ({summary.rows / summary.seconds:,.0f} rows/s)"
@@ -496,7 +496,8 @@ def _roles(frame, columns: Sequence[str] | None, label: str | None) -> ColumnRol
         categorical = tuple(c for c in inferred.categorical if c != label)
         text = tuple(c for c in inferred.text if c != label)
         if text and not has_model:
-            _say(f"  note: free-text column(s) {', '.join(text)} left out. {text_model.INSTALL_HINT}")
+            which = "column" if len(text) == 1 else "columns"
+            _say(f"  note: free-text {which} {', '.join(text)} left out. {text_model.INSTALL_HINT}")
             text = ()
     else:
         unknown = [c for c in columns if c not in frame.columns]
@@ -510,7 +511,8 @@ def _roles(frame, columns: Sequence[str] | None, label: str | None) -> ColumnRol
         text = tuple(c for c in columns if profiles[c].role.value == "text")
         if text and not has_model:
             names = ", ".join(text)
-            raise DataError(f"--columns names free-text column(s) {names}. {text_model.INSTALL_HINT}")
+            which = "column" if len(text) == 1 else "columns"
+            raise DataError(f"--columns names free-text {which} {names}. {text_model.INSTALL_HINT}")
         categorical = tuple(c for c in columns if c not in numeric and c not in text)
     roles = ColumnRoles(
         numeric=numeric,

@@ -14,7 +14,7 @@ from enum import Enum
 import numpy as np
 import pandas as pd
 
-from detector.errors import DataError, quote_cell
+from detector.errors import DataError, counted, quote_cell
 
 try:
     from enum import StrEnum
@@ -268,7 +268,7 @@ def label_vector(series: pd.Series) -> np.ndarray:
     if missing.any():
         first = int(missing.argmax())
         raise DataError(
-            f"the label column {name!r} has {int(missing.sum())} missing value(s) (first at row "
+            f"the label column {name!r} has {counted(int(missing.sum()), 'missing value')} (first at row "
             f"{first + 1}). Fill them in, or choose no label column."
         )
     codes, uniques = pd.factorize(series, sort=False)

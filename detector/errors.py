@@ -30,3 +30,13 @@ def quote_cell(value: object) -> str:
     if len(text) <= QUOTE_CHARS:
         return repr(value) if isinstance(value, str) else repr(text)
     return f"{text[:QUOTE_CHARS]!r}... ({len(text):,} characters)"
+
+
+def counted(n: int, singular: str, plural: str | None = None) -> str:
+    """``n`` and its noun in the right number, for messages: "1 row", "3 rows", "1,200 rows"."""
+    return f"{n:,} {singular if n == 1 else plural or singular + 's'}"
+
+
+def are(n: int) -> str:
+    """The verb after ``counted(n, ...)``: "is" for one, "are" for any other number."""
+    return "is" if n == 1 else "are"

@@ -11,7 +11,7 @@ from typing import Any, Literal, NoReturn
 import numpy as np
 import pandas as pd
 
-from detector.errors import DataError, NotFittedError
+from detector.errors import DataError, NotFittedError, counted
 from detector.text import TextFeatures, text_values
 
 __all__ = ["MISSING_CATEGORY", "OTHER_CATEGORY", "PreprocessConfig", "Preprocessor"]
@@ -586,7 +586,7 @@ def _require_columns(frame: pd.DataFrame, names: list[str]) -> None:
     if absent:
         listed = ", ".join(repr(name) for name in absent)
         raise DataError(
-            f"The table is missing {len(absent)} column(s) the model uses: {listed}. "
+            f"The table is missing {counted(len(absent), 'column')} the model uses: {listed}. "
             "Add them (same names as in the training data) and try again."
         )
     repeated = set(frame.columns[frame.columns.duplicated()]) & set(names)

@@ -18,7 +18,7 @@ import pandas as pd
 
 from detector.charts import Histogram, histogram_counts
 from detector.columns import label_vector
-from detector.errors import DataError
+from detector.errors import DataError, counted
 from detector.evaluation import Evaluation, evaluate, pr_points, roc_points
 from detector.explanations import top_columns
 from detector.projection import Projection, project_rows
@@ -47,7 +47,7 @@ class ColumnMatch:
         if self.missing:
             names = ", ".join(repr(c) for c in self.missing)
             raise DataError(
-                f"The table lacks {len(self.missing)} column(s) the model was trained on: {names}. "
+                f"The table lacks {counted(len(self.missing), 'column')} the model was trained on: {names}. "
                 "Add them (same names, same kind of values) or score with a model trained on "
                 "this table's columns."
             )

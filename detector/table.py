@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from detector.errors import DataError, quote_cell
+from detector.errors import DataError, are, counted, quote_cell
 
 __all__ = [
     "CHUNK_BYTES", "BadRow", "Dialect", "ReadReport", "Table", "TableChunk", "TableStream", "read_table",
@@ -880,7 +880,7 @@ def _parse_with_pandas(text: _TextData, dialect: Dialect, name: str) -> _RawTabl
     notes = []
     if shape.n_short:
         notes.append(
-            f"{shape.n_short} row(s) had fewer fields than the header (first at line "
+            f"{counted(shape.n_short, 'row')} had fewer fields than the header (first at line "
             f"{shape.first_short_line}); the missing cells were left empty"
         )
     columns = [
@@ -976,7 +976,10 @@ def _column_names(header: list[str]) -> tuple[list[str], list[str]]:
     notes = []
     if blanks:
         shown = ", ".join(names[p - 1] for p in blanks[:5]) + (", ..." if len(blanks) > 5 else "")
-        notes.append(f"{len(blanks)} column(s) had no name and were named {shown}")
+        notes.append(
+            f"{counted(len(blanks), 'column')} had no name and {'was' if len(blanks) == 1 else 'were'} "
+            f"named {shown}"
+        )
     if renamed:
         shown = ", ".join(renamed[:5]) + (", ..." if len(renamed) > 5 else "")
         notes.append(f"duplicate column names were renamed: {shown}")
@@ -1192,7 +1195,8 @@ def _type_columns(
             text = c.trimmed if c.n_valid == len(c.trimmed) else pc.if_else(c.missing, _NULL, c.trimmed)
             series[name] = text.to_pandas()
     if stripped_columns:
-        notes.append(f"spaces around values were ignored in column(s) {_preview(stripped_columns, 5)}")
+        which = "column" if len(stripped_columns) == 1 else "columns"
+        notes.append(f"spaces around values were ignored in {which} {_preview(stripped_columns, 5)}")
     for name in (name for name in raw.names if name in texts):
         special = _special_values_note(name, series[name], texts[name], first_row)
         notes += [special] if special else []
@@ -1362,7 +1366,8 @@ def _special_values_note(
         if written.any():
             spellings = pc.unique(cells.filter(pa.array(written))).to_pylist()
             parts.append(
-                f"{int(written.sum())} value(s) such as {_preview(spellings)} were read as missing "
+                f"{counted(int(written.sum()), 'value')} such as {_preview(spellings)} "
+                f"{'was' if written.sum() == 1 else 'were'} read as missing "
                 f"(first at row {first_row + absent[written.argmax()] + 1:,})"
             )
     infinite = np.flatnonzero(np.isinf(numbers))
@@ -1372,11 +1377,15 @@ def _special_values_note(
         n_spelled = int(infinite.size - too_big.sum())
         if n_spelled:
             first = infinite[int((~too_big).argmax())]
-            parts.append(f"{n_spelled} value(s) are infinite (first at row {first_row + first + 1:,})")
+            parts.append(
+                f"{counted(n_spelled, 'value')} {are(n_spelled)} infinite "
+                f"(first at row {first_row + first + 1:,})"
+            )
         if too_big.any():
             first = int(too_big.argmax())
             parts.append(
-                f"{int(too_big.sum())} value(s) are too large for a number and were read as "
+                f"{counted(int(too_big.sum()), 'value')} {are(int(too_big.sum()))} too large for a number "
+                f"and {'was' if too_big.sum() == 1 else 'were'} read as "
                 f"infinite (first at row {first_row + infinite[first] + 1:,}: "
                 f"{quote_cell(cells[first].as_py())})"
             )
@@ -1388,7 +1397,8 @@ def _special_values_note(
         if whole.any():
             first = int(whole.argmax())
             parts.append(
-                f"{int(whole.sum())} whole number(s) are too long to keep every digit and may be "
+                f"{counted(int(whole.sum()), 'whole number')} {are(int(whole.sum()))} too long to keep every "
+                "digit and may be "
                 f"rounded for the model (first at row {first_row + huge[first] + 1:,}: "
                 f"{quote_cell(cells[first].as_py())}); "
                 "downloads keep them as written"

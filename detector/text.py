@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from detector.errors import DataError
+from detector.errors import DataError, are, counted
 
 __all__ = [
     "COMPONENTS",
@@ -191,20 +191,23 @@ def column_notes(series: pd.Series, name: str) -> list[str]:
     long = int((lengths > MAX_CHARACTERS).sum())
     if long:
         notes.append(
-            f"Text column {name!r}: {long:,} text(s) are longer than {MAX_CHARACTERS:,} characters "
+            f"Text column {name!r}: {counted(long, 'text')} {are(long)} longer than "
+            f"{MAX_CHARACTERS:,} characters "
             f"(the longest has {int(lengths.max()):,}); the model reads the first {MAX_CHARACTERS:,}."
         )
     junk = int((present.str.count(_JUNK.pattern) >= 3).sum())
     if junk:
         notes.append(
-            f"Text column {name!r}: {junk:,} value(s) hold control characters or broken encoding "
+            f"Text column {name!r}: {counted(junk, 'value')} {'holds' if junk == 1 else 'hold'} control "
+            "characters or broken encoding "
             "(binary data?); they are read as they are and will likely score as unusual."
         )
     letters = present.str.count(r"[^\W\d_]").clip(lower=1)
     foreign = int((present.str.count(_NON_LATIN.pattern) / letters >= 0.5).sum())
     if foreign:
         notes.append(
-            f"Text column {name!r}: {foreign:,} text(s) are mostly in a non-Latin script. The text model "
+            f"Text column {name!r}: {counted(foreign, 'text')} {are(foreign)} mostly in a non-Latin "
+            "script. The text model "
             "learned mostly from English, so it tells such texts apart less finely."
         )
     return notes

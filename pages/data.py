@@ -177,7 +177,9 @@ def choose_text(dataset: DatasetState, options: list[str]) -> list[str]:
     if not text_model.available():
         if free_text:
             st.info(
-                f"Free-text column(s) {fmt.plain(', '.join(free_text))} are ignored: reading them "
+                f"Free-text {'column' if len(free_text) == 1 else 'columns'} "
+                f"{fmt.plain(', '.join(free_text))} {'is' if len(free_text) == 1 else 'are'} ignored: "
+                "reading them "
                 f"needs the text extra. Install it with {fmt.code(text_model.INSTALL_COMMAND)} "
                 "(or `pip install wordllama`), then restart the app.",
                 icon=":material/notes:",

@@ -311,7 +311,7 @@ def live_progress(state: AppState) -> None:
             ahead = progress.queue_position - 1
             st.info(
                 f"Another training is using this server, which trains {max_concurrent_trainings()} "
-                f"model(s) at a time. Yours is queued "
+                f"{'model' if max_concurrent_trainings() == 1 else 'models'} at a time. Yours is queued "
                 f"({ahead} ahead of it) and starts automatically; you can leave this page."
             )
         else:

@@ -94,13 +94,13 @@ EXPECTED: dict[str, Expectation] = {
     "unclosed_quote.csv": refused("unclosed_quote.csv", "near line 3 is never closed"),
     "ragged_short_rows.csv": reads(
         (24, 3),
-        "2 row(s) had fewer fields than the header (first at line 5)",
+        "2 rows had fewer fields than the header (first at line 5)",
     ),
     "quoted_newline.csv": reads((24, 3)),
-    "trailing_delimiter.csv": reads((24, 3), "1 column(s) had no name and were named column_3"),
+    "trailing_delimiter.csv": reads((24, 3), "1 column had no name and was named column_3"),
     "duplicate_and_blank_headers.csv": reads(
         (24, 5),
-        "2 column(s) had no name and were named column_3, column_5",
+        "2 columns had no name and were named column_3, column_5",
         "duplicate column names were renamed: 'x' -> 'x_2'",
         columns=("x", "x_2", "column_3", "y", "column_5"),
     ),
@@ -126,13 +126,13 @@ EXPECTED: dict[str, Expectation] = {
     ),
     "inf_nan_spellings.csv": reads(
         (24, 2),
-        "column 'x': 5 value(s) such as 'NaN', 'nan', 'NULL', ... were read as missing (first at row 6)",
-        "5 value(s) are infinite (first at row 1)",
+        "column 'x': 5 values such as 'NaN', 'nan', 'NULL', ... were read as missing (first at row 6)",
+        "5 values are infinite (first at row 1)",
         model=True,
     ),
     "extreme_numbers.csv": reads(
         (24, 2),
-        "column 'big': 2 value(s) are too large for a number and were read as infinite "
+        "column 'big': 2 values are too large for a number and were read as infinite "
         "(first at row 6: '1e309')",
         model=True,
     ),
@@ -143,16 +143,16 @@ EXPECTED: dict[str, Expectation] = {
         model=True,
     ),
     "big_integers.csv": reads(
-        (24, 3), "column 'account': 24 whole number(s) are too long to keep every digit and may be rounded"
+        (24, 3), "column 'account': 24 whole numbers are too long to keep every digit and may be rounded"
     ),
     "awkward_numbers.csv": reads((24, 5)),
     "awkward_numbers_decimal_comma.csv": reads(
         (24, 4), "column 'odd': read values like '1,5' as numbers", dialect=(("decimal", ","),)
     ),
     # Missing, infinite and constant columns; rows with nothing in them.
-    "all_missing_column.csv": reads((24, 3), "column 'empty': 12 value(s) such as 'NA' were read as missing"),
-    "infinite_column.csv": reads((24, 3), "column 'overflow': 24 value(s) are infinite", model=True),
-    "rows_without_features.csv": reads((24, 4), "column 'y': 3 value(s) such as 'NA' were read as missing"),
+    "all_missing_column.csv": reads((24, 3), "column 'empty': 12 values such as 'NA' were read as missing"),
+    "infinite_column.csv": reads((24, 3), "column 'overflow': 24 values are infinite", model=True),
+    "rows_without_features.csv": reads((24, 4), "column 'y': 3 values such as 'NA' were read as missing"),
     "all_constant.csv": reads(
         (24, 3), training="no column of this table looks usable as one: 'a' (every value is 1)"
     ),
@@ -167,7 +167,7 @@ EXPECTED: dict[str, Expectation] = {
         cli_error="the label column 'label' has 3 different values",
     ),
     "label_with_missing.csv": reads(
-        (24, 3), cli_error="the label column 'is_anomaly' has 1 missing value(s) (first at row 6)"
+        (24, 3), cli_error="the label column 'is_anomaly' has 1 missing value (first at row 6)"
     ),
     # Markup and spreadsheet formulas: kept as text, never run.
     "html_and_script.csv": reads(

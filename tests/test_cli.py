@@ -226,7 +226,7 @@ def test_train_reads_free_text_or_says_how_to_install_the_text_model(capsys, tmp
         assert "left out" not in err
     else:
         assert "features (1): level; label: alert" in err
-        assert "note: free-text column(s) message left out. Text columns need the text extra: " in err
+        assert "note: free-text column message left out. Text columns need the text extra: " in err
 
 
 def test_naming_a_free_text_column_without_the_text_model_is_a_one_line_error(
@@ -239,7 +239,7 @@ def test_naming_a_free_text_column_without_the_text_model_is_a_one_line_error(
     code = main(["train", str(data), "--columns", "level", "message", "--model-out", str(tmp_path / "m")])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2
-    assert err[-1].startswith("error: --columns names free-text column(s) message. Text columns need")
+    assert err[-1].startswith("error: --columns names free-text column message. Text columns need")
 
 
 def test_a_parquet_file_with_damaged_metadata_is_a_one_line_error_with_exit_2(capsys, tmp_path):

@@ -126,16 +126,16 @@ def test_missing_and_infinite_spellings_are_counted_in_the_notes():
     table = read_table(b"x,y\n1,a\nNULL,b\n?,c\n,d\n-inf,e\n1e309,f\n")
     assert table.frame["x"].isna().sum() == 3
     assert (
-        "column 'x': 2 value(s) such as 'NULL', '?' were read as missing (first at row 2); "
-        "1 value(s) are infinite (first at row 5); 1 value(s) are too large for a number and "
-        "were read as infinite (first at row 6: '1e309')"
+        "column 'x': 2 values such as 'NULL', '?' were read as missing (first at row 2); "
+        "1 value is infinite (first at row 5); 1 value is too large for a number and "
+        "was read as infinite (first at row 6: '1e309')"
     ) in notes(table)
 
 
 def test_whole_numbers_too_long_for_a_float_are_noted():
     table = read_table(b"account\n12345678901234567890\n1\n\n")
     assert table.frame["account"].dtype == np.float64
-    assert "1 whole number(s) are too long to keep every digit" in notes(table)
+    assert "1 whole number is too long to keep every digit" in notes(table)
     assert "(first at row 1: '12345678901234567890')" in notes(table)
 
 
@@ -193,7 +193,7 @@ def test_rows_with_too_few_fields_are_padded_and_counted():
     table = read_table(b"a,b,c\n1,2,3\n4,5\n6\n")
     assert table.report.n_rows == 3
     assert table.frame["c"].isna().tolist() == [False, True, True]
-    assert "2 row(s) had fewer fields than the header (first at line 3)" in notes(table)
+    assert "2 rows had fewer fields than the header (first at line 3)" in notes(table)
     assert table.report.engine == "pandas-c"
     text = read_table_text(b"a,b,c\n1,2,3\n4,5\n6\n", table.report.dialect)
     assert text["c"].tolist() == ["3", "", ""]
@@ -541,7 +541,7 @@ def test_odd_files_on_disk_read_as_the_text_typing_reads_them(data):
 def test_short_rows_at_the_end_are_noted_not_hidden():
     data = b"a,b,c\n" + b"1,2,x\n" * 50 + b"3,4\n"
     table = read_by_pandas(data)
-    assert "1 row(s) had fewer fields than the header (first at line 52)" in notes(table)
+    assert "1 row had fewer fields than the header (first at line 52)" in notes(table)
     assert table.frame["c"].isna().sum() == 1
 
 

@@ -176,9 +176,9 @@ def test_long_junk_and_foreign_texts_get_notes():
     series = pd.Series(["disk is full"] * 5 + odd)
     notes = text_model.column_notes(series, "message")
     assert len(notes) == 3
-    assert "1 text(s) are longer than 2,000 characters (the longest has 3,000)" in notes[0]
-    assert "1 value(s) hold control characters or broken encoding" in notes[1]
-    assert "1 text(s) are mostly in a non-Latin script" in notes[2]
+    assert "1 text is longer than 2,000 characters (the longest has 3,000)" in notes[0]
+    assert "1 value holds control characters or broken encoding" in notes[1]
+    assert "1 text is mostly in a non-Latin script" in notes[2]
     assert text_model.column_notes(series.head(5), "message") == []
 
 

@@ -6,6 +6,8 @@ import math
 import re
 from typing import TYPE_CHECKING
 
+from detector.errors import counted
+
 if TYPE_CHECKING:
     from detector.autoencoder_config import TrainingPlan
     from ui.state import ModelState
@@ -41,7 +43,7 @@ def code(text: object) -> str:
 
 def count(n: int, singular: str, plural: str | None = None) -> str:
     """``n`` with its noun in the right number: "1 row", "2 rows", "1,000 rows"."""
-    return f"{n:,} {singular if n == 1 else plural or singular + 's'}"
+    return counted(n, singular, plural)
 
 
 def duration(seconds: float) -> str:
