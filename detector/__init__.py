@@ -22,10 +22,13 @@ from detector.pca import PCADetector
 from detector.preprocessing import PreprocessConfig
 from detector.registry import FAMILIES, detector_class
 from detector.results import ScoredTable, score_table
+from detector.reviews import Reviews, SuppressionRule
 from detector.stream import sample_table, score_file
 from detector.table import Table, TableStream, read_table, read_table_chunks
 from detector.thresholds import ThresholdChoice, automatic_thresholds, contamination_threshold, flag
+from detector.training import HoldOut
 from detector.version import __version__
+from detector.windowed import WindowedAutoencoderDetector
 
 __all__ = [
     "FAMILIES",
@@ -39,16 +42,20 @@ __all__ = [
     "ECODDetector",
     "Evaluation",
     "FitProgress",
+    "HoldOut",
     "IsolationForestDetector",
     "LoadedBundle",
     "NotFittedError",
     "PCADetector",
     "PreprocessConfig",
+    "Reviews",
     "ScoredTable",
+    "SuppressionRule",
     "Table",
     "TableStream",
     "ThresholdChoice",
     "TrainingPlan",
+    "WindowedAutoencoderDetector",
     "__version__",
     "automatic_thresholds",
     "bundle_bytes",

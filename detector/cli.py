@@ -19,7 +19,7 @@ from detector.base import FitProgress
 from detector.columns import ColumnRoles, infer_roles, label_vector, profile_columns
 from detector.drift import DriftReport, check_drift
 from detector.errors import DataError, counted
-from detector.registry import DEFAULT_KIND, FAMILIES, detector_class
+from detector.registry import DEFAULT_KIND, FAMILIES, detector_class, listed_kinds
 from detector.stream import STREAM_ABOVE_BYTES
 from detector.table import CHUNK_BYTES
 
@@ -98,10 +98,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     train.add_argument(
         "--detector",
-        choices=tuple(FAMILIES),
+        choices=listed_kinds(),
         default=DEFAULT_KIND,
         help="the method: "
-        + "; ".join(f"{kind} = {family.title}" for kind, family in FAMILIES.items())
+        + "; ".join(f"{kind} = {FAMILIES[kind].title}" for kind in listed_kinds())
         + f" (default: {DEFAULT_KIND})",
     )
     train.add_argument("--epochs", type=int, metavar="N", help="maximum training epochs (autoencoder)")
@@ -120,6 +120,17 @@ def _parser() -> argparse.ArgumentParser:
         help="expected share of anomalies; sets the saved threshold (default: 0.05)",
     )
     train.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default: 0)")
+    train.add_argument(
+        "--window",
+        metavar="N|auto",
+        help="time series: train the autoencoder on windows of N consecutive rows (in timestamp order), "
+        "or 'auto' to take the series' dominant period; each row scores as its worst window",
+    )
+    train.add_argument(
+        "--series-column",
+        metavar="COLUMN",
+        help="with --window: the column naming each series (machine, sensor); windows never cross series",
+    )
     train.add_argument(
         "--holdout",
         type=float,
@@ -235,7 +246,10 @@ def _train(args: argparse.Namespace) -> int:
     roles = _roles(frame, args.columns, args.label_column)
     held_out = _held_out(args, frame, roles)
     rows = training_rows(frame, roles, held_out=held_out)  # refuses a table too small to learn from
-    check_training_memory(len(rows), network_inputs(rows, roles, PreprocessConfig()))
+    if args.window is None:
+        check_training_memory(len(rows), network_inputs(rows, roles, PreprocessConfig()))
+    elif args.series_column is not None and args.series_column not in frame.columns:
+        raise DataError(f"--series-column {args.series_column!r} is not a column of the file.")
     how = HoldOut(args.holdout, args.holdout_last).describe() if held_out is not None else ""
     if held_out is not None:
         _say(f"holding out {int(held_out.sum()):,} rows ({how})")
@@ -264,6 +278,8 @@ def _train(args: argparse.Namespace) -> int:
     with _native_stderr_filtered(_START_UP_NOISE):
         detector.warm_up()
     detector.fit(frame if held_out is None else frame.loc[~held_out], on_progress=progress)
+    if getattr(detector, "window_reason_", None):
+        _say(f"window: {detector.window_reason_}")
     scores = detector.decision_scores_ if held_out is None else detector.decision_function(frame)
     if held_out is not None:
         metadata["held_out"] = {"rows": int(held_out.sum()), "how": how}
@@ -307,6 +323,29 @@ def _train(args: argparse.Namespace) -> int:
 def _detector(args: argparse.Namespace, roles: ColumnRoles):
     """The detector the command line asks for; autoencoder-only options are refused for the others."""
     common = {"contamination": args.contamination, "columns": roles}
+    if args.series_column is not None and args.window is None:
+        raise DataError("--series-column applies only with --window (a time-series model).")
+    if args.window is not None:
+        if args.detector != "autoencoder":
+            raise DataError(f"--window applies only to --detector autoencoder, not {args.detector}.")
+        window: int | str = args.window
+        if window != "auto":
+            try:
+                window = int(window)
+            except ValueError:
+                raise DataError(f"--window {args.window!r} must be a number of rows or 'auto'.") from None
+            if window < 2:
+                raise DataError(f"--window {window} must be at least 2 rows.")
+        sensors = tuple(c for c in roles.numeric if c != args.series_column)
+        config = AutoencoderConfig(seed=args.seed)
+        if args.epochs is not None:
+            config = replace(config, epochs=args.epochs)
+        if args.max_steps is not None:
+            config = replace(config, max_steps=args.max_steps or None)
+        return detector_class("windowed_autoencoder")(
+            window=window, config=config, contamination=args.contamination,
+            columns=ColumnRoles(numeric=sensors, timestamp=roles.timestamp), series_column=args.series_column,
+        )
     if args.detector == "autoencoder":
         config = AutoencoderConfig(seed=args.seed)
         if args.epochs is not None:

@@ -29,6 +29,9 @@ class Family:
     summary: str
     #: Fitted beside the autoencoder to answer "is the autoencoder worth it?".
     baseline: bool = True
+    #: Offered as a choice (Train page, --detector); False for a family chosen another way
+    #: (the windowed autoencoder: ``train --window``), whose bundles still load.
+    listed: bool = True
 
 
 FAMILIES: dict[str, Family] = {
@@ -51,6 +54,12 @@ FAMILIES: dict[str, Family] = {
             "ecod", "ECOD", "detector.ecod", "ECODDetector",
             "each column's empirical distribution; rows with values in the far tails stand out",
         ),
+        Family(
+            "windowed_autoencoder", "Windowed autoencoder", "detector.windowed",
+            "WindowedAutoencoderDetector",
+            "the autoencoder on windows of consecutive rows; stretches that break the pattern stand out",
+            baseline=False, listed=False,
+        ),
     )
 }
 
@@ -70,7 +79,12 @@ def detector_class(kind: str) -> type[BaseDetector]:
 
 def baseline_kinds() -> tuple[str, ...]:
     """The families fitted beside the autoencoder for the comparison, in menu order."""
-    return tuple(kind for kind, family in FAMILIES.items() if family.baseline)
+    return tuple(kind for kind, family in FAMILIES.items() if family.baseline and family.listed)
 
 
-__all__ = ["DEFAULT_KIND", "FAMILIES", "Family", "baseline_kinds", "detector_class"]
+def listed_kinds() -> tuple[str, ...]:
+    """The families offered as a choice, in menu order."""
+    return tuple(kind for kind, family in FAMILIES.items() if family.listed)
+
+
+__all__ = ["DEFAULT_KIND", "FAMILIES", "Family", "baseline_kinds", "detector_class", "listed_kinds"]

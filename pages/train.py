@@ -12,7 +12,7 @@ from detector.autoencoder_config import ACTIVATIONS, AutoencoderConfig, Training
 from detector.charts import loss_curve
 from detector.errors import DataError
 from detector.network import architecture
-from detector.registry import FAMILIES, detector_class
+from detector.registry import FAMILIES, detector_class, listed_kinds
 from detector.training import (
     MAX_HOLDOUT,
     PRESET_DESCRIPTIONS,
@@ -42,7 +42,7 @@ st.caption(
 
 def choose_family(settings: TrainSettings) -> str:
     """The detector family to train (the autoencoder unless the user picks a baseline on its own)."""
-    kinds = list(FAMILIES)
+    kinds = list(listed_kinds())
     settings.family = st.radio(
         "Method",
         kinds,

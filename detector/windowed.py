@@ -1,0 +1,364 @@
+"""Time series: the autoencoder reads windows of consecutive rows, not single rows.
+
+A row of a sensor log is rarely odd on its own: a valve that starts to oscillate, a daily cycle
+that skips a beat, a jump that stays. :class:`WindowedAutoencoderDetector` puts the rows in time
+order (by the timestamp column, else file order; within each series when a series column keeps
+machines apart), cuts them into overlapping windows of ``window`` consecutive rows, and trains the
+autoencoder on the windows, each flattened into one row of ``window x sensors`` values. A row's
+score is the highest score of the windows covering it, so a stretch that breaks the pattern scores
+high wherever in the window the break sits.
+
+``window="auto"`` takes the dominant period of the first sensor (the highest autocorrelation peak
+after the autocorrelation first drops below zero, between 8 and 288 rows) when the series has a
+clear one (a peak of at least 0.3), else 32 rows; the choice and its reason are kept
+(``window_``, ``window_reason_``). A series shorter than the window is padded at its start with
+its first row, so its rows are still scored (one window covers them all).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from detector.autoencoder import AutoencoderDetector
+from detector.autoencoder_config import AutoencoderConfig
+from detector.base import BaseDetector, DetectorState, ProgressCallback
+from detector.columns import ColumnRoles, infer_roles
+from detector.errors import DataError
+from detector.preprocessing import PreprocessConfig
+
+__all__ = ["WindowedAutoencoderDetector", "dominant_period"]
+
+#: Bounds of an automatic window, in rows.
+MIN_WINDOW, MAX_WINDOW = 8, 288
+#: The window when a series shows no clear period.
+DEFAULT_WINDOW = 32
+#: An autocorrelation peak this high (of 1) counts as a clear period.
+CLEAR_PERIOD = 0.3
+
+
+def dominant_period(values: np.ndarray) -> tuple[int | None, str]:
+    """The series' dominant period in rows (None without a clear one) and the reason, in words."""
+    x = np.asarray(values, dtype=float)
+    x = x[np.isfinite(x)]
+    n = len(x)
+    if n < 4 * MIN_WINDOW or np.ptp(x) == 0:
+        return None, f"the series has too few varying values ({n:,}) to show a period"
+    x = (x - x.mean()) / x.std()
+    spectrum = np.fft.rfft(x, 2 * n)
+    correlation = np.fft.irfft(spectrum * np.conj(spectrum))[:n]
+    correlation /= correlation[0]
+    below = np.flatnonzero(correlation[1:] < 0)
+    top = min(MAX_WINDOW, n // 4)
+    if below.size == 0 or below[0] + 1 >= top:
+        return None, "its autocorrelation shows no repeating cycle within 288 rows"
+    start = below[0] + 1
+    peak = start + int(np.argmax(correlation[start : top + 1]))
+    strength = float(correlation[peak])
+    if strength < CLEAR_PERIOD:
+        return None, f"its strongest cycle is weak (autocorrelation {strength:.2f} at {peak} rows)"
+    return int(np.clip(peak, MIN_WINDOW, MAX_WINDOW)), (
+        f"the series repeats every {peak} rows (autocorrelation {strength:.2f})"
+    )
+
+
+class WindowedAutoencoderDetector(BaseDetector):
+    """The autoencoder on windows of consecutive rows: for time series and sensor logs.
+
+    Parameters
+    ----------
+    window : int or "auto"
+        Rows per window (at least 2), or "auto" (see the module's description).
+    config, contamination, preprocess
+        As for :class:`AutoencoderDetector`, which is trained on the windows.
+    columns : ColumnRoles or None
+        The sensors (numeric columns) and, in ``timestamp``, the column giving the time order;
+        None infers them.
+    series_column : str or None
+        A column naming the series (machine, sensor, customer): windows never cross series.
+
+    Attributes
+    ----------
+    window_ : int
+        The window used; ``window_reason_`` says why (for "auto").
+    sensors_ : tuple of str
+        The sensor columns, in order; ``order_column_`` is the time column (None: file order).
+    model_ : AutoencoderDetector
+        The autoencoder fitted on the windows (columns ``sensor@-k``, k rows before the last).
+    """
+
+    kind = "windowed_autoencoder"
+    title = "Windowed autoencoder"
+    explains_columns = True
+    explanation_of = "the windows' reconstruction error"
+
+    def __init__(
+        self,
+        *,
+        window: int | str = "auto",
+        config: AutoencoderConfig = AutoencoderConfig(),  # noqa: B008 (frozen)
+        contamination: float = 0.05,
+        columns: ColumnRoles | None = None,
+        preprocess: PreprocessConfig = PreprocessConfig(),  # noqa: B008 (frozen)
+        series_column: str | None = None,
+    ) -> None:
+        self.window = window
+        self.config = config
+        self.contamination = contamination
+        self.columns = columns
+        self.preprocess = preprocess
+        self.series_column = series_column
+
+    # ----------------------------------------------------------------- fitting
+
+    def warm_up(self) -> None:
+        AutoencoderDetector().warm_up()
+
+    def fit(self, X: pd.DataFrame, y: object = None, *, on_progress: ProgressCallback | None = None):
+        if not isinstance(X, pd.DataFrame):
+            raise DataError("A windowed model reads a table (a DataFrame) with its time and sensor columns.")
+        roles = self.columns
+        if roles is None:  # inferred: the number columns are the sensors, other columns are left out
+            inferred = infer_roles(X, text=False)
+            numeric = tuple(c for c in inferred.numeric if c != self.series_column)
+            roles = ColumnRoles(numeric=numeric, timestamp=inferred.timestamp)
+        if roles.categorical or roles.text:
+            raise DataError(
+                "A windowed model reads number columns (sensors) only; leave out "
+                f"{', '.join(roles.categorical + roles.text)}, or use the row-wise autoencoder."
+            )
+        if not roles.numeric:
+            raise DataError("A windowed model needs at least one number column (a sensor).")
+        for name in (roles.timestamp, self.series_column):
+            if name is not None and name not in X.columns:
+                raise DataError(f"column {name!r} is not in the table.")
+        self.sensors_ = tuple(roles.numeric)
+        self.order_column_ = roles.timestamp
+        self.window_, self.window_reason_ = self._choose_window(X)
+        started = time.perf_counter()
+        windows, covers = self._windows(X)
+        if len(windows) < 2:
+            raise DataError(
+                f"The series is too short for windows of {self.window_} rows: a model needs at least two "
+                "windows. Choose a shorter window, or add rows."
+            )
+        self.model_ = AutoencoderDetector(
+            config=self.config, contamination=self.contamination, preprocess=self.preprocess,
+            columns=ColumnRoles(numeric=tuple(windows.columns)),
+        ).fit(windows, on_progress=on_progress)
+        self.fit_seconds_ = time.perf_counter() - started
+        self.n_train_rows_ = len(X)
+        self._set_scores(_row_max(self.model_.decision_scores_, covers, len(X)))
+        return self
+
+    def _choose_window(self, X: pd.DataFrame) -> tuple[int, str]:
+        window = self.window
+        if isinstance(window, int | np.integer) and not isinstance(window, bool):
+            if window < 2:
+                raise ValueError(f"window={window!r} must be at least 2 rows, or 'auto'.")
+            return int(window), f"set to {int(window)} rows"
+        if window != "auto":
+            raise ValueError(f"window={window!r} must be a whole number of rows or 'auto'.")
+        order = self._groups(X)
+        longest = max(order, key=len)
+        values = pd.to_numeric(X[self.sensors_[0]].iloc[longest], errors="coerce").to_numpy(float)
+        period, reason = dominant_period(values)
+        if period is None:
+            return DEFAULT_WINDOW, f"{DEFAULT_WINDOW} rows: {reason}"
+        return period, f"{period} rows: {reason}"
+
+    # ----------------------------------------------------------------- windows
+
+    def _groups(self, X: pd.DataFrame) -> list[np.ndarray]:
+        """Row positions of each series, in time order (file order when there is no time column)."""
+        n = len(X)
+        keys: list[np.ndarray] = []
+        if self.order_column_ is not None:
+            times = X[self.order_column_]
+            if not pd.api.types.is_datetime64_any_dtype(times):
+                parsed = pd.to_datetime(times, errors="coerce", format="mixed")
+                times = parsed if parsed.notna().mean() > 0.5 else pd.to_numeric(times, errors="coerce")
+            keys.append(pd.Series(times).rank(method="first", na_option="top").to_numpy())
+        if self.series_column is not None:
+            codes, _ = pd.factorize(X[self.series_column], use_na_sentinel=False)
+            keys.append(codes)
+        if not keys:
+            return [np.arange(n)]
+        # np.lexsort sorts by its last key first: the series, then the time within it.
+        order = np.lexsort(keys) if len(keys) > 1 else np.argsort(keys[0], kind="stable")
+        if self.series_column is None:
+            return [order]
+        codes = keys[-1][order]
+        cuts = np.flatnonzero(np.diff(codes)) + 1
+        return np.split(order, cuts)
+
+    def _windows(self, X: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+        """The windows as a table (one row each) and the rows each covers (windows x window)."""
+        missing = [c for c in (*self.sensors_, self.order_column_, self.series_column) if c and c not in X]
+        if missing:
+            raise DataError(
+                f"The table lacks column(s) the windowed model reads: {', '.join(map(repr, missing))}."
+            )
+        w = self.window_
+        values = np.column_stack(
+            [pd.to_numeric(X[name], errors="coerce").to_numpy(dtype=float) for name in self.sensors_]
+        )
+        blocks, covers = [], []
+        for positions in self._groups(X):
+            if len(positions) < w:  # a short series: its first row repeated in front
+                positions = np.r_[np.full(w - len(positions), positions[0]), positions]
+            rows = values[positions]  # (m, sensors)
+            view = np.lib.stride_tricks.sliding_window_view(rows, w, axis=0)  # (m-w+1, sensors, w)
+            blocks.append(view.reshape(len(view), -1))
+            covers.append(np.lib.stride_tricks.sliding_window_view(positions, w))
+        names = [f"{sensor}@-{w - 1 - k}" for sensor in self.sensors_ for k in range(w)]
+        return pd.DataFrame(np.concatenate(blocks), columns=names), np.concatenate(covers)
+
+    @property
+    def epochs_run_(self) -> int:
+        return self.model_.epochs_run_
+
+    @property
+    def training_plan_(self) -> Any:
+        return self.model_.training_plan_
+
+    @property
+    def history_(self) -> dict[str, list[float]]:
+        return self.model_.history_
+
+    # ----------------------------------------------------------------- scoring
+
+    @property
+    def feature_columns(self) -> tuple[str, ...]:
+        self.check_fitted()
+        extra = tuple(c for c in (self.order_column_, self.series_column) if c is not None)
+        return self.sensors_ + extra
+
+    def decision_function(self, X: pd.DataFrame) -> np.ndarray:
+        self.check_fitted()
+        windows, covers = self._windows(X)
+        return _row_max(self.model_.decision_function(windows), covers, len(X))
+
+    def score_with_contributions(self, X: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame | None]:
+        """Row scores, and each sensor's share of the error of the row's highest-scoring window."""
+        self.check_fitted()
+        windows, covers = self._windows(X)
+        scores, shares = self.model_.score_with_contributions(windows)
+        best = _row_argmax(scores, covers, len(X))
+        matrix = shares.to_numpy(dtype=float)
+        by_sensor = matrix.reshape(len(shares), len(self.sensors_), self.window_).sum(axis=2)
+        out = np.full((len(X), len(self.sensors_)), np.nan)
+        has = best >= 0
+        out[has] = by_sensor[best[has]]
+        index = X.index
+        return _row_max(scores, covers, len(X)), pd.DataFrame(out, columns=list(self.sensors_), index=index)
+
+    def window_errors(self, X: pd.DataFrame, position: int) -> pd.DataFrame:
+        """For the row at ``position``: its highest-scoring window's error shares, sensor x offset.
+
+        Columns are offsets in rows from the window's last row (``-window+1`` to 0), so a heatmap
+        shows when in the window, and in which sensor, the error sits.
+        """
+        self.check_fitted()
+        windows, covers = self._windows(X)
+        scores, shares = self.model_.score_with_contributions(windows)
+        best = _row_argmax(scores, covers, len(X))[position]
+        w = self.window_
+        grid = shares.to_numpy(dtype=float)[best].reshape(len(self.sensors_), w)
+        return pd.DataFrame(grid, index=list(self.sensors_), columns=[k - (w - 1) for k in range(w)])
+
+    # ----------------------------------------------------------------- state
+
+    def to_state(self) -> DetectorState:
+        self.check_fitted()
+        inner = self.model_.to_state()
+        return DetectorState(
+            kind=self.kind,
+            params={
+                "window": self.window, "series_column": self.series_column,
+                "contamination": self.contamination, "inner": inner.params,
+            },
+            fitted={
+                "window": self.window_, "window_reason": self.window_reason_, "sensors": list(self.sensors_),
+                "order_column": self.order_column_, "threshold": float(self.threshold_),
+                "n_train_rows": int(self.n_train_rows_), "fit_seconds": float(self.fit_seconds_),
+                "inner": inner.fitted,
+            },
+            arrays={"row_scores": np.asarray(self.decision_scores_, dtype=np.float64), **inner.arrays},
+            network=inner.network,
+        )
+
+    @classmethod
+    def from_state(cls, state: DetectorState) -> WindowedAutoencoderDetector:
+        params, fitted = state.params, state.fitted
+        try:
+            arrays = dict(state.arrays)
+            scores = arrays.pop("row_scores")
+            inner = AutoencoderDetector.from_state(
+                DetectorState(kind="autoencoder", params=params["inner"], fitted=fitted["inner"],
+                              arrays=arrays, network=state.network)
+            )
+            window, sensors = fitted["window"], fitted["sensors"]
+            if not isinstance(window, int) or not 2 <= window <= 100_000:
+                raise DataError("The bundle's window is not a sensible number of rows.")
+            if not isinstance(sensors, list) or not sensors or not all(isinstance(s, str) for s in sensors):
+                raise DataError("The bundle's sensors must be a list of column names.")
+            if len(inner.preprocessor_.source_columns_) != window * len(sensors):
+                raise DataError("The bundle's window and sensors do not match its network's inputs.")
+            detector = cls(window=params["window"], contamination=params["contamination"],
+                           series_column=params["series_column"])
+            detector.model_, detector.window_, detector.sensors_ = inner, window, tuple(sensors)
+            detector.window_reason_ = str(fitted.get("window_reason", ""))
+            detector.order_column_ = fitted["order_column"]
+            detector.n_train_rows_ = int(fitted["n_train_rows"])
+            detector.fit_seconds_ = float(fitted["fit_seconds"])
+            detector.decision_scores_ = np.asarray(scores, dtype=np.float64)
+            detector.threshold_ = float(fitted["threshold"])
+            detector.labels_ = detector.labels_at(detector.decision_scores_)
+        except (KeyError, TypeError, ValueError) as exc:
+            if isinstance(exc, DataError):
+                raise
+            raise DataError(f"The bundle's windowed model is malformed ({exc}).") from None
+        return detector
+
+
+#: Rows whose worst windows tie are told apart by this fraction of their windows' mean score,
+#: so that a threshold can flag a share of rows (a day-long window gives hundreds of equal maxima).
+TIE_BREAK = 1e-6
+
+
+def _row_max(window_scores: np.ndarray, covers: np.ndarray, n_rows: int) -> np.ndarray:
+    """Each row's highest score among the windows covering it, ties broken by their mean score
+    (NaN when no window scored it)."""
+    out = np.full(n_rows, -np.inf)
+    total = np.zeros(n_rows)
+    count = np.zeros(n_rows)
+    finite = np.isfinite(window_scores)
+    scores = np.where(finite, window_scores, -np.inf)
+    for k in range(covers.shape[1]):
+        rows = covers[:, k]
+        np.maximum.at(out, rows, scores)
+        np.add.at(total, rows[finite], window_scores[finite])
+        np.add.at(count, rows[finite], 1)
+    scored = np.isfinite(out)
+    out[scored] += TIE_BREAK * total[scored] / count[scored]
+    out[~scored] = np.nan
+    return out
+
+
+def _row_argmax(window_scores: np.ndarray, covers: np.ndarray, n_rows: int) -> np.ndarray:
+    """For each row, the index of its highest-scoring covering window (-1 when none scored)."""
+    top = np.full(n_rows, -np.inf)
+    scores = np.where(np.isfinite(window_scores), window_scores, -np.inf)
+    for k in range(covers.shape[1]):
+        np.maximum.at(top, covers[:, k], scores)
+    best = np.full(n_rows, -1)
+    windows = np.arange(len(window_scores))
+    for k in range(covers.shape[1]):
+        rows = covers[:, k]
+        hit = np.isfinite(scores) & (scores == top[rows])
+        best[rows[hit]] = windows[hit]
+    return best

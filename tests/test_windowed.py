@@ -1,0 +1,127 @@
+"""The windowed autoencoder for time series: windows, order, series, scores, explanations, bundles."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from detector import AutoencoderConfig, ColumnRoles, WindowedAutoencoderDetector, load_bundle
+from detector.cli import main
+from detector.errors import DataError
+from detector.windowed import DEFAULT_WINDOW, dominant_period
+
+QUICK = AutoencoderConfig(hidden_layers=(16,), bottleneck=3, epochs=30, patience=30, batch_size=32, seed=0)
+
+
+def sensor_log(n: int = 600, period: int = 24, seed: int = 0, break_at: int | None = 400) -> pd.DataFrame:
+    """Two sensors following a daily-like cycle; from ``break_at`` for a while, one oscillates fast
+    within its usual range (each reading ordinary, the pattern not)."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    a = np.sin(2 * np.pi * t / period) + 0.05 * rng.normal(size=n)
+    b = np.cos(2 * np.pi * t / period) + 0.05 * rng.normal(size=n)
+    if break_at is not None:
+        stretch = slice(break_at, break_at + period)
+        a[stretch] = np.sign(np.sin(np.pi * t[stretch] / 2)) * 0.9  # a valve flapping, in range
+    return pd.DataFrame(
+        {"when": pd.date_range("2024-01-01", periods=n, freq="h").strftime("%Y-%m-%d %H:%M"), "a": a, "b": b}
+    )
+
+
+def test_the_dominant_period_is_found_or_said_to_be_absent():
+    t = np.arange(2000)
+    period, reason = dominant_period(np.sin(2 * np.pi * t / 50))
+    assert period == 50
+    assert reason.startswith("the series repeats every 50 rows")
+    period, reason = dominant_period(np.random.default_rng(0).normal(size=2000))
+    assert period is None
+    assert "no repeating cycle" in reason or "weak" in reason
+
+
+def test_a_pattern_break_of_ordinary_values_is_found_and_explained():
+    frame = sensor_log()
+    detector = WindowedAutoencoderDetector(config=QUICK).fit(frame)
+    assert detector.window_ == 24
+    assert detector.window_reason_.startswith("24 rows: the series repeats every 24 rows")
+    assert detector.sensors_ == ("a", "b")
+    assert detector.order_column_ == "when"
+    scores, shares = detector.score_with_contributions(frame)
+    top = np.argsort(-scores)[:20]
+    assert ((top >= 400 - 24) & (top < 400 + 2 * 24)).mean() > 0.8, top
+    assert list(shares.columns) == ["a", "b"]
+    assert shares.iloc[top[0]]["a"] > shares.iloc[top[0]]["b"]  # the flapping sensor
+    grid = detector.window_errors(frame, int(top[0]))
+    assert grid.shape == (2, 24)
+    assert list(grid.columns)[-1] == 0
+    np.testing.assert_allclose(grid.to_numpy().sum(), 1.0, rtol=1e-6)
+    flags = detector.predict(frame)
+    assert 0 < flags.mean() <= 0.1
+
+
+def test_rows_are_put_in_time_order_whatever_the_file_order():
+    frame = sensor_log(n=300, break_at=None)
+    detector = WindowedAutoencoderDetector(window=12, config=QUICK).fit(frame)
+    shuffled = frame.sample(frac=1, random_state=0)
+    again = detector.decision_function(shuffled)
+    np.testing.assert_allclose(pd.Series(again, index=shuffled.index).sort_index(),
+                               detector.decision_function(frame), rtol=1e-6)
+
+
+def test_windows_never_cross_series_and_a_short_series_is_still_scored():
+    one, two = sensor_log(n=300, break_at=None), sensor_log(n=300, seed=1, break_at=None)
+    short = sensor_log(n=5, seed=2, break_at=None)
+    frame = pd.concat([one.assign(machine="m1"), two.assign(machine="m2"), short.assign(machine="m3")],
+                      ignore_index=True)
+    detector = WindowedAutoencoderDetector(window=12, config=QUICK, series_column="machine").fit(frame)
+    windows, covers = detector._windows(frame)
+    machines = frame["machine"].to_numpy()
+    assert all(len(set(machines[rows])) == 1 for rows in covers)
+    assert len(windows) == (300 - 11) * 2 + 1  # the 5-row series: one window, padded at its start
+    scores = detector.decision_function(frame)
+    assert np.isfinite(scores).all()
+
+
+def test_a_bundle_scores_as_the_model_did(tmp_path):
+    frame = sensor_log(n=300)
+    detector = WindowedAutoencoderDetector(window=16, config=QUICK).fit(frame)
+    detector.save(tmp_path / "model.zip")
+    loaded = load_bundle(tmp_path / "model.zip").detector
+    assert isinstance(loaded, WindowedAutoencoderDetector)
+    assert loaded.window_ == 16
+    assert loaded.feature_columns == ("a", "b", "when")
+    np.testing.assert_allclose(loaded.decision_function(frame), detector.decision_function(frame), rtol=1e-5)
+    assert loaded.threshold_ == detector.threshold_
+
+
+def test_what_cannot_be_windowed_is_refused_clearly():
+    frame = sensor_log(n=300)
+    with pytest.raises(DataError, match="too short for windows of 500 rows"):
+        WindowedAutoencoderDetector(window=500, config=QUICK).fit(frame.head(20))
+    with pytest.raises(DataError, match="number columns \\(sensors\\) only; leave out site"):
+        WindowedAutoencoderDetector(columns=ColumnRoles(numeric=("a",), categorical=("site",))).fit(
+            frame.assign(site="x")
+        )
+    with pytest.raises(ValueError, match="at least 2 rows"):
+        WindowedAutoencoderDetector(window=1).fit(frame)
+    noise = pd.DataFrame({"x": np.random.default_rng(0).normal(size=400)})
+    detector = WindowedAutoencoderDetector(config=QUICK).fit(noise)
+    assert detector.window_ == DEFAULT_WINDOW
+    assert detector.order_column_ is None  # file order
+
+
+def test_the_cli_trains_and_scores_a_windowed_model(capsys, tmp_path):
+    path = tmp_path / "log.csv"
+    sensor_log(n=300).to_csv(path, index=False)
+    model = tmp_path / "m.zip"
+    assert main(["train", str(path), "--window", "16", "--epochs", "3", "--model-out", str(model)]) == 0
+    err = capsys.readouterr().err
+    assert "window: set to 16 rows" in err
+    assert main(["score", str(path), "--model", str(model), "--output", str(tmp_path / "o.csv")]) == 0
+    scored = pd.read_csv(tmp_path / "o.csv")
+    assert scored["anomaly_score"].notna().all()
+    assert set(scored["top_columns"].str.split(" ").str[0]) <= {"a", "b"}
+    assert main(["train", str(path), "--series-column", "a", "--model-out", str(model)]) == 2
+    assert "--series-column applies only with --window" in capsys.readouterr().err
+    assert main(["train", str(path), "--window", "x", "--model-out", str(model)]) == 2
+    assert "--window 'x' must be a number of rows or 'auto'" in capsys.readouterr().err
