@@ -29,6 +29,7 @@ from detector.base import BaseDetector, DetectorState, ProgressCallback
 from detector.columns import ColumnRoles, infer_roles
 from detector.errors import DataError
 from detector.preprocessing import PreprocessConfig
+from detector.tabular import score_batch_rows
 
 __all__ = ["WindowedAutoencoderDetector", "dominant_period"]
 
@@ -139,19 +140,26 @@ class WindowedAutoencoderDetector(BaseDetector):
         self.order_column_ = roles.timestamp
         self.window_, self.window_reason_ = self._choose_window(X)
         started = time.perf_counter()
-        windows, covers = self._windows(X)
-        if len(windows) < 2:
+        series = self._series(X)
+        n_windows = sum(s.n_windows for s in series)
+        if n_windows < 2:
             raise DataError(
                 f"The series is too short for windows of {self.window_} rows: a model needs at least two "
                 "windows. Choose a shorter window, or add rows."
             )
+        # At most FIT_WINDOWS windows (a seeded sample) train the network: the step limit would
+        # not reach more, and a million windows of 288 x 8 values would not fit in memory.
+        chosen = np.arange(n_windows)
+        if n_windows > FIT_WINDOWS:
+            rng = np.random.default_rng(self.config.seed)
+            chosen = np.sort(rng.choice(n_windows, FIT_WINDOWS, replace=False))
         self.model_ = AutoencoderDetector(
             config=self.config, contamination=self.contamination, preprocess=self.preprocess,
-            columns=ColumnRoles(numeric=tuple(windows.columns)),
-        ).fit(windows, on_progress=on_progress)
+            columns=ColumnRoles(numeric=tuple(self._window_names())),
+        ).fit(self._take(series, chosen), on_progress=on_progress)
         self.fit_seconds_ = time.perf_counter() - started
         self.n_train_rows_ = len(X)
-        self._set_scores(_row_max(self.model_.decision_scores_, covers, len(X)))
+        self._set_scores(self._row_scores(series, len(X))[0])
         return self
 
     def _choose_window(self, X: pd.DataFrame) -> tuple[int, str]:
@@ -195,27 +203,74 @@ class WindowedAutoencoderDetector(BaseDetector):
         cuts = np.flatnonzero(np.diff(codes)) + 1
         return np.split(order, cuts)
 
-    def _windows(self, X: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
-        """The windows as a table (one row each) and the rows each covers (windows x window)."""
+    def _window_names(self) -> list[str]:
+        w = self.window_
+        return [f"{sensor}@-{w - 1 - k}" for sensor in self.sensors_ for k in range(w)]
+
+    def _series(self, X: pd.DataFrame) -> list[_Series]:
+        """Each series' rows in time order and their sensor values (a short one padded at its start)."""
         missing = [c for c in (*self.sensors_, self.order_column_, self.series_column) if c and c not in X]
         if missing:
             raise DataError(
                 f"The table lacks column(s) the windowed model reads: {', '.join(map(repr, missing))}."
             )
-        w = self.window_
         values = np.column_stack(
             [pd.to_numeric(X[name], errors="coerce").to_numpy(dtype=float) for name in self.sensors_]
         )
-        blocks, covers = [], []
+        out = []
         for positions in self._groups(X):
-            if len(positions) < w:  # a short series: its first row repeated in front
-                positions = np.r_[np.full(w - len(positions), positions[0]), positions]
-            rows = values[positions]  # (m, sensors)
-            view = np.lib.stride_tricks.sliding_window_view(rows, w, axis=0)  # (m-w+1, sensors, w)
-            blocks.append(view.reshape(len(view), -1))
-            covers.append(np.lib.stride_tricks.sliding_window_view(positions, w))
-        names = [f"{sensor}@-{w - 1 - k}" for sensor in self.sensors_ for k in range(w)]
-        return pd.DataFrame(np.concatenate(blocks), columns=names), np.concatenate(covers)
+            if len(positions) < self.window_:  # a short series: its first row repeated in front
+                positions = np.r_[np.full(self.window_ - len(positions), positions[0]), positions]
+            out.append(_Series(positions, values[positions], self.window_))
+        return out
+
+    def _take(self, series: list[_Series], windows: np.ndarray) -> pd.DataFrame:
+        """The windows at global indices ``windows`` (sorted) as a table, one flattened window a row."""
+        starts = np.cumsum([0, *(s.n_windows for s in series)])
+        parts = []
+        for g, one in enumerate(series):
+            mine = windows[(windows >= starts[g]) & (windows < starts[g + 1])] - starts[g]
+            if mine.size:
+                parts.append(one.flat(mine))
+        return pd.DataFrame(np.concatenate(parts), columns=self._window_names())
+
+    def _window_results(
+        self, series: list[_Series], explain: bool = False
+    ) -> list[tuple[np.ndarray, np.ndarray | None]]:
+        """Per series: every window's score and (``explain``) each sensor's share of its error,
+        computed in batches of windows sized by their width."""
+        batch = score_batch_rows(self.window_ * len(self.sensors_))
+        names = self._window_names()
+        results = []
+        for one in series:
+            scores, shares = [], []
+            for start in range(0, one.n_windows, batch):
+                taken = np.arange(start, min(start + batch, one.n_windows))
+                frame = pd.DataFrame(one.flat(taken), columns=names)
+                if explain:
+                    part, share = self.model_.score_with_contributions(frame)
+                    matrix = share.to_numpy(dtype=float)
+                    shares.append(matrix.reshape(len(frame), len(self.sensors_), self.window_).sum(axis=2))
+                else:
+                    part = self.model_.decision_function(frame)
+                scores.append(part)
+            results.append((np.concatenate(scores), np.concatenate(shares) if explain else None))
+        return results
+
+    def _row_scores(self, series: list[_Series], n_rows: int, explain: bool = False):
+        """Each row's score (its worst covering window, ties broken by their mean) and, with
+        ``explain``, the sensor shares of that window."""
+        out = np.full(n_rows, -np.inf)
+        shares = np.full((n_rows, len(self.sensors_)), np.nan) if explain else None
+        for one, (scores, window_shares) in zip(series, self._window_results(series, explain), strict=True):
+            worst, best = one.row_max(scores)
+            better = worst > out[one.positions]
+            np.maximum.at(out, one.positions, worst)
+            if shares is not None and window_shares is not None:
+                rows = one.positions[better]
+                shares[rows] = window_shares[best[better]]
+        out[~np.isfinite(out)] = np.nan
+        return out, shares
 
     @property
     def epochs_run_(self) -> int:
@@ -239,22 +294,13 @@ class WindowedAutoencoderDetector(BaseDetector):
 
     def decision_function(self, X: pd.DataFrame) -> np.ndarray:
         self.check_fitted()
-        windows, covers = self._windows(X)
-        return _row_max(self.model_.decision_function(windows), covers, len(X))
+        return self._row_scores(self._series(X), len(X))[0]
 
     def score_with_contributions(self, X: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame | None]:
         """Row scores, and each sensor's share of the error of the row's highest-scoring window."""
         self.check_fitted()
-        windows, covers = self._windows(X)
-        scores, shares = self.model_.score_with_contributions(windows)
-        best = _row_argmax(scores, covers, len(X))
-        matrix = shares.to_numpy(dtype=float)
-        by_sensor = matrix.reshape(len(shares), len(self.sensors_), self.window_).sum(axis=2)
-        out = np.full((len(X), len(self.sensors_)), np.nan)
-        has = best >= 0
-        out[has] = by_sensor[best[has]]
-        index = X.index
-        return _row_max(scores, covers, len(X)), pd.DataFrame(out, columns=list(self.sensors_), index=index)
+        scores, shares = self._row_scores(self._series(X), len(X), explain=True)
+        return scores, pd.DataFrame(shares, columns=list(self.sensors_), index=X.index)
 
     def window_errors(self, X: pd.DataFrame, position: int) -> pd.DataFrame:
         """For the row at ``position``: its highest-scoring window's error shares, sensor x offset.
@@ -263,12 +309,19 @@ class WindowedAutoencoderDetector(BaseDetector):
         shows when in the window, and in which sensor, the error sits.
         """
         self.check_fitted()
-        windows, covers = self._windows(X)
-        scores, shares = self.model_.score_with_contributions(windows)
-        best = _row_argmax(scores, covers, len(X))[position]
         w = self.window_
-        grid = shares.to_numpy(dtype=float)[best].reshape(len(self.sensors_), w)
-        return pd.DataFrame(grid, index=list(self.sensors_), columns=[k - (w - 1) for k in range(w)])
+        for one in self._series(X):
+            at = np.flatnonzero(one.positions == position)
+            if not at.size:
+                continue
+            scores = self._window_results([one])[0][0]
+            _, best = one.row_max(scores)
+            window = int(best[at[-1]])
+            frame = pd.DataFrame(one.flat(np.array([window])), columns=self._window_names())
+            _, share = self.model_.score_with_contributions(frame)
+            grid = share.to_numpy(dtype=float)[0].reshape(len(self.sensors_), w)
+            return pd.DataFrame(grid, index=list(self.sensors_), columns=[k - (w - 1) for k in range(w)])
+        raise IndexError(f"row {position} is not in the table")
 
     # ----------------------------------------------------------------- state
 
@@ -328,37 +381,39 @@ class WindowedAutoencoderDetector(BaseDetector):
 #: Rows whose worst windows tie are told apart by this fraction of their windows' mean score,
 #: so that a threshold can flag a share of rows (a day-long window gives hundreds of equal maxima).
 TIE_BREAK = 1e-6
+#: At most this many windows (a seeded sample) train the network.
+FIT_WINDOWS = 100_000
 
 
-def _row_max(window_scores: np.ndarray, covers: np.ndarray, n_rows: int) -> np.ndarray:
-    """Each row's highest score among the windows covering it, ties broken by their mean score
-    (NaN when no window scored it)."""
-    out = np.full(n_rows, -np.inf)
-    total = np.zeros(n_rows)
-    count = np.zeros(n_rows)
-    finite = np.isfinite(window_scores)
-    scores = np.where(finite, window_scores, -np.inf)
-    for k in range(covers.shape[1]):
-        rows = covers[:, k]
-        np.maximum.at(out, rows, scores)
-        np.add.at(total, rows[finite], window_scores[finite])
-        np.add.at(count, rows[finite], 1)
-    scored = np.isfinite(out)
-    out[scored] += TIE_BREAK * total[scored] / count[scored]
-    out[~scored] = np.nan
-    return out
+class _Series:
+    """One series: its rows' positions in the table (time order), their sensor values, and its
+    windows, as a view (nothing is copied until :meth:`flat` takes some windows)."""
 
+    def __init__(self, positions: np.ndarray, values: np.ndarray, window: int) -> None:
+        self.positions = positions
+        self.window = window
+        self.n_windows = max(len(positions) - window + 1, 0)
+        # (windows, sensors, window): window j holds rows j .. j + window - 1.
+        self._view = np.lib.stride_tricks.sliding_window_view(values, window, axis=0)
 
-def _row_argmax(window_scores: np.ndarray, covers: np.ndarray, n_rows: int) -> np.ndarray:
-    """For each row, the index of its highest-scoring covering window (-1 when none scored)."""
-    top = np.full(n_rows, -np.inf)
-    scores = np.where(np.isfinite(window_scores), window_scores, -np.inf)
-    for k in range(covers.shape[1]):
-        np.maximum.at(top, covers[:, k], scores)
-    best = np.full(n_rows, -1)
-    windows = np.arange(len(window_scores))
-    for k in range(covers.shape[1]):
-        rows = covers[:, k]
-        hit = np.isfinite(scores) & (scores == top[rows])
-        best[rows[hit]] = windows[hit]
-    return best
+    def flat(self, windows: np.ndarray) -> np.ndarray:
+        """The windows at ``windows``, each flattened sensor by sensor (a copy of those only)."""
+        return self._view[windows].reshape(len(windows), -1)
+
+    def row_max(self, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each row's worst covering window score (ties broken by the windows' mean), and that
+        window's index; -inf where no covering window has a score."""
+        w, m = self.window, len(self.positions)
+        finite = np.isfinite(scores)
+        pad = np.full(w - 1, -np.inf)
+        # Row i is covered by windows i - w + 1 .. i: positions i .. i + w - 1 once padded.
+        padded = np.r_[pad, np.where(finite, scores, -np.inf), pad]
+        view = np.lib.stride_tricks.sliding_window_view(padded, w)[:m]
+        offset = view.argmax(axis=1)
+        worst = view[np.arange(m), offset]
+        sums = np.cumsum(np.r_[0.0, np.zeros(w - 1), np.where(finite, scores, 0.0), np.zeros(w - 1)])
+        counts = np.cumsum(np.r_[0, np.zeros(w - 1), finite.astype(float), np.zeros(w - 1)])
+        total, count = sums[w : w + m] - sums[:m], counts[w : w + m] - counts[:m]
+        scored = np.isfinite(worst) & (count > 0)
+        worst[scored] += TIE_BREAK * total[scored] / count[scored]
+        return worst, np.arange(m) - (w - 1) + offset

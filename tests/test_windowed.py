@@ -74,10 +74,11 @@ def test_windows_never_cross_series_and_a_short_series_is_still_scored():
     frame = pd.concat([one.assign(machine="m1"), two.assign(machine="m2"), short.assign(machine="m3")],
                       ignore_index=True)
     detector = WindowedAutoencoderDetector(window=12, config=QUICK, series_column="machine").fit(frame)
-    windows, covers = detector._windows(frame)
+    series = detector._series(frame)
     machines = frame["machine"].to_numpy()
-    assert all(len(set(machines[rows])) == 1 for rows in covers)
-    assert len(windows) == (300 - 11) * 2 + 1  # the 5-row series: one window, padded at its start
+    assert [len(set(machines[one.positions])) for one in series] == [1, 1, 1]
+    # The 5-row series makes one window, padded at its start with its first row.
+    assert [one.n_windows for one in series] == [300 - 11, 300 - 11, 1]
     scores = detector.decision_function(frame)
     assert np.isfinite(scores).all()
 
@@ -125,3 +126,23 @@ def test_the_cli_trains_and_scores_a_windowed_model(capsys, tmp_path):
     assert "--series-column applies only with --window" in capsys.readouterr().err
     assert main(["train", str(path), "--window", "x", "--model-out", str(model)]) == 2
     assert "--window 'x' must be a number of rows or 'auto'" in capsys.readouterr().err
+
+
+def test_each_row_takes_its_worst_covering_window_computed_from_views():
+    from detector.windowed import TIE_BREAK, _Series
+
+    rng = np.random.default_rng(0)
+    positions, w = np.arange(40), 6
+    values = rng.normal(size=(40, 2))
+    one = _Series(positions, values, w)
+    assert one.n_windows == 35
+    # Window 3 is rows 3 to 8, sensor by sensor.
+    np.testing.assert_array_equal(one.flat(np.array([3]))[0], np.r_[values[3:9, 0], values[3:9, 1]])
+    scores = rng.random(35)
+    scores[7] = np.nan
+    worst, best = one.row_max(scores)
+    for i in range(40):
+        covering = [j for j in range(max(0, i - w + 1), min(i, 34) + 1) if np.isfinite(scores[j])]
+        top = max(scores[j] for j in covering)
+        assert worst[i] == pytest.approx(top + TIE_BREAK * np.mean([scores[j] for j in covering]))
+        assert scores[best[i]] == top
