@@ -323,6 +323,52 @@ class WindowedAutoencoderDetector(BaseDetector):
             return pd.DataFrame(grid, index=list(self.sensors_), columns=[k - (w - 1) for k in range(w)])
         raise IndexError(f"row {position} is not in the table")
 
+    def episodes(
+        self, X: pd.DataFrame, flags: np.ndarray, scores: np.ndarray, shares: pd.DataFrame | None
+    ) -> pd.DataFrame:
+        """Flagged rows grouped into episodes: runs of consecutive flagged rows of one series, in time order.
+
+        One row per episode, highest peak first: ``episode``, ``series`` (with a series column),
+        ``start`` and ``end`` (times, or row numbers without a time column), ``rows``,
+        ``duration`` (with times), ``peak score``, ``peak row`` (its 1-based row number in the
+        table) and ``top sensors`` (each sensor's share of the episode's error).
+        """
+        self.check_fitted()
+        flags = np.asarray(flags, dtype=bool)
+        times = None
+        if self.order_column_ is not None:
+            times = pd.to_datetime(X[self.order_column_], errors="coerce", format="mixed")
+        records = []
+        for positions in self._groups(X):
+            flagged = flags[positions]
+            if not flagged.any():
+                continue
+            edges = np.diff(np.r_[0, flagged.astype(np.int8), 0])
+            for begin, stop in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True):
+                rows = positions[begin:stop]
+                peak = rows[int(np.nanargmax(scores[rows]))]
+                record = {
+                    "series": X[self.series_column].iloc[rows[0]] if self.series_column else None,
+                    "start": times.iloc[rows[0]] if times is not None else int(rows[0]) + 1,
+                    "end": times.iloc[rows[-1]] if times is not None else int(rows[-1]) + 1,
+                    "rows": len(rows),
+                    "peak score": float(scores[peak]),
+                    "peak row": int(peak) + 1,
+                    "top sensors": _top_sensors(shares, rows, scores) if shares is not None else "",
+                }
+                if times is not None:
+                    record["duration"] = record["end"] - record["start"]
+                records.append(record)
+        columns = ["series", "start", "end", "duration", "rows", "peak score", "peak row", "top sensors"]
+        table = pd.DataFrame(records, columns=columns)
+        if not self.series_column:
+            table = table.drop(columns="series")
+        if times is None:
+            table = table.drop(columns="duration")
+        table = table.sort_values("peak score", ascending=False, kind="stable", ignore_index=True)
+        table.insert(0, "episode", np.arange(1, len(table) + 1))
+        return table
+
     # ----------------------------------------------------------------- state
 
     def to_state(self) -> DetectorState:
@@ -383,6 +429,19 @@ class WindowedAutoencoderDetector(BaseDetector):
 TIE_BREAK = 1e-6
 #: At most this many windows (a seeded sample) train the network.
 FIT_WINDOWS = 100_000
+
+
+def _top_sensors(shares: pd.DataFrame, rows: np.ndarray, scores: np.ndarray, k: int = 3) -> str:
+    """The sensors that carry most of an episode's error: shares weighted by each row's score."""
+    weights = np.nan_to_num(scores[rows], nan=0.0)
+    weights = np.clip(weights, 0, None)
+    part = np.nan_to_num(shares.iloc[rows].to_numpy(dtype=float)) * weights[:, None]
+    total = part.sum(axis=0)
+    if total.sum() <= 0:
+        return ""
+    share = total / total.sum()
+    order = np.argsort(-share, kind="stable")[:k]
+    return ", ".join(f"{shares.columns[i]} ({share[i]:.0%})" for i in order if share[i] > 0)
 
 
 class _Series:

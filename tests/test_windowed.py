@@ -146,3 +146,25 @@ def test_each_row_takes_its_worst_covering_window_computed_from_views():
         top = max(scores[j] for j in covering)
         assert worst[i] == pytest.approx(top + TIE_BREAK * np.mean([scores[j] for j in covering]))
         assert scores[best[i]] == top
+
+
+def test_flagged_rows_group_into_episodes_with_their_sensors():
+    frame = sensor_log()
+    detector = WindowedAutoencoderDetector(config=QUICK).fit(frame)
+    scores, shares = detector.score_with_contributions(frame)
+    flags = scores > np.quantile(scores, 0.9)
+    table = detector.episodes(frame, flags, scores, shares)
+    assert list(table.columns) == [
+        "episode", "start", "end", "duration", "rows", "peak score", "peak row", "top sensors",
+    ]
+    assert table["rows"].sum() == flags.sum()
+    assert table["peak score"].is_monotonic_decreasing
+    first = table.iloc[0]
+    assert 400 - 24 <= first["peak row"] - 1 < 400 + 48
+    assert first["top sensors"].startswith("a (")
+    assert first["duration"] == first["end"] - first["start"]
+    # Shuffled rows make the same episodes: they follow time, not the file.
+    shuffled = frame.sample(frac=1, random_state=1)
+    order = shuffled.index.to_numpy()
+    again = detector.episodes(shuffled, flags[order], scores[order], shares.iloc[order].reset_index(drop=True))
+    assert list(again["rows"]) == list(table["rows"])
