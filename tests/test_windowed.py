@@ -166,5 +166,6 @@ def test_flagged_rows_group_into_episodes_with_their_sensors():
     # Shuffled rows make the same episodes: they follow time, not the file.
     shuffled = frame.sample(frac=1, random_state=1)
     order = shuffled.index.to_numpy()
-    again = detector.episodes(shuffled, flags[order], scores[order], shares.iloc[order].reset_index(drop=True))
+    moved = shares.iloc[order].reset_index(drop=True)
+    again = detector.episodes(shuffled, flags[order], scores[order], moved)
     assert list(again["rows"]) == list(table["rows"])
