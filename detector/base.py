@@ -100,6 +100,12 @@ class BaseDetector(BaseEstimator, ABC):
     def feature_columns(self) -> tuple[str, ...]:
         """The columns of a table this fitted detector reads (what a scored file must have)."""
 
+    @property
+    def explained_columns(self) -> tuple[str, ...]:
+        """The columns a row's explanation is about (its shares' columns): the features, or for
+        a model that also reads ordering columns (a time series' timestamp), its sensors."""
+        return self.feature_columns
+
     @abstractmethod
     def to_state(self) -> DetectorState:
         """The fitted detector as data (see :class:`DetectorState`)."""

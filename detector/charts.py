@@ -590,3 +590,16 @@ def _flag_scatter(
 def _compact(values: np.ndarray) -> np.ndarray:
     """Floats as float32 for the browser (other types, e.g. timestamps or row numbers, as they are)."""
     return values.astype(np.float32) if values.dtype.kind == "f" else values
+
+
+def window_heatmap(grid: pd.DataFrame, *, layout: Layout | None = None) -> go.Figure:
+    """A window's error shares, sensor (rows) by offset in rows from its last row (columns)."""
+    heat = go.Heatmap(
+        z=grid.to_numpy(dtype=float) * 100,
+        x=[int(c) for c in grid.columns],
+        y=[plotly_text(name) for name in grid.index],
+        colorscale="Reds",
+        colorbar={"title": {"text": "% of error"}},
+        hovertemplate="%{y}, %{x} rows from the window's end: %{z:.1f}%<extra></extra>",
+    )
+    return _figure([heat], _axis_titles("rows before the window's last row", "sensor"), layout)

@@ -446,9 +446,9 @@ def row_explanation(
     Sorted by share, largest first. ``scored`` holds the shares already; only the expected
     values are computed here (one small predict).
     """
-    features = list(detector.feature_columns)
-    row = frame.iloc[[position]].loc[:, features]
-    actual = row.iloc[0]
+    features = list(detector.explained_columns)
+    row = frame.iloc[[position]].loc[:, list(detector.feature_columns)]
+    actual = row.iloc[0][features]
     expected = detector.expected_values(row)
     reconstructed = (
         pd.Series([np.nan] * len(features), index=features, dtype=object)

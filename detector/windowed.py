@@ -31,7 +31,18 @@ from detector.errors import DataError
 from detector.preprocessing import PreprocessConfig
 from detector.tabular import score_batch_rows
 
-__all__ = ["WindowedAutoencoderDetector", "dominant_period"]
+__all__ = ["WindowedAutoencoderDetector", "dominant_period", "suggest_window"]
+
+
+def suggest_window(
+    frame: pd.DataFrame, sensors: tuple[str, ...], timestamp: str | None, series_column: str | None = None
+) -> tuple[int, str]:
+    """The window ``window="auto"`` would take for ``frame`` (rows) and why, without training."""
+    if not sensors:
+        return DEFAULT_WINDOW, f"{DEFAULT_WINDOW} rows: no number column to find a period in"
+    probe = WindowedAutoencoderDetector(series_column=series_column)
+    probe.sensors_, probe.order_column_ = tuple(sensors), timestamp
+    return probe._choose_window(frame)
 
 #: Bounds of an automatic window, in rows.
 MIN_WINDOW, MAX_WINDOW = 8, 288
@@ -291,6 +302,11 @@ class WindowedAutoencoderDetector(BaseDetector):
         self.check_fitted()
         extra = tuple(c for c in (self.order_column_, self.series_column) if c is not None)
         return self.sensors_ + extra
+
+    @property
+    def explained_columns(self) -> tuple[str, ...]:
+        self.check_fitted()
+        return self.sensors_
 
     def decision_function(self, X: pd.DataFrame) -> np.ndarray:
         self.check_fitted()

@@ -17,7 +17,7 @@ from detector.errors import DataError
 from detector.preprocessing import PreprocessConfig
 from ui import format as fmt
 from ui.samples import available_samples, load_sample
-from ui.state import AppState, DatasetState, get_state
+from ui.state import AppState, DatasetState, TimeSeries, get_state
 from ui.upload import read_new_upload, table_uploader
 
 NONE = "(none)"
@@ -196,6 +196,60 @@ def choose_text(dataset: DatasetState, options: list[str]) -> list[str]:
     )
 
 
+def choose_time_series(dataset: DatasetState) -> None:
+    """Whether the rows form a time series, read by the autoencoder in windows of consecutive rows."""
+    rev, roles, current = dataset.revision, dataset.roles, dataset.time_series
+    st.subheader("Time series")
+    enabled = st.toggle(
+        "Rows form a time series: read windows of consecutive rows",
+        value=current.enabled, key=f"time_series_{rev}",
+        help="For sensor logs and metrics: the autoencoder learns what a stretch of rows looks like, so it "
+        "can flag a pattern that breaks (a valve starting to oscillate, a missed cycle) even when each "
+        "reading is ordinary. Flagged rows are grouped into episodes on Results.",
+    )
+    if not enabled:
+        dataset.time_series = TimeSeries()
+        if roles.timestamp is not None:
+            st.caption(
+                f"The table has a timestamp column ({fmt.code(roles.timestamp)}): if its rows are readings "
+                "over time, turn this on."
+            )
+        return
+    if not roles.numeric:
+        st.warning("A time series needs at least one numeric feature (a sensor).")
+    rows, reason = dataset.suggested_window()
+    left, right = st.columns(2)
+    automatic = left.checkbox(
+        f"Window: automatic ({rows} rows)", value=not isinstance(current.window, int),
+        key=f"window_auto_{rev}",
+        help="The series' dominant period (its cycle, between 8 and 288 rows) when it has a clear one, "
+        "else 32 rows.",
+    )
+    left.caption(f"Suggested: {fmt.plain(reason)}.")
+    window: int | str = "auto"
+    if not automatic:
+        window = int(left.number_input(
+            "Window (rows)", min_value=2, max_value=5000,
+            value=current.window if isinstance(current.window, int) else rows, key=f"window_{rev}",
+        ))
+    taken = {*roles.numeric, roles.timestamp, roles.label}
+    candidates = [c for c in dataset.frame.columns if c not in taken]
+    series = right.selectbox(
+        "Series column (optional)", [NONE, *candidates],
+        index=[NONE, *candidates].index(current.series_column) if current.series_column in candidates else 0,
+        key=f"series_{rev}",
+        help="A column naming each series (machine, sensor, customer): windows never cross series.",
+    )
+    dataset.time_series = TimeSeries(True, window, None if series == NONE else series)
+    order = f"by {fmt.code(roles.timestamp)}" if roles.timestamp else "in file order (no timestamp column)"
+    left_out = [*roles.categorical, *roles.text]
+    st.caption(
+        f"Rows are read in time order, {order}; the model reads the numeric features "
+        f"({len(roles.numeric)}) over windows of {dataset.window()} rows."
+        + (f" Not read as a time series: {fmt.plain(', '.join(left_out))}." if left_out else "")
+    )
+
+
 def choose_preprocessing(dataset: DatasetState) -> None:
     current = dataset.preprocess
     rev = dataset.revision
@@ -303,6 +357,7 @@ if dataset is None:
 else:
     show_table(dataset)
     choose_roles(dataset)
+    choose_time_series(dataset)
     choose_preprocessing(dataset)
     for note in dataset.scaling_notes():
         st.warning(fmt.plain(note), icon=":material/straighten:")

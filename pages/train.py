@@ -10,6 +10,7 @@ import streamlit as st
 from detector.autoencoder import size_notes
 from detector.autoencoder_config import ACTIVATIONS, AutoencoderConfig, TrainingPlan, training_plan
 from detector.charts import loss_curve
+from detector.columns import ColumnRoles
 from detector.errors import DataError
 from detector.network import architecture
 from detector.registry import FAMILIES, detector_class, listed_kinds
@@ -24,6 +25,7 @@ from detector.training import (
     max_concurrent_trainings,
     training_memory,
 )
+from detector.windowed import WindowedAutoencoderDetector
 from ui import format as fmt
 from ui.state import AppState, DatasetState, TrainSettings, get_state
 
@@ -197,6 +199,14 @@ def show_architecture(dataset: DatasetState, config: AutoencoderConfig) -> bool:
     resolved = config.resolved(n_rows, n_inputs)
     plan = TrainingPlan.of(config, resolved, n_rows)
     st.subheader("The network")
+    if dataset.time_series.enabled:
+        sensors = len(dataset.roles.numeric)
+        st.info(
+            f"Time series: the network reads windows of {dataset.window()} consecutive rows × "
+            f"{sensors} sensor{'s' if sensors != 1 else ''} = {n_inputs:,} inputs, and each row scores as "
+            "the worst window covering it.",
+            icon=":material/timeline:",
+        )
     for note in size_notes(n_inputs):
         st.info(note, icon=":material/info:")
     if resolved.bottleneck == 0:
@@ -279,12 +289,20 @@ def start_training(state: AppState, family: str, config: AutoencoderConfig | Non
     dataset = state.dataset
     assert dataset is not None
     own = {"config": config} if family == "autoencoder" else {}
-    detector = detector_class(family)(
-        contamination=state.settings.contamination,
-        columns=feature_roles(dataset.roles),
-        preprocess=dataset.preprocess,
-        **own,
-    )
+    roles = dataset.roles
+    if family == "autoencoder" and dataset.time_series.enabled:
+        detector = WindowedAutoencoderDetector(
+            window=dataset.time_series.window, config=config, contamination=state.settings.contamination,
+            columns=ColumnRoles(numeric=roles.numeric, timestamp=roles.timestamp),
+            series_column=dataset.time_series.series_column, preprocess=dataset.preprocess,
+        )
+    else:
+        detector = detector_class(family)(
+            contamination=state.settings.contamination,
+            columns=feature_roles(roles),
+            preprocess=dataset.preprocess,
+            **own,
+        )
     planned = 0
     if config is not None:
         planned = training_plan(config, dataset.n_training_rows(), dataset.network_inputs()).epochs_allowed

@@ -28,13 +28,15 @@ from detector.charts import (
     reconstruction_bars,
     roc_curve_figure,
     score_timeline,
+    window_heatmap,
 )
 from detector.explanations import standout_cells
-from detector.export import scored_rows_csv
+from detector.export import neutralise_formulas, scored_rows_csv
 from detector.results import FlaggedRows, similar_texts
 from detector.surprisal import SURPRISAL_WORDS
 from detector.text import EXAMPLE_CHARACTERS
 from detector.thresholds import ThresholdChoice
+from detector.windowed import WindowedAutoencoderDetector
 from ui import format as fmt
 from ui.review_view import MARK_WORDS, review_panel, review_row
 from ui.runtime import freeze_what_is_loaded
@@ -107,6 +109,8 @@ def _threshold_dependent(
     threshold = view.threshold
     _headline(view, threshold)
     _flagged_rows(view, threshold)
+    if isinstance(view.detector, WindowedAutoencoderDetector):
+        _episodes(view, threshold)
     review_panel(view, threshold, retrain)
     _where(view, threshold)
     if also is not None:
@@ -435,6 +439,42 @@ def _similar_texts(view: ScoredView, position: int) -> None:
                 ),
                 hide_index=True,
             )
+
+
+def _episodes(view: ScoredView, threshold: float) -> None:
+    """Flagged rows in episodes (a windowed model), and where in the window each one's error sits."""
+    detector = view.detector
+    scored = view.scored
+    table = detector.episodes(view.table.frame, scored.flags(threshold), scored.scores, scored.shares)
+    st.subheader("Episodes")
+    if table.empty:
+        st.caption("No episode: no row is flagged at this threshold.")
+        return
+    st.caption(
+        f"{fmt.count(len(table), 'episode')}: runs of consecutive flagged rows of one series, in time "
+        "order, highest peak first. Select one to see which sensor and which part of its window the "
+        "error sits in."
+    )
+    event = st.dataframe(
+        table, key=view.key("episodes"), on_select="rerun", selection_mode="single-row", hide_index=True,
+        height=min(38 + 35 * len(table), 320),
+    )
+    chosen = event.selection.rows if event is not None else []
+    episode = table.iloc[chosen[0] if chosen else 0]
+    peak = int(episode["peak row"]) - 1
+    grid = detector.window_errors(view.table.frame, peak)
+    st.plotly_chart(
+        window_heatmap(grid, layout=_small(
+            f"Episode {int(episode['episode'])}: the worst window at row {peak + 1}, sensor by time"
+        )),
+        config=CHART_CONFIG,
+    )
+    st.download_button(
+        "Download episodes",
+        data=neutralise_formulas(table.astype(str)).to_csv(index=False).encode("utf-8-sig"),
+        file_name=f"{Path(view.name).stem or 'table'}_episodes.csv", mime="text/csv", on_click="ignore",
+        icon=":material/download:", help="One row per episode: start, end, duration, peak and top sensors.",
+    )
 
 
 # ------------------------------------------------------------------ where

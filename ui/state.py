@@ -33,6 +33,7 @@ from detector.reviews import Reviews, ReviewSummary, SuppressionRule, row_keys, 
 from detector.text import column_notes
 from detector.thresholds import threshold_for_share
 from detector.training import PRESETS, HoldOut, TrainingJob, network_inputs, training_rows
+from detector.windowed import suggest_window
 from ui.runtime import freeze_what_is_loaded
 
 if TYPE_CHECKING:
@@ -74,11 +75,13 @@ class DatasetState:
     preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)
     normal_only: bool = False
     holdout: HoldOut = field(default_factory=HoldOut)
+    time_series: TimeSeries = field(default_factory=lambda: TimeSeries())
     revision: int = field(default_factory=lambda: next(_revisions))
     _inputs: tuple[Any, int] | None = field(default=None, repr=False)
     _scaling_notes: tuple[Any, list[str]] | None = field(default=None, repr=False)
     _text_notes: tuple[Any, list[str]] | None = field(default=None, repr=False)
     _held_out: tuple[Any, np.ndarray | None] | None = field(default=None, repr=False)
+    _window: tuple[Any, tuple[int, str]] | None = field(default=None, repr=False)
 
     @property
     def name(self) -> str:
@@ -92,9 +95,21 @@ class DatasetState:
     def shape(self) -> tuple[int, int]:
         return self.table.frame.shape
 
-    def choices(self) -> tuple[ColumnRoles, PreprocessConfig, bool, HoldOut]:
+    def choices(self) -> tuple[ColumnRoles, PreprocessConfig, bool, HoldOut, TimeSeries]:
         """What a model trained on this table depends on, to tell whether a model is current."""
-        return self.roles, self.preprocess, self.normal_only, self.holdout
+        return self.roles, self.preprocess, self.normal_only, self.holdout, self.time_series
+
+    def suggested_window(self) -> tuple[int, str]:
+        """The window "auto" takes for this table's sensors, and why (cached per choice)."""
+        key = (self.roles.numeric, self.roles.timestamp, self.time_series.series_column)
+        if self._window is None or self._window[0] != key:
+            self._window = (key, suggest_window(self.frame, *key))
+        return self._window[1]
+
+    def window(self) -> int:
+        """The window a time-series model of this table uses: the chosen one, or the suggestion."""
+        chosen = self.time_series.window
+        return chosen if isinstance(chosen, int) else self.suggested_window()[0]
 
     def held_out_rows(self) -> np.ndarray | None:
         """One bool per row, True for rows held out of training; None when none are (cached)."""
@@ -105,10 +120,15 @@ class DatasetState:
         return self._held_out[1]
 
     def training_frame(self) -> pd.DataFrame:
-        """The rows and feature columns training uses (``DataError`` if the choices don't fit)."""
-        return training_rows(
+        """The rows and feature columns training uses (``DataError`` if the choices don't fit); a
+        time series keeps its timestamp and series columns too, to order the rows."""
+        rows = training_rows(
             self.frame, self.roles, normal_only=self.normal_only, held_out=self.held_out_rows()
         )
+        if not self.time_series.enabled:
+            return rows
+        extra = [c for c in (self.roles.timestamp, self.time_series.series_column) if c is not None]
+        return self.frame.loc[rows.index, [*self.roles.numeric, *extra]]
 
     def n_training_rows(self) -> int:
         """How many rows training would use, without copying them."""
@@ -120,6 +140,8 @@ class DatasetState:
 
     def network_inputs(self) -> int:
         """How many inputs the network gets once features are encoded (cached per choice)."""
+        if self.time_series.enabled:
+            return self.window() * len(self.roles.numeric)
         key = self.choices()
         if self._inputs is None or self._inputs[0] != key:
             self._inputs = (key, network_inputs(self.training_frame(), self.roles, self.preprocess))
@@ -139,6 +161,15 @@ class DatasetState:
         if self._scaling_notes is None or self._scaling_notes[0] != key:
             self._scaling_notes = (key, scaling_notes(self.frame, self.roles.numeric, self.preprocess))
         return self._scaling_notes[1]
+
+
+@dataclass(frozen=True)
+class TimeSeries:
+    """Whether the rows form a time series, read in windows (see detector.windowed), and how."""
+
+    enabled: bool = False
+    window: int | str = "auto"
+    series_column: str | None = None
 
 
 @dataclass
@@ -169,6 +200,7 @@ class TrainedOn:
     normal_only: bool
     n_rows: int
     holdout: HoldOut = field(default_factory=HoldOut)
+    time_series: TimeSeries = field(default_factory=lambda: TimeSeries())
 
     @classmethod
     def of(cls, dataset: DatasetState, n_rows: int) -> TrainedOn:
@@ -180,11 +212,12 @@ class TrainedOn:
             normal_only=dataset.normal_only,
             n_rows=n_rows,
             holdout=dataset.holdout,
+            time_series=dataset.time_series,
         )
 
     def matches(self, dataset: DatasetState) -> bool:
         return self.dataset_revision == dataset.revision and (
-            self.roles, self.preprocess, self.normal_only, self.holdout
+            self.roles, self.preprocess, self.normal_only, self.holdout, self.time_series
         ) == dataset.choices()
 
 
