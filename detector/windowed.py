@@ -27,11 +27,77 @@ from detector.autoencoder import AutoencoderDetector
 from detector.autoencoder_config import AutoencoderConfig
 from detector.base import BaseDetector, DetectorState, ProgressCallback
 from detector.columns import ColumnRoles, infer_roles
-from detector.errors import DataError
+from detector.errors import DataError, are, counted
 from detector.preprocessing import PreprocessConfig
 from detector.tabular import score_batch_rows
 
-__all__ = ["WindowedAutoencoderDetector", "dominant_period", "suggest_window"]
+__all__ = ["WindowedAutoencoderDetector", "dominant_period", "suggest_window", "time_order_notes"]
+
+#: A step between rows this many times the usual one is a gap.
+GAP_STEPS = 3
+
+
+def time_order_notes(
+    frame: pd.DataFrame, timestamp: str | None, series_column: str | None = None
+) -> list[str]:
+    """Plain-words notes on how the rows sit in time: out of order, repeated times, gaps, and
+    irregular sampling. Nothing is changed or dropped: rows are read in time order, repeats in
+    file order, and windows span gaps (say so, so the user knows)."""
+    if timestamp is None:
+        return ["There is no timestamp column: rows are read in file order."]
+    times = frame[timestamp]
+    if not pd.api.types.is_datetime64_any_dtype(times):
+        times = pd.to_datetime(times, errors="coerce", format="mixed")
+    notes = []
+    unreadable = int(times.isna().sum())
+    if unreadable:
+        notes.append(
+            f"{counted(unreadable, 'row')} of {timestamp!r} could not be read as a time; "
+            f"{'it is' if unreadable == 1 else 'they are'} read first, in file order."
+        )
+    groups = [np.arange(len(frame))]
+    if series_column is not None:
+        codes = pd.factorize(frame[series_column])[0]
+        groups = [np.flatnonzero(codes == k) for k in range(codes.max() + 1)]
+    unsorted = repeated = gaps = irregular = 0
+    largest = pd.Timedelta(0)
+    for rows in groups:
+        values = times.iloc[rows].dropna()
+        if len(values) < 3:
+            continue
+        as_ns = values.to_numpy(dtype="datetime64[ns]").astype(np.int64)
+        unsorted += int((np.diff(as_ns) < 0).sum())
+        ordered = np.sort(as_ns)
+        steps = np.diff(ordered)
+        repeated += int((steps == 0).sum())
+        positive = steps[steps > 0]
+        if not positive.size:
+            continue
+        usual = np.median(positive)
+        gaps += int((positive > GAP_STEPS * usual).sum())
+        largest = max(largest, pd.Timedelta(int(positive.max()), unit="ns"))
+        irregular += int((np.abs(positive - usual) > 0.1 * usual).sum())
+    if unsorted:
+        notes.append(
+            f"The rows are not in time order ({counted(unsorted, 'step')} back in time): they are read "
+            f"sorted by {timestamp!r}; downloads keep the file's order."
+        )
+    if repeated:
+        notes.append(
+            f"{counted(repeated, 'row')} {are(repeated)} at the same time as the row before; "
+            "such rows are kept, in file order."
+        )
+    if gaps:
+        notes.append(
+            f"{counted(gaps, 'gap')} longer than {GAP_STEPS} usual steps (the longest {largest}); "
+            "windows span them, so rows next to a gap may score higher."
+        )
+    if irregular and not gaps:
+        notes.append(
+            f"The sampling is irregular ({counted(irregular, 'step')} differ from the usual one by "
+            "more than 10%); windows count rows, not time."
+        )
+    return notes
 
 
 def suggest_window(

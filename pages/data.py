@@ -241,6 +241,8 @@ def choose_time_series(dataset: DatasetState) -> None:
         help="A column naming each series (machine, sensor, customer): windows never cross series.",
     )
     dataset.time_series = TimeSeries(True, window, None if series == NONE else series)
+    for note in dataset.time_notes():
+        st.warning(fmt.plain(note), icon=":material/schedule:")
     order = f"by {fmt.code(roles.timestamp)}" if roles.timestamp else "in file order (no timestamp column)"
     left_out = [*roles.categorical, *roles.text]
     st.caption(

@@ -169,3 +169,29 @@ def test_flagged_rows_group_into_episodes_with_their_sensors():
     moved = shares.iloc[order].reset_index(drop=True)
     again = detector.episodes(shuffled, flags[order], scores[order], moved)
     assert list(again["rows"]) == list(table["rows"])
+
+
+def test_how_rows_sit_in_time_is_said_and_nothing_is_dropped():
+    from detector.windowed import time_order_notes
+
+    times = list(pd.date_range("2024-01-01", periods=100, freq="h").strftime("%Y-%m-%d %H:%M"))
+    times[10], times[11] = times[11], times[10]
+    times[20] = times[19]
+    times[50:] = list(pd.date_range("2024-01-10", periods=50, freq="h").strftime("%Y-%m-%d %H:%M"))
+    times[5] = "garbage"
+    notes = time_order_notes(pd.DataFrame({"t": times}), "t")
+    assert notes == [
+        "1 row of 't' could not be read as a time; it is read first, in file order.",
+        "The rows are not in time order (1 step back in time): they are read sorted by 't'; downloads keep "
+        "the file's order.",
+        "1 row is at the same time as the row before; such rows are kept, in file order.",
+        "1 gap longer than 3 usual steps (the longest 6 days 23:00:00); windows span them, so rows next to "
+        "a gap may score higher.",
+    ]
+    assert time_order_notes(pd.DataFrame({"x": [1]}), None) == [
+        "There is no timestamp column: rows are read in file order."
+    ]
+    frame = pd.DataFrame({"t": times, "x": np.sin(np.arange(100) / 3)})
+    roles = ColumnRoles(numeric=("x",), timestamp="t")
+    detector = WindowedAutoencoderDetector(window=8, config=QUICK, columns=roles)
+    assert np.isfinite(detector.fit(frame).decision_scores_).all()  # every row scored, none dropped

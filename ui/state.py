@@ -33,7 +33,7 @@ from detector.reviews import Reviews, ReviewSummary, SuppressionRule, row_keys, 
 from detector.text import column_notes
 from detector.thresholds import threshold_for_share
 from detector.training import PRESETS, HoldOut, TrainingJob, network_inputs, training_rows
-from detector.windowed import suggest_window
+from detector.windowed import suggest_window, time_order_notes
 from ui.runtime import freeze_what_is_loaded
 
 if TYPE_CHECKING:
@@ -82,6 +82,7 @@ class DatasetState:
     _text_notes: tuple[Any, list[str]] | None = field(default=None, repr=False)
     _held_out: tuple[Any, np.ndarray | None] | None = field(default=None, repr=False)
     _window: tuple[Any, tuple[int, str]] | None = field(default=None, repr=False)
+    _time_notes: tuple[Any, list[str]] | None = field(default=None, repr=False)
 
     @property
     def name(self) -> str:
@@ -105,6 +106,13 @@ class DatasetState:
         if self._window is None or self._window[0] != key:
             self._window = (key, suggest_window(self.frame, *key))
         return self._window[1]
+
+    def time_notes(self) -> list[str]:
+        """How the rows sit in time (out of order, repeats, gaps), for a time series (cached)."""
+        key = (self.roles.timestamp, self.time_series.series_column)
+        if self._time_notes is None or self._time_notes[0] != key:
+            self._time_notes = (key, time_order_notes(self.frame, *key))
+        return self._time_notes[1]
 
     def window(self) -> int:
         """The window a time-series model of this table uses: the chosen one, or the suggestion."""
