@@ -603,3 +603,33 @@ def window_heatmap(grid: pd.DataFrame, *, layout: Layout | None = None) -> go.Fi
         hovertemplate="%{y}, %{x} rows from the window's end: %{z:.1f}%<extra></extra>",
     )
     return _figure([heat], _axis_titles("rows before the window's last row", "sensor"), layout)
+
+
+def sensor_lines(
+    x: ArrayLike,
+    actual: pd.DataFrame,
+    expected: pd.DataFrame | None,
+    shade: tuple[object, object] | None = None,
+    *,
+    layout: Layout | None = None,
+) -> go.Figure:
+    """Each sensor over time (solid) with what the model expected (dotted), a stretch shaded."""
+    traces = []
+    palette = ["#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
+    for k, column in enumerate(actual.columns):
+        color = palette[k % len(palette)]
+        name = plotly_text(column)
+        traces.append(go.Scatter(x=np.asarray(x), y=actual[column].to_numpy(dtype=float), mode="lines",
+                                 name=name, line={"color": color}))
+        if expected is not None and column in expected:
+            traces.append(go.Scatter(
+                x=np.asarray(x), y=expected[column].to_numpy(dtype=float), mode="lines",
+                name=f"{name} (expected)", line={"color": color, "dash": "dot"},
+            ))
+    extra: dict[str, object] = _axis_titles("", "value")
+    if shade is not None:
+        extra["shapes"] = [{
+            "type": "rect", "xref": "x", "yref": "paper", "x0": shade[0], "x1": shade[1], "y0": 0, "y1": 1,
+            "fillcolor": ANOMALY_COLOR, "opacity": 0.15, "line": {"width": 0},
+        }]
+    return _figure(traces, extra, layout)

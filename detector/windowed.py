@@ -405,6 +405,25 @@ class WindowedAutoencoderDetector(BaseDetector):
             return pd.DataFrame(grid, index=list(self.sensors_), columns=[k - (w - 1) for k in range(w)])
         raise IndexError(f"row {position} is not in the table")
 
+    def expected_at(self, X: pd.DataFrame, positions: np.ndarray) -> pd.DataFrame:
+        """What the model expected each sensor to read at rows ``positions`` of ``X``: the window
+        ending at each row, rebuilt (a series' first rows take the first window's values)."""
+        self.check_fitted()
+        positions = np.asarray(positions, dtype=np.intp)
+        w, names = self.window_, self._window_names()
+        out = pd.DataFrame(np.nan, index=pd.Index(positions), columns=list(self.sensors_))
+        for one in self._series(X):
+            at = np.flatnonzero(np.isin(one.positions, positions))
+            if not at.size or not one.n_windows:
+                continue
+            windows = np.clip(at - (w - 1), 0, one.n_windows - 1)
+            offsets = at - windows  # the row's place in its window, 0 = the first row
+            rebuilt = self.model_.expected_values(pd.DataFrame(one.flat(windows), columns=names))
+            values = rebuilt.to_numpy(dtype=float).reshape(len(at), len(self.sensors_), w)
+            picked = values[np.arange(len(at)), :, offsets]
+            out.loc[one.positions[at]] = picked
+        return out
+
     def episodes(
         self, X: pd.DataFrame, flags: np.ndarray, scores: np.ndarray, shares: pd.DataFrame | None
     ) -> pd.DataFrame:

@@ -195,3 +195,15 @@ def test_how_rows_sit_in_time_is_said_and_nothing_is_dropped():
     roles = ColumnRoles(numeric=("x",), timestamp="t")
     detector = WindowedAutoencoderDetector(window=8, config=QUICK, columns=roles)
     assert np.isfinite(detector.fit(frame).decision_scores_).all()  # every row scored, none dropped
+
+
+def test_the_expected_readings_follow_the_cycle_where_the_pattern_holds():
+    frame = sensor_log()
+    detector = WindowedAutoencoderDetector(config=AutoencoderConfig(
+        hidden_layers=(32,), bottleneck=6, epochs=80, patience=80, batch_size=32, seed=0
+    )).fit(frame)
+    normal, odd = np.arange(100, 200), np.arange(400, 424)
+    expected = detector.expected_at(frame, np.r_[normal, odd])
+    error = (expected["a"] - frame["a"].iloc[expected.index].to_numpy()).abs()
+    assert error.loc[normal].mean() < error.loc[odd].mean()
+    assert error.loc[normal].mean() < 0.3

@@ -28,6 +28,7 @@ from detector.charts import (
     reconstruction_bars,
     roc_curve_figure,
     score_timeline,
+    sensor_lines,
     window_heatmap,
 )
 from detector.explanations import standout_cells
@@ -462,6 +463,7 @@ def _episodes(view: ScoredView, threshold: float) -> None:
     chosen = event.selection.rows if event is not None else []
     episode = table.iloc[chosen[0] if chosen else 0]
     peak = int(episode["peak row"]) - 1
+    _episode_lines(view, episode)
     grid = detector.window_errors(view.table.frame, peak)
     st.plotly_chart(
         window_heatmap(grid, layout=_small(
@@ -475,6 +477,33 @@ def _episodes(view: ScoredView, threshold: float) -> None:
         file_name=f"{Path(view.name).stem or 'table'}_episodes.csv", mime="text/csv", on_click="ignore",
         icon=":material/download:", help="One row per episode: start, end, duration, peak and top sensors.",
     )
+
+
+def _episode_lines(view: ScoredView, episode: pd.Series) -> None:
+    """The sensors around an episode (a window's length either side), with the model's expectation."""
+    detector = view.detector
+    frame = view.table.frame
+    peak = int(episode["peak row"]) - 1
+    order = next(rows for rows in detector._groups(frame) if peak in set(rows.tolist()))
+    flagged = view.scored.flags(view.threshold)[order]
+    at = int(np.flatnonzero(order == peak)[0])
+    start, stop = at, at
+    while start > 0 and flagged[start - 1]:
+        start -= 1
+    while stop < len(order) - 1 and flagged[stop + 1]:
+        stop += 1
+    w = detector.window_
+    shown = order[max(0, start - w) : stop + w + 1]
+    actual = frame.iloc[shown][list(detector.sensors_)].apply(pd.to_numeric, errors="coerce")
+    expected = detector.expected_at(frame, shown).loc[shown]
+    time_column = detector.order_column_
+    x = frame[time_column].iloc[shown].to_numpy() if time_column else shown + 1
+    shade = (x[start - max(0, start - w)], x[stop - max(0, start - w)])
+    title = f"Episode {int(episode['episode'])}: the sensors and what the model expected"
+    figure = sensor_lines(
+        x, actual.reset_index(drop=True), expected.reset_index(drop=True), shade, layout=_small(title)
+    )
+    st.plotly_chart(figure, config=CHART_CONFIG)
 
 
 # ------------------------------------------------------------------ where
