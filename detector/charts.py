@@ -205,6 +205,11 @@ def histogram_figure(
     )
 
 
+def score_axis(log: bool) -> dict[str, object]:
+    """An axis for scores or counts: linear, or log ticked at powers of ten written in full."""
+    return _axis_scale(log)
+
+
 def _axis_scale(log: bool) -> dict[str, object]:
     """A linear axis, or a log axis ticked at powers of ten written out in full ("0.1", "1", "10",
     "1,000"): Plotly's default log ticks label 2 and 5 between decades with bare digits, which

@@ -27,6 +27,7 @@ from detector.charts import (
     pr_curve_figure,
     reconstruction_bars,
     roc_curve_figure,
+    score_axis,
     score_timeline,
     sensor_lines,
     window_heatmap,
@@ -522,6 +523,9 @@ def _where(view: ScoredView, threshold: float) -> None:
         layout={
             **_small(f"Score over {over}", legend_below=True),
             "xaxis": {"title": {"text": plotly_text(scored.x_title)}},
+            # A long tail of scores would flatten every other row against the axis: log instead.
+            **({"yaxis": {"title": {"text": "anomaly score (log)"}, **score_axis(True)}}
+               if scored.long_tailed and scored.min_score > 0 else {}),
         },
     )
     timeline.plotly_chart(figure, config=CHART_CONFIG)
