@@ -247,7 +247,7 @@ class WindowedAutoencoderDetector(BaseDetector):
             return int(window), f"set to {int(window)} rows"
         if window != "auto":
             raise ValueError(f"window={window!r} must be a whole number of rows or 'auto'.")
-        order = self._groups(X)
+        order = self.time_order(X)
         longest = max(order, key=len)
         values = pd.to_numeric(X[self.sensors_[0]].iloc[longest], errors="coerce").to_numpy(float)
         period, reason = dominant_period(values)
@@ -257,7 +257,7 @@ class WindowedAutoencoderDetector(BaseDetector):
 
     # ----------------------------------------------------------------- windows
 
-    def _groups(self, X: pd.DataFrame) -> list[np.ndarray]:
+    def time_order(self, X: pd.DataFrame) -> list[np.ndarray]:
         """Row positions of each series, in time order (file order when there is no time column)."""
         n = len(X)
         keys: list[np.ndarray] = []
@@ -295,7 +295,7 @@ class WindowedAutoencoderDetector(BaseDetector):
             [pd.to_numeric(X[name], errors="coerce").to_numpy(dtype=float) for name in self.sensors_]
         )
         out = []
-        for positions in self._groups(X):
+        for positions in self.time_order(X):
             if len(positions) < self.window_:  # a short series: its first row repeated in front
                 positions = np.r_[np.full(self.window_ - len(positions), positions[0]), positions]
             out.append(_Series(positions, values[positions], self.window_))
@@ -440,7 +440,7 @@ class WindowedAutoencoderDetector(BaseDetector):
         if self.order_column_ is not None:
             times = pd.to_datetime(X[self.order_column_], errors="coerce", format="mixed")
         records = []
-        for positions in self._groups(X):
+        for positions in self.time_order(X):
             flagged = flags[positions]
             if not flagged.any():
                 continue

@@ -57,3 +57,10 @@ def test_a_sensor_log_read_as_a_time_series_gives_episodes_with_their_sensors():
     assert 300 - 24 <= first["peak row"] - 1 < 324 + 24
     assert first["top sensors"].startswith("pressure")
     assert "Download episodes" in [b.label for b in at.get("download_button")]
+
+    # An episode can be reviewed as a whole: every row of it is marked.
+    number = int(first["episode"])
+    at.button(key=view.key(f"episode_expected_{number}")).click().run()
+    assert_clean(at)
+    summary = view.reviews.summary(view.row_keys(), view.scored.flags(view.threshold))
+    assert summary.n_expected == first["rows"]

@@ -35,6 +35,7 @@ from detector.charts import (
 from detector.explanations import standout_cells
 from detector.export import neutralise_formulas, scored_rows_csv
 from detector.results import FlaggedRows, similar_texts
+from detector.reviews import ANOMALY, EXPECTED
 from detector.surprisal import SURPRISAL_WORDS
 from detector.text import EXAMPLE_CHARACTERS
 from detector.thresholds import ThresholdChoice
@@ -464,6 +465,13 @@ def _episodes(view: ScoredView, threshold: float) -> None:
     chosen = event.selection.rows if event is not None else []
     episode = table.iloc[chosen[0] if chosen else 0]
     peak = int(episode["peak row"]) - 1
+    rows = _episode_rows(view, peak)
+    left, right, _ = st.columns([1.4, 1.2, 3], vertical_alignment="center")
+    number = int(episode["episode"])
+    left.button(f"✓ Episode {number} is real", key=view.key(f"episode_anomaly_{number}"),
+                on_click=_mark_rows, args=(view, rows, ANOMALY), help="Mark every row of the episode ✓.")
+    right.button(f"✗ Episode {number} is expected", key=view.key(f"episode_expected_{number}"),
+                 on_click=_mark_rows, args=(view, rows, EXPECTED), help="Mark every row of the episode ✗.")
     _episode_lines(view, episode)
     grid = detector.window_errors(view.table.frame, peak)
     st.plotly_chart(
@@ -480,12 +488,9 @@ def _episodes(view: ScoredView, threshold: float) -> None:
     )
 
 
-def _episode_lines(view: ScoredView, episode: pd.Series) -> None:
-    """The sensors around an episode (a window's length either side), with the model's expectation."""
-    detector = view.detector
-    frame = view.table.frame
-    peak = int(episode["peak row"]) - 1
-    order = next(rows for rows in detector._groups(frame) if peak in set(rows.tolist()))
+def _episode_rows(view: ScoredView, peak: int) -> np.ndarray:
+    """The positions of the flagged run of rows, in time order, that holds row ``peak``."""
+    order = next(rows for rows in view.detector.time_order(view.table.frame) if peak in set(rows.tolist()))
     flagged = view.scored.flags(view.threshold)[order]
     at = int(np.flatnonzero(order == peak)[0])
     start, stop = at, at
@@ -493,6 +498,22 @@ def _episode_lines(view: ScoredView, episode: pd.Series) -> None:
         start -= 1
     while stop < len(order) - 1 and flagged[stop + 1]:
         stop += 1
+    return order[start : stop + 1]
+
+
+def _mark_rows(view: ScoredView, rows: np.ndarray, verdict: str) -> None:
+    for position in rows:
+        view.mark(int(position), verdict)
+
+
+def _episode_lines(view: ScoredView, episode: pd.Series) -> None:
+    """The sensors around an episode (a window's length either side), with the model's expectation."""
+    detector = view.detector
+    frame = view.table.frame
+    peak = int(episode["peak row"]) - 1
+    order = next(rows for rows in detector.time_order(frame) if peak in set(rows.tolist()))
+    run = _episode_rows(view, peak)
+    start, stop = int(np.flatnonzero(order == run[0])[0]), int(np.flatnonzero(order == run[-1])[0])
     w = detector.window_
     shown = order[max(0, start - w) : stop + w + 1]
     actual = frame.iloc[shown][list(detector.sensors_)].apply(pd.to_numeric, errors="coerce")
