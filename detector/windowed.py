@@ -314,15 +314,22 @@ class WindowedAutoencoderDetector(BaseDetector):
     def _window_results(
         self, series: list[_Series], explain: bool = False
     ) -> list[tuple[np.ndarray, np.ndarray | None]]:
-        """Per series: every window's score and (``explain``) each sensor's share of its error,
-        computed in batches of windows sized by their width."""
+        """Per series: each window's score and (``explain``) each sensor's share of its error,
+        computed in batches of windows sized by their width.
+
+        Only every :func:`score_stride`-th window is scored (and each series' last one), the
+        others are NaN: neighbouring windows share all but a few rows, and every row is still
+        covered by at least ``SCORED_PER_ROW`` scored windows.
+        """
         batch = score_batch_rows(self.window_ * len(self.sensors_))
         names = self._window_names()
+        stride = score_stride(self.window_)
         results = []
         for one in series:
+            scored = np.unique(np.r_[np.arange(0, one.n_windows, stride), one.n_windows - 1])
             scores, shares = [], []
-            for start in range(0, one.n_windows, batch):
-                taken = np.arange(start, min(start + batch, one.n_windows))
+            for start in range(0, len(scored), batch):
+                taken = scored[start : start + batch]
                 frame = pd.DataFrame(one.flat(taken), columns=names)
                 if explain:
                     part, share = self.model_.score_with_contributions(frame)
@@ -331,7 +338,13 @@ class WindowedAutoencoderDetector(BaseDetector):
                 else:
                     part = self.model_.decision_function(frame)
                 scores.append(part)
-            results.append((np.concatenate(scores), np.concatenate(shares) if explain else None))
+            every = np.full(one.n_windows, np.nan)
+            every[scored] = np.concatenate(scores)
+            every_share = None
+            if explain:
+                every_share = np.full((one.n_windows, len(self.sensors_)), np.nan)
+                every_share[scored] = np.concatenate(shares)
+            results.append((every, every_share))
         return results
 
     def _row_scores(self, series: list[_Series], n_rows: int, explain: bool = False):
@@ -530,6 +543,15 @@ class WindowedAutoencoderDetector(BaseDetector):
 TIE_BREAK = 1e-6
 #: At most this many windows (a seeded sample) train the network.
 FIT_WINDOWS = 100_000
+#: Scoring reads every few windows only, so that each row is still covered by this many scored
+#: windows: a window shares all but one row with its neighbour, and a 96-row window scored at
+#: every row would read each row 96 times.
+SCORED_PER_ROW = 8
+
+
+def score_stride(window: int) -> int:
+    """Score every ``score_stride(window)``-th window: each row then lies in ``SCORED_PER_ROW`` of them."""
+    return max(1, window // SCORED_PER_ROW)
 
 
 def _top_sensors(shares: pd.DataFrame, rows: np.ndarray, scores: np.ndarray, k: int = 3) -> str:
