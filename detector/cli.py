@@ -279,10 +279,12 @@ def _train(args: argparse.Namespace) -> int:
         detector.warm_up()
     detector.fit(frame if held_out is None else frame.loc[~held_out], on_progress=progress)
     if getattr(detector, "window_reason_", None):
-        from detector.windowed import time_order_notes
+        from detector.windowed import short_series_notes, time_order_notes
 
         _say(f"window: {detector.window_reason_}")
-        for note in time_order_notes(frame, detector.order_column_, detector.series_column):
+        notes = time_order_notes(frame, detector.order_column_, detector.series_column)
+        notes += short_series_notes(frame, detector.window_, detector.series_column)
+        for note in notes:
             _say(f"  note: {note}")
     scores = detector.decision_scores_ if held_out is None else detector.decision_function(frame)
     if held_out is not None:

@@ -27,11 +27,41 @@ from detector.autoencoder import AutoencoderDetector
 from detector.autoencoder_config import AutoencoderConfig
 from detector.base import BaseDetector, DetectorState, ProgressCallback
 from detector.columns import ColumnRoles, infer_roles
-from detector.errors import DataError, are, counted
+from detector.errors import DataError, are, counted, quote_cell
 from detector.preprocessing import PreprocessConfig
 from detector.tabular import score_batch_rows
 
-__all__ = ["WindowedAutoencoderDetector", "dominant_period", "suggest_window", "time_order_notes"]
+__all__ = [
+    "WindowedAutoencoderDetector",
+    "dominant_period",
+    "short_series_notes",
+    "suggest_window",
+    "time_order_notes",
+]
+
+
+def short_series_notes(frame: pd.DataFrame, window: int, series_column: str | None = None) -> list[str]:
+    """Say which series are shorter than two windows: their rows are scored (a series shorter than
+    one window is padded at its start with its first row), but a model sees little of them."""
+    if series_column is None:
+        sizes = pd.Series({None: len(frame)})
+    else:
+        sizes = frame.groupby(series_column, dropna=False, sort=False).size()
+    short = sizes[sizes < 2 * window]
+    if short.empty:
+        return []
+    if series_column is None:
+        return [
+            f"The table has {counted(len(frame), 'row')}, fewer than two windows of {window}: a model of it "
+            "learns from very few windows. Choose a shorter window, or add rows."
+        ]
+    shown = ", ".join(f"{quote_cell(name)} ({count:,})" for name, count in short.head(5).items())
+    more = f" and {len(short) - 5:,} more" if len(short) > 5 else ""
+    return [
+        f"{counted(len(short), 'series', 'series')} {are(len(short))} shorter than two windows of {window} "
+        f"rows: {shown}{more}. Their rows are scored (a series shorter than one window is padded at its "
+        "start with its first row), but the model sees little of them."
+    ]
 
 #: A step between rows this many times the usual one is a gap.
 GAP_STEPS = 3

@@ -207,3 +207,17 @@ def test_the_expected_readings_follow_the_cycle_where_the_pattern_holds():
     error = (expected["a"] - frame["a"].iloc[expected.index].to_numpy()).abs()
     assert error.loc[normal].mean() < error.loc[odd].mean()
     assert error.loc[normal].mean() < 0.3
+
+
+def test_series_shorter_than_two_windows_are_named():
+    from detector.windowed import short_series_notes
+
+    frame = pd.DataFrame({"machine": ["m1"] * 100 + ["m2"] * 30 + ["m3"] * 5, "x": np.arange(135.0)})
+    (note,) = short_series_notes(frame, 24, "machine")
+    assert note.startswith("2 series are shorter than two windows of 24 rows: 'm2' (30), 'm3' (5).")
+    assert short_series_notes(frame, 10, "machine") == [
+        "1 series is shorter than two windows of 10 rows: 'm3' (5). Their rows are scored (a series shorter "
+        "than one window is padded at its start with its first row), but the model sees little of them."
+    ]
+    assert short_series_notes(frame.head(40), 24)[0].startswith("The table has 40 rows, fewer than two windows")
+    assert short_series_notes(frame, 24) == []

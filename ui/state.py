@@ -33,7 +33,7 @@ from detector.reviews import Reviews, ReviewSummary, SuppressionRule, row_keys, 
 from detector.text import column_notes
 from detector.thresholds import threshold_for_share
 from detector.training import PRESETS, HoldOut, TrainingJob, network_inputs, training_rows
-from detector.windowed import suggest_window, time_order_notes
+from detector.windowed import short_series_notes, suggest_window, time_order_notes
 from ui.runtime import freeze_what_is_loaded
 
 if TYPE_CHECKING:
@@ -110,8 +110,11 @@ class DatasetState:
     def time_notes(self) -> list[str]:
         """How the rows sit in time (out of order, repeats, gaps), for a time series (cached)."""
         key = (self.roles.timestamp, self.time_series.series_column)
+        key = (*key, self.window())
         if self._time_notes is None or self._time_notes[0] != key:
-            self._time_notes = (key, time_order_notes(self.frame, *key))
+            notes = time_order_notes(self.frame, key[0], key[1])
+            notes += short_series_notes(self.frame, key[2], key[1])
+            self._time_notes = (key, notes)
         return self._time_notes[1]
 
     def window(self) -> int:
