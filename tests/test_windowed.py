@@ -219,5 +219,6 @@ def test_series_shorter_than_two_windows_are_named():
         "1 series is shorter than two windows of 10 rows: 'm3' (5). Their rows are scored (a series shorter "
         "than one window is padded at its start with its first row), but the model sees little of them."
     ]
-    assert short_series_notes(frame.head(40), 24)[0].startswith("The table has 40 rows, fewer than two windows")
+    (whole,) = short_series_notes(frame.head(40), 24)
+    assert whole.startswith("The table has 40 rows, fewer than two windows")
     assert short_series_notes(frame, 24) == []
