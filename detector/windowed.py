@@ -35,9 +35,32 @@ __all__ = [
     "WindowedAutoencoderDetector",
     "dominant_period",
     "short_series_notes",
+    "suggest_series_column",
     "suggest_window",
     "time_order_notes",
 ]
+
+
+def suggest_series_column(frame: pd.DataFrame, timestamp: str | None, candidates: list[str]) -> str | None:
+    """The column that names the series, if the rows hold several: one whose values each have
+    their own unique times while the same times recur across values (a log of machines side by
+    side). None when the times do not recur, or no candidate explains the repeats."""
+    if timestamp is None or timestamp not in frame:
+        return None
+    times = frame[timestamp]
+    if times.duplicated().mean() < 0.2:
+        return None
+    best = None
+    for name in candidates:
+        if name not in frame or name == timestamp:
+            continue
+        groups = frame[name].nunique(dropna=False)
+        if not 2 <= groups <= 10_000:
+            continue
+        repeats = frame.duplicated(subset=[name, timestamp]).mean()
+        if repeats <= 0.01 and (best is None or groups < best[1]):
+            best = (name, groups)
+    return None if best is None else best[0]
 
 
 def short_series_notes(frame: pd.DataFrame, window: int, series_column: str | None = None) -> list[str]:

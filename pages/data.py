@@ -217,8 +217,21 @@ def choose_time_series(dataset: DatasetState) -> None:
         return
     if not roles.numeric:
         st.warning("A time series needs at least one numeric feature (a sensor).")
-    rows, reason = dataset.suggested_window()
     left, right = st.columns(2)
+    taken = {*roles.numeric, roles.timestamp, roles.label}
+    candidates = [c for c in dataset.frame.columns if c not in taken]
+    # First shown: the column that seems to name the series (times recur across its values).
+    default = current.series_column if current.series_column in candidates else dataset.suggested_series()
+    series = right.selectbox(
+        "Series column (optional)", [NONE, *candidates],
+        index=[NONE, *candidates].index(default) if default in candidates else 0,
+        key=f"series_{rev}",
+        help="A column naming each series (machine, sensor, customer): windows never cross series. "
+        "When the same times recur across a column's values, that column is chosen to start with.",
+    )
+    # The window is suggested for the series as chosen: set it before asking for the suggestion.
+    dataset.time_series = TimeSeries(True, current.window, None if series == NONE else series)
+    rows, reason = dataset.suggested_window()
     automatic = left.checkbox(
         f"Window: automatic ({rows} rows)", value=not isinstance(current.window, int),
         key=f"window_auto_{rev}",
@@ -232,14 +245,6 @@ def choose_time_series(dataset: DatasetState) -> None:
             "Window (rows)", min_value=2, max_value=5000,
             value=current.window if isinstance(current.window, int) else rows, key=f"window_{rev}",
         ))
-    taken = {*roles.numeric, roles.timestamp, roles.label}
-    candidates = [c for c in dataset.frame.columns if c not in taken]
-    series = right.selectbox(
-        "Series column (optional)", [NONE, *candidates],
-        index=[NONE, *candidates].index(current.series_column) if current.series_column in candidates else 0,
-        key=f"series_{rev}",
-        help="A column naming each series (machine, sensor, customer): windows never cross series.",
-    )
     dataset.time_series = TimeSeries(True, window, None if series == NONE else series)
     for note in dataset.time_notes():
         st.warning(fmt.plain(note), icon=":material/schedule:")

@@ -64,3 +64,20 @@ def test_a_sensor_log_read_as_a_time_series_gives_episodes_with_their_sensors():
     assert_clean(at)
     summary = view.reviews.summary(view.row_keys(), view.scored.flags(view.threshold))
     assert summary.n_expected == first["rows"]
+
+
+def test_the_sensor_sample_as_a_time_series_takes_its_machine_column_as_the_series():
+    at = start_app()
+    dataset = app_state(at).dataset
+    if dataset.name != "sensors.csv":
+        from ui.samples import SAMPLES, load_sample
+
+        load_sample(app_state(at), next(s for s in SAMPLES if s.file == "sensors.csv"))
+        at.run()
+        dataset = app_state(at).dataset
+    at.toggle(key=f"time_series_{dataset.revision}").set_value(True).run()
+    assert_clean(at)
+    assert dataset.time_series.series_column == "machine"
+    assert at.selectbox(key=f"series_{dataset.revision}").value == "machine"
+    # Per machine, the times neither repeat nor run backwards: no note says they do.
+    assert not [w.value for w in at.warning if "same time as the row before" in w.value]

@@ -222,3 +222,17 @@ def test_series_shorter_than_two_windows_are_named():
     (whole,) = short_series_notes(frame.head(40), 24)
     assert whole.startswith("The table has 40 rows, fewer than two windows")
     assert short_series_notes(frame, 24) == []
+
+
+def test_the_series_column_is_suggested_when_times_recur_across_its_values():
+    from pathlib import Path
+
+    from detector.windowed import suggest_series_column
+
+    sensors = pd.read_csv(Path(__file__).resolve().parent.parent / "sample_data" / "sensors.csv")
+    assert suggest_series_column(sensors, "timestamp", ["machine"]) == "machine"
+    one = sensors[sensors["machine"] == "press_a"]
+    assert suggest_series_column(one, "timestamp", ["machine"]) is None  # times do not recur
+    shuffled = sensors.assign(noise=np.resize(["x", "y"], len(sensors)))
+    assert suggest_series_column(shuffled, "timestamp", ["noise", "machine"]) == "machine"
+    assert suggest_series_column(sensors, None, ["machine"]) is None

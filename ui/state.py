@@ -14,7 +14,7 @@ import streamlit as st
 from sklearn.base import clone
 
 from detector.autoencoder_config import AutoencoderConfig
-from detector.columns import ColumnProfile, ColumnRoles, infer_roles, label_vector, profile_columns
+from detector.columns import ColumnProfile, ColumnRoles, Role, infer_roles, label_vector, profile_columns
 from detector.drift import DriftReport, check_drift
 from detector.errors import DataError
 from detector.export import original_text
@@ -33,7 +33,7 @@ from detector.reviews import Reviews, ReviewSummary, SuppressionRule, row_keys, 
 from detector.text import column_notes
 from detector.thresholds import threshold_for_share
 from detector.training import PRESETS, HoldOut, TrainingJob, network_inputs, training_rows
-from detector.windowed import short_series_notes, suggest_window, time_order_notes
+from detector.windowed import short_series_notes, suggest_series_column, suggest_window, time_order_notes
 from ui.runtime import freeze_what_is_loaded
 
 if TYPE_CHECKING:
@@ -106,6 +106,12 @@ class DatasetState:
         if self._window is None or self._window[0] != key:
             self._window = (key, suggest_window(self.frame, *key))
         return self._window[1]
+
+    def suggested_series(self) -> str | None:
+        """The column that seems to name each series of a time series (see suggest_series_column)."""
+        taken = {*self.roles.numeric, self.roles.timestamp, self.roles.label}
+        candidates = [p.name for p in self.profiles if p.role == Role.CATEGORICAL and p.name not in taken]
+        return suggest_series_column(self.frame, self.roles.timestamp, candidates)
 
     def time_notes(self) -> list[str]:
         """How the rows sit in time (out of order, repeats, gaps), for a time series (cached)."""
