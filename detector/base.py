@@ -126,12 +126,15 @@ class BaseDetector(BaseEstimator, ABC):
             return self.flags(scores, shares).astype(np.int8)
         return self.labels_at(self.decision_function(X))
 
-    def flags(self, scores: np.ndarray, shares: pd.DataFrame | None) -> np.ndarray:
-        """One bool per row: above ``threshold_`` and not matched by a suppression rule (``shares``
-        are the rows' per-column shares of their scores, from :meth:`score_with_contributions`)."""
+    def flags(
+        self, scores: np.ndarray, shares: pd.DataFrame | None, threshold: float | None = None
+    ) -> np.ndarray:
+        """One bool per row: above ``threshold`` (``threshold_`` by default) and not matched by a
+        suppression rule (``shares`` are the rows' per-column shares of their scores, from
+        :meth:`score_with_contributions`)."""
         from detector.reviews import suppressed
 
-        flagged = flag(scores, self.threshold_)
+        flagged = flag(scores, self.threshold_ if threshold is None else threshold)
         if self.suppression_rules_:
             flagged &= ~suppressed(self.suppression_rules_, shares, len(flagged))
         return flagged

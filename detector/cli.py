@@ -343,22 +343,12 @@ def _detector(args: argparse.Namespace, roles: ColumnRoles):
             if window < 2:
                 raise DataError(f"--window {window} must be at least 2 rows.")
         sensors = tuple(c for c in roles.numeric if c != args.series_column)
-        config = AutoencoderConfig(seed=args.seed)
-        if args.epochs is not None:
-            config = replace(config, epochs=args.epochs)
-        if args.max_steps is not None:
-            config = replace(config, max_steps=args.max_steps or None)
         return detector_class("windowed_autoencoder")(
-            window=window, config=config, contamination=args.contamination,
+            window=window, config=_autoencoder_config(args), contamination=args.contamination,
             columns=ColumnRoles(numeric=sensors, timestamp=roles.timestamp), series_column=args.series_column,
         )
     if args.detector == "autoencoder":
-        config = AutoencoderConfig(seed=args.seed)
-        if args.epochs is not None:
-            config = replace(config, epochs=args.epochs)
-        if args.max_steps is not None:
-            config = replace(config, max_steps=args.max_steps or None)
-        return detector_class("autoencoder")(config=config, **common)
+        return detector_class("autoencoder")(config=_autoencoder_config(args), **common)
     options = (("--epochs", args.epochs), ("--max-steps", args.max_steps))
     given = [option for option, value in options if value is not None]
     if given:
@@ -367,6 +357,16 @@ def _detector(args: argparse.Namespace, roles: ColumnRoles):
     if "seed" in cls._get_param_names():
         common["seed"] = args.seed
     return cls(**common)
+
+
+def _autoencoder_config(args: argparse.Namespace) -> AutoencoderConfig:
+    """The network settings of --seed, --epochs and --max-steps."""
+    config = AutoencoderConfig(seed=args.seed)
+    if args.epochs is not None:
+        config = replace(config, epochs=args.epochs)
+    if args.max_steps is not None:
+        config = replace(config, max_steps=args.max_steps or None)
+    return config
 
 
 @contextlib.contextmanager

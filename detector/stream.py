@@ -30,9 +30,7 @@ from detector.errors import DataError
 from detector.explanations import top_columns
 from detector.export import rows_csv, scored_rows_frame
 from detector.results import match_columns, unscored_sentence
-from detector.reviews import suppressed
 from detector.table import CHUNK_BYTES, BadRow, TableChunk, TableStream
-from detector.thresholds import flag
 
 if TYPE_CHECKING:
     from detector.base import BaseDetector
@@ -144,9 +142,7 @@ def score_chunk(
     the original text is written.
     """
     scores, shares = detector.score_with_contributions(chunk.frame)
-    flagged = flag(scores, threshold)
-    if detector.suppression_rules_:  # rules kept with the model: rows they match are not flagged
-        flagged &= ~suppressed(detector.suppression_rules_, shares, len(flagged))
+    flagged = detector.flags(scores, shares, threshold)  # rows a kept rule matches are not flagged
     # A few thousand values per column and chunk: the file's medians come from their union.
     drift = DriftAccumulator(detector, seed=chunk.first_row, sample_size=_DRIFT_SAMPLE_PER_CHUNK)
     drift.add(chunk.frame, scores=scores, threshold=threshold)

@@ -90,6 +90,13 @@ def short_series_notes(frame: pd.DataFrame, window: int, series_column: str | No
 GAP_STEPS = 3
 
 
+def _read_times(values: pd.Series) -> pd.Series:
+    """A time column as datetimes (NaT where a cell is not a time)."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values
+    return pd.to_datetime(values, errors="coerce", format="mixed")
+
+
 def time_order_notes(
     frame: pd.DataFrame, timestamp: str | None, series_column: str | None = None
 ) -> list[str]:
@@ -98,9 +105,7 @@ def time_order_notes(
     file order, and windows span gaps (say so, so the user knows)."""
     if timestamp is None:
         return ["There is no timestamp column: rows are read in file order."]
-    times = frame[timestamp]
-    if not pd.api.types.is_datetime64_any_dtype(times):
-        times = pd.to_datetime(times, errors="coerce", format="mixed")
+    times = _read_times(frame[timestamp])
     notes = []
     unreadable = int(times.isna().sum())
     if unreadable:
@@ -159,9 +164,43 @@ def suggest_window(
     """The window ``window="auto"`` would take for ``frame`` (rows) and why, without training."""
     if not sensors:
         return DEFAULT_WINDOW, f"{DEFAULT_WINDOW} rows: no number column to find a period in"
-    probe = WindowedAutoencoderDetector(series_column=series_column)
-    probe.sensors_, probe.order_column_ = tuple(sensors), timestamp
-    return probe._choose_window(frame)
+    order = _time_order(frame, timestamp, series_column)
+    return _auto_window(frame, sensors[0], order)
+
+
+def _time_order(X: pd.DataFrame, timestamp: str | None, series_column: str | None) -> list[np.ndarray]:
+    """Row positions of each series (of ``series_column``), in time order (file order without a
+    time column; unreadable times first, ties in file order)."""
+    n = len(X)
+    keys: list[np.ndarray] = []
+    if timestamp is not None:
+        times = X[timestamp]
+        if not pd.api.types.is_datetime64_any_dtype(times):
+            parsed = _read_times(times)
+            times = parsed if parsed.notna().mean() > 0.5 else pd.to_numeric(times, errors="coerce")
+        keys.append(pd.Series(times).rank(method="first", na_option="top").to_numpy())
+    if series_column is not None:
+        codes, _ = pd.factorize(X[series_column], use_na_sentinel=False)
+        keys.append(codes)
+    if not keys:
+        return [np.arange(n)]
+    # np.lexsort sorts by its last key first: the series, then the time within it.
+    order = np.lexsort(keys) if len(keys) > 1 else np.argsort(keys[0], kind="stable")
+    if series_column is None:
+        return [order]
+    codes = keys[-1][order]
+    cuts = np.flatnonzero(np.diff(codes)) + 1
+    return np.split(order, cuts)
+
+
+def _auto_window(frame: pd.DataFrame, sensor: str, order: list[np.ndarray]) -> tuple[int, str]:
+    """The window "auto" takes: the dominant period of ``sensor`` in its longest series, and why."""
+    longest = max(order, key=len)
+    values = pd.to_numeric(frame[sensor].iloc[longest], errors="coerce").to_numpy(float)
+    period, reason = dominant_period(values)
+    if period is None:
+        return DEFAULT_WINDOW, f"{DEFAULT_WINDOW} rows: {reason}"
+    return period, f"{period} rows: {reason}"
 
 #: Bounds of an automatic window, in rows.
 MIN_WINDOW, MAX_WINDOW = 8, 288
@@ -268,9 +307,10 @@ class WindowedAutoencoderDetector(BaseDetector):
                 raise DataError(f"column {name!r} is not in the table.")
         self.sensors_ = tuple(roles.numeric)
         self.order_column_ = roles.timestamp
-        self.window_, self.window_reason_ = self._choose_window(X)
+        order = self.time_order(X)
+        self.window_, self.window_reason_ = self._choose_window(X, order)
         started = time.perf_counter()
-        series = self._series(X)
+        series = self._series(X, order)
         n_windows = sum(s.n_windows for s in series)
         if n_windows < 2:
             raise DataError(
@@ -292,7 +332,7 @@ class WindowedAutoencoderDetector(BaseDetector):
         self._set_scores(self._row_scores(series, len(X))[0])
         return self
 
-    def _choose_window(self, X: pd.DataFrame) -> tuple[int, str]:
+    def _choose_window(self, X: pd.DataFrame, order: list[np.ndarray] | None = None) -> tuple[int, str]:
         window = self.window
         if isinstance(window, int | np.integer) and not isinstance(window, bool):
             if window < 2:
@@ -300,45 +340,21 @@ class WindowedAutoencoderDetector(BaseDetector):
             return int(window), f"set to {int(window)} rows"
         if window != "auto":
             raise ValueError(f"window={window!r} must be a whole number of rows or 'auto'.")
-        order = self.time_order(X)
-        longest = max(order, key=len)
-        values = pd.to_numeric(X[self.sensors_[0]].iloc[longest], errors="coerce").to_numpy(float)
-        period, reason = dominant_period(values)
-        if period is None:
-            return DEFAULT_WINDOW, f"{DEFAULT_WINDOW} rows: {reason}"
-        return period, f"{period} rows: {reason}"
+        return _auto_window(X, self.sensors_[0], order if order is not None else self.time_order(X))
 
     # ----------------------------------------------------------------- windows
 
     def time_order(self, X: pd.DataFrame) -> list[np.ndarray]:
         """Row positions of each series, in time order (file order when there is no time column)."""
-        n = len(X)
-        keys: list[np.ndarray] = []
-        if self.order_column_ is not None:
-            times = X[self.order_column_]
-            if not pd.api.types.is_datetime64_any_dtype(times):
-                parsed = pd.to_datetime(times, errors="coerce", format="mixed")
-                times = parsed if parsed.notna().mean() > 0.5 else pd.to_numeric(times, errors="coerce")
-            keys.append(pd.Series(times).rank(method="first", na_option="top").to_numpy())
-        if self.series_column is not None:
-            codes, _ = pd.factorize(X[self.series_column], use_na_sentinel=False)
-            keys.append(codes)
-        if not keys:
-            return [np.arange(n)]
-        # np.lexsort sorts by its last key first: the series, then the time within it.
-        order = np.lexsort(keys) if len(keys) > 1 else np.argsort(keys[0], kind="stable")
-        if self.series_column is None:
-            return [order]
-        codes = keys[-1][order]
-        cuts = np.flatnonzero(np.diff(codes)) + 1
-        return np.split(order, cuts)
+        return _time_order(X, self.order_column_, self.series_column)
 
     def _window_names(self) -> list[str]:
         w = self.window_
         return [f"{sensor}@-{w - 1 - k}" for sensor in self.sensors_ for k in range(w)]
 
-    def _series(self, X: pd.DataFrame) -> list[_Series]:
-        """Each series' rows in time order and their sensor values (a short one padded at its start)."""
+    def _series(self, X: pd.DataFrame, order: list[np.ndarray] | None = None) -> list[_Series]:
+        """Each series' rows in time order and their sensor values (a short one padded at its start);
+        ``order`` is :meth:`time_order` of ``X`` when the caller has it."""
         missing = [c for c in (*self.sensors_, self.order_column_, self.series_column) if c and c not in X]
         if missing:
             raise DataError(
@@ -348,7 +364,7 @@ class WindowedAutoencoderDetector(BaseDetector):
             [pd.to_numeric(X[name], errors="coerce").to_numpy(dtype=float) for name in self.sensors_]
         )
         out = []
-        for positions in self.time_order(X):
+        for positions in order if order is not None else self.time_order(X):
             if len(positions) < self.window_:  # a short series: its first row repeated in front
                 positions = np.r_[np.full(self.window_ - len(positions), positions[0]), positions]
             out.append(_Series(positions, values[positions], self.window_))
@@ -376,10 +392,9 @@ class WindowedAutoencoderDetector(BaseDetector):
         """
         batch = score_batch_rows(self.window_ * len(self.sensors_))
         names = self._window_names()
-        stride = score_stride(self.window_)
         results = []
         for one in series:
-            scored = np.unique(np.r_[np.arange(0, one.n_windows, stride), one.n_windows - 1])
+            scored = one.scored_windows()
             scores, shares = [], []
             for start in range(0, len(scored), batch):
                 taken = scored[start : start + batch]
@@ -450,35 +465,41 @@ class WindowedAutoencoderDetector(BaseDetector):
         scores, shares = self._row_scores(self._series(X), len(X), explain=True)
         return scores, pd.DataFrame(shares, columns=list(self.sensors_), index=X.index)
 
-    def window_errors(self, X: pd.DataFrame, position: int) -> pd.DataFrame:
+    def window_errors(
+        self, X: pd.DataFrame, position: int, order: list[np.ndarray] | None = None
+    ) -> pd.DataFrame:
         """For the row at ``position``: its highest-scoring window's error shares, sensor x offset.
 
         Columns are offsets in rows from the window's last row (``-window+1`` to 0), so a heatmap
-        shows when in the window, and in which sensor, the error sits.
+        shows when in the window, and in which sensor, the error sits. Only the scored windows
+        covering the row are read (the first of equal scores wins, as for the row's score).
         """
         self.check_fitted()
         w = self.window_
-        for one in self._series(X):
+        for one in self._series(X, order):
             at = np.flatnonzero(one.positions == position)
             if not at.size:
                 continue
-            scores = self._window_results([one])[0][0]
-            _, best = one.row_max(scores)
-            window = int(best[at[-1]])
-            frame = pd.DataFrame(one.flat(np.array([window])), columns=self._window_names())
-            _, share = self.model_.score_with_contributions(frame)
-            grid = share.to_numpy(dtype=float)[0].reshape(len(self.sensors_), w)
+            row = int(at[-1])
+            scored = one.scored_windows()
+            covering = scored[(scored >= row - (w - 1)) & (scored <= row)]
+            frame = pd.DataFrame(one.flat(covering), columns=self._window_names())
+            scores, share = self.model_.score_with_contributions(frame)
+            best = int(np.argmax(np.where(np.isfinite(scores), scores, -np.inf)))
+            grid = share.to_numpy(dtype=float)[best].reshape(len(self.sensors_), w)
             return pd.DataFrame(grid, index=list(self.sensors_), columns=[k - (w - 1) for k in range(w)])
         raise IndexError(f"row {position} is not in the table")
 
-    def expected_at(self, X: pd.DataFrame, positions: np.ndarray) -> pd.DataFrame:
+    def expected_at(
+        self, X: pd.DataFrame, positions: np.ndarray, order: list[np.ndarray] | None = None
+    ) -> pd.DataFrame:
         """What the model expected each sensor to read at rows ``positions`` of ``X``: the window
         ending at each row, rebuilt (a series' first rows take the first window's values)."""
         self.check_fitted()
         positions = np.asarray(positions, dtype=np.intp)
         w, names = self.window_, self._window_names()
         out = pd.DataFrame(np.nan, index=pd.Index(positions), columns=list(self.sensors_))
-        for one in self._series(X):
+        for one in self._series(X, order):
             at = np.flatnonzero(np.isin(one.positions, positions))
             if not at.size or not one.n_windows:
                 continue
@@ -491,22 +512,26 @@ class WindowedAutoencoderDetector(BaseDetector):
         return out
 
     def episodes(
-        self, X: pd.DataFrame, flags: np.ndarray, scores: np.ndarray, shares: pd.DataFrame | None
+        self,
+        X: pd.DataFrame,
+        flags: np.ndarray,
+        scores: np.ndarray,
+        shares: pd.DataFrame | None,
+        order: list[np.ndarray] | None = None,
     ) -> pd.DataFrame:
         """Flagged rows grouped into episodes: runs of consecutive flagged rows of one series, in time order.
 
         One row per episode, highest peak first: ``episode``, ``series`` (with a series column),
         ``start`` and ``end`` (times, or row numbers without a time column), ``rows``,
         ``duration`` (with times), ``peak score``, ``peak row`` (its 1-based row number in the
-        table) and ``top sensors`` (each sensor's share of the episode's error).
+        table) and ``top sensors`` (each sensor's share of the episode's error). ``order`` is
+        :meth:`time_order` of ``X``, when the caller has it already (it parses and sorts the table).
         """
         self.check_fitted()
         flags = np.asarray(flags, dtype=bool)
-        times = None
-        if self.order_column_ is not None:
-            times = pd.to_datetime(X[self.order_column_], errors="coerce", format="mixed")
+        times = _read_times(X[self.order_column_]) if self.order_column_ is not None else None
         records = []
-        for positions in self.time_order(X):
+        for positions in order if order is not None else self.time_order(X):
             flagged = flags[positions]
             if not flagged.any():
                 continue
@@ -630,6 +655,10 @@ class _Series:
         self.n_windows = max(len(positions) - window + 1, 0)
         # (windows, sensors, window): window j holds rows j .. j + window - 1.
         self._view = np.lib.stride_tricks.sliding_window_view(values, window, axis=0)
+
+    def scored_windows(self) -> np.ndarray:
+        """The windows scoring reads: every :func:`score_stride`-th one, and the last."""
+        return np.unique(np.r_[np.arange(0, self.n_windows, score_stride(self.window)), self.n_windows - 1])
 
     def flat(self, windows: np.ndarray) -> np.ndarray:
         """The windows at ``windows``, each flattened sensor by sensor (a copy of those only)."""

@@ -203,7 +203,7 @@ def show_architecture(dataset: DatasetState, config: AutoencoderConfig) -> bool:
         sensors = len(dataset.roles.numeric)
         st.info(
             f"Time series: the network reads windows of {dataset.window()} consecutive rows × "
-            f"{sensors} sensor{'s' if sensors != 1 else ''} = {n_inputs:,} inputs, and each row scores as "
+            f"{fmt.count(sensors, 'sensor')} = {n_inputs:,} inputs, and each row scores as "
             "the worst window covering it.",
             icon=":material/timeline:",
         )

@@ -15,6 +15,7 @@ from apptest_helpers import (
     upload,
 )
 from streamlit.testing.v1 import AppTest
+from test_app_results import flagged_table
 
 from detector.bundle import load_bundle
 from detector.reviews import EXPECTED, SuppressionRule
@@ -23,11 +24,6 @@ from ui.results_view import model_download, rows_download
 
 def click(at: AppTest, key: str) -> AppTest:
     return at.button(key=key).click().run()
-
-
-def flagged_table(at: AppTest) -> pd.DataFrame:
-    view = app_state(at).results
-    return next(df for df in at.dataframe if df.key == view.key("table")).value
 
 
 def test_a_cross_then_the_suggested_threshold_lowers_the_flagged_count():

@@ -448,7 +448,10 @@ def _episodes(view: ScoredView, threshold: float) -> None:
     """Flagged rows in episodes (a windowed model), and where in the window each one's error sits."""
     detector = view.detector
     scored = view.scored
-    table = detector.episodes(view.table.frame, scored.flags(threshold), scored.scores, scored.shares)
+    frame = view.table.frame
+    order = view.time_order()
+    flags = scored.flags(threshold)
+    table = detector.episodes(frame, flags, scored.scores, scored.shares, order)
     st.subheader("Episodes")
     if table.empty:
         st.caption("No episode: no row is flagged at this threshold.")
@@ -465,18 +468,19 @@ def _episodes(view: ScoredView, threshold: float) -> None:
     chosen = event.selection.rows if event is not None else []
     episode = table.iloc[chosen[0] if chosen else 0]
     peak = int(episode["peak row"]) - 1
-    rows = _episode_rows(view, peak)
+    series, start, stop = _episode_run(order, flags, peak)
+    rows = series[start : stop + 1]
     left, right, _ = st.columns([1.4, 1.2, 3], vertical_alignment="center")
     number = int(episode["episode"])
     left.button(f"✓ Episode {number} is real", key=view.key(f"episode_anomaly_{number}"),
                 on_click=_mark_rows, args=(view, rows, ANOMALY), help="Mark every row of the episode ✓.")
     right.button(f"✗ Episode {number} is expected", key=view.key(f"episode_expected_{number}"),
                  on_click=_mark_rows, args=(view, rows, EXPECTED), help="Mark every row of the episode ✗.")
-    _episode_lines(view, episode)
-    grid = detector.window_errors(view.table.frame, peak)
+    _episode_lines(view, number, series, start, stop)
+    grid = detector.window_errors(frame, peak, order)
     st.plotly_chart(
         window_heatmap(grid, layout=_small(
-            f"Episode {int(episode['episode'])}: the worst window at row {peak + 1}, sensor by time"
+            f"Episode {number}: the worst window at row {peak + 1}, sensor by time"
         )),
         config=CHART_CONFIG,
     )
@@ -488,17 +492,18 @@ def _episodes(view: ScoredView, threshold: float) -> None:
     )
 
 
-def _episode_rows(view: ScoredView, peak: int) -> np.ndarray:
-    """The positions of the flagged run of rows, in time order, that holds row ``peak``."""
-    order = next(rows for rows in view.detector.time_order(view.table.frame) if peak in set(rows.tolist()))
-    flagged = view.scored.flags(view.threshold)[order]
-    at = int(np.flatnonzero(order == peak)[0])
+def _episode_run(order: list[np.ndarray], flags: np.ndarray, peak: int) -> tuple[np.ndarray, int, int]:
+    """The series (rows in time order) holding row ``peak``, and where in it the flagged run around
+    ``peak`` starts and stops (inclusive)."""
+    series = next(rows for rows in order if (rows == peak).any())
+    flagged = flags[series]
+    at = int(np.flatnonzero(series == peak)[0])
     start, stop = at, at
     while start > 0 and flagged[start - 1]:
         start -= 1
-    while stop < len(order) - 1 and flagged[stop + 1]:
+    while stop < len(series) - 1 and flagged[stop + 1]:
         stop += 1
-    return order[start : stop + 1]
+    return series, start, stop
 
 
 def _mark_rows(view: ScoredView, rows: np.ndarray, verdict: str) -> None:
@@ -506,22 +511,19 @@ def _mark_rows(view: ScoredView, rows: np.ndarray, verdict: str) -> None:
         view.mark(int(position), verdict)
 
 
-def _episode_lines(view: ScoredView, episode: pd.Series) -> None:
+def _episode_lines(view: ScoredView, number: int, series: np.ndarray, start: int, stop: int) -> None:
     """The sensors around an episode (a window's length either side), with the model's expectation."""
     detector = view.detector
     frame = view.table.frame
-    peak = int(episode["peak row"]) - 1
-    order = next(rows for rows in detector.time_order(frame) if peak in set(rows.tolist()))
-    run = _episode_rows(view, peak)
-    start, stop = int(np.flatnonzero(order == run[0])[0]), int(np.flatnonzero(order == run[-1])[0])
     w = detector.window_
-    shown = order[max(0, start - w) : stop + w + 1]
+    first = max(0, start - w)
+    shown = series[first : stop + w + 1]
     actual = frame.iloc[shown][list(detector.sensors_)].apply(pd.to_numeric, errors="coerce")
-    expected = detector.expected_at(frame, shown).loc[shown]
+    expected = detector.expected_at(frame, shown, view.time_order()).loc[shown]
     time_column = detector.order_column_
     x = frame[time_column].iloc[shown].to_numpy() if time_column else shown + 1
-    shade = (x[start - max(0, start - w)], x[stop - max(0, start - w)])
-    title = f"Episode {int(episode['episode'])}: the sensors and what the model expected"
+    shade = (x[start - first], x[stop - first])
+    title = f"Episode {number}: the sensors and what the model expected"
     figure = sensor_lines(
         x, actual.reset_index(drop=True), expected.reset_index(drop=True), shade, layout=_small(title)
     )

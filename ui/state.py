@@ -77,12 +77,9 @@ class DatasetState:
     holdout: HoldOut = field(default_factory=HoldOut)
     time_series: TimeSeries = field(default_factory=lambda: TimeSeries())
     revision: int = field(default_factory=lambda: next(_revisions))
-    _inputs: tuple[Any, int] | None = field(default=None, repr=False)
-    _scaling_notes: tuple[Any, list[str]] | None = field(default=None, repr=False)
-    _text_notes: tuple[Any, list[str]] | None = field(default=None, repr=False)
-    _held_out: tuple[Any, np.ndarray | None] | None = field(default=None, repr=False)
-    _window: tuple[Any, tuple[int, str]] | None = field(default=None, repr=False)
-    _time_notes: tuple[Any, list[str]] | None = field(default=None, repr=False)
+    # What the page asks for on every rerun, kept with the choices it was computed for: name ->
+    # (key, value); see _cached.
+    _memo: dict[str, tuple[Any, Any]] = field(default_factory=dict, repr=False)
 
     @property
     def name(self) -> str:
@@ -100,28 +97,35 @@ class DatasetState:
         """What a model trained on this table depends on, to tell whether a model is current."""
         return self.roles, self.preprocess, self.normal_only, self.holdout, self.time_series
 
+    def _cached(self, name: str, key: Any, compute: Callable[[], Any]) -> Any:
+        """``compute()``, kept under ``name`` until ``key`` (the choices it depends on) changes."""
+        held = self._memo.get(name)
+        if held is None or held[0] != key:
+            held = self._memo[name] = (key, compute())
+        return held[1]
+
     def suggested_window(self) -> tuple[int, str]:
         """The window "auto" takes for this table's sensors, and why (cached per choice)."""
         key = (self.roles.numeric, self.roles.timestamp, self.time_series.series_column)
-        if self._window is None or self._window[0] != key:
-            self._window = (key, suggest_window(self.frame, *key))
-        return self._window[1]
+        return self._cached("window", key, lambda: suggest_window(self.frame, *key))
 
     def suggested_series(self) -> str | None:
         """The column that seems to name each series of a time series (see suggest_series_column)."""
         taken = {*self.roles.numeric, self.roles.timestamp, self.roles.label}
         candidates = [p.name for p in self.profiles if p.role == Role.CATEGORICAL and p.name not in taken]
-        return suggest_series_column(self.frame, self.roles.timestamp, candidates)
+        return self._cached(
+            "series", (self.roles.timestamp, tuple(candidates)),
+            lambda: suggest_series_column(self.frame, self.roles.timestamp, candidates),
+        )
 
     def time_notes(self) -> list[str]:
         """How the rows sit in time (out of order, repeats, gaps), for a time series (cached)."""
-        key = (self.roles.timestamp, self.time_series.series_column)
-        key = (*key, self.window())
-        if self._time_notes is None or self._time_notes[0] != key:
-            notes = time_order_notes(self.frame, key[0], key[1])
-            notes += short_series_notes(self.frame, key[2], key[1])
-            self._time_notes = (key, notes)
-        return self._time_notes[1]
+        timestamp, series, window = self.roles.timestamp, self.time_series.series_column, self.window()
+        return self._cached(
+            "time_notes", (timestamp, series, window),
+            lambda: time_order_notes(self.frame, timestamp, series)
+            + short_series_notes(self.frame, window, series),
+        )
 
     def window(self) -> int:
         """The window a time-series model of this table uses: the chosen one, or the suggestion."""
@@ -130,11 +134,10 @@ class DatasetState:
 
     def held_out_rows(self) -> np.ndarray | None:
         """One bool per row, True for rows held out of training; None when none are (cached)."""
-        key = (self.holdout, self.roles.timestamp)
-        if self._held_out is None or self._held_out[0] != key:
-            rows = self.holdout.rows(self.frame, self.roles.timestamp) if self.holdout.active else None
-            self._held_out = (key, rows)
-        return self._held_out[1]
+        return self._cached(
+            "held_out", (self.holdout, self.roles.timestamp),
+            lambda: self.holdout.rows(self.frame, self.roles.timestamp) if self.holdout.active else None,
+        )
 
     def training_frame(self) -> pd.DataFrame:
         """The rows and feature columns training uses (``DataError`` if the choices don't fit); a
@@ -159,25 +162,24 @@ class DatasetState:
         """How many inputs the network gets once features are encoded (cached per choice)."""
         if self.time_series.enabled:
             return self.window() * len(self.roles.numeric)
-        key = self.choices()
-        if self._inputs is None or self._inputs[0] != key:
-            self._inputs = (key, network_inputs(self.training_frame(), self.roles, self.preprocess))
-        return self._inputs[1]
+        return self._cached(
+            "inputs", self.choices(),
+            lambda: network_inputs(self.training_frame(), self.roles, self.preprocess),
+        )
 
     def text_notes(self) -> list[str]:
         """Notes on the chosen text columns: blanks, cut texts, junk, scripts (cached per choice)."""
-        key = self.roles.text
-        if self._text_notes is None or self._text_notes[0] != key:
-            notes = [note for name in key for note in column_notes(self.frame[name], name)]
-            self._text_notes = (key, notes)
-        return self._text_notes[1]
+        return self._cached(
+            "text_notes", self.roles.text,
+            lambda: [note for name in self.roles.text for note in column_notes(self.frame[name], name)],
+        )
 
     def scaling_notes(self) -> list[str]:
         """Warnings about numeric features that scaling cannot make comparable (cached per choice)."""
-        key = (self.roles.numeric, self.preprocess)
-        if self._scaling_notes is None or self._scaling_notes[0] != key:
-            self._scaling_notes = (key, scaling_notes(self.frame, self.roles.numeric, self.preprocess))
-        return self._scaling_notes[1]
+        return self._cached(
+            "scaling_notes", (self.roles.numeric, self.preprocess),
+            lambda: scaling_notes(self.frame, self.roles.numeric, self.preprocess),
+        )
 
 
 @dataclass(frozen=True)
@@ -333,6 +335,7 @@ class ScoredView:
     _unsuppressed: ScoredTable | None = field(default=None, repr=False)
     _rules_applied: tuple[SuppressionRule, ...] = field(default=(), repr=False)
     _keys: np.ndarray | None = field(default=None, repr=False)
+    _time_order: list[np.ndarray] | None = field(default=None, repr=False)
 
     @property
     def name(self) -> str:
@@ -343,6 +346,12 @@ class ScoredView:
         if self._keys is None:
             self._keys = row_keys(self.table.frame, list(self.detector.feature_columns))
         return self._keys
+
+    def time_order(self) -> list[np.ndarray]:
+        """A time-series model's rows of the table in time order, per series (parsed and sorted once)."""
+        if self._time_order is None:
+            self._time_order = self.detector.time_order(self.table.frame)
+        return self._time_order
 
     def apply_rules(self) -> None:
         """Make ``scored`` follow the reviews' suppression rules (a no-op when they are unchanged)."""
