@@ -20,6 +20,8 @@ from detector.tabular import StageReporter, TabularDetector, array, index_of, nu
 
 # The parts of a row's score, in the order score_components returns them.
 SCORE_PARTS = ("reconstruction", "code", "isolation")
+# The fourth part, with text columns: how rarely a training text reads this much like a failure.
+WORDING_PART = "wording"
 # Trees of the isolation part: half Isolation Forest's usual 100, since walking them is most of
 # the cost of scoring a million rows; the default study measured the score with this many.
 ISOLATION_TREES = 50
@@ -57,7 +59,9 @@ class AutoencoderDetector(TabularDetector):
     badly it is rebuilt (``reconstruction``), and how unusual its code is (``code``: the
     Mahalanobis distance of its bottleneck code from the training codes). The second catches
     rows the network rebuilds well only because they sit in a sparse corner of what it learned;
-    see :meth:`score_components` and ``benchmarks/README.md``.
+    see :meth:`score_components` and ``benchmarks/README.md``. With text columns a fourth part,
+    ``wording``, counts how much a row's text reads like a failure
+    (``AutoencoderConfig.failure_wording``).
 
     Parameters
     ----------
@@ -103,9 +107,19 @@ class AutoencoderDetector(TabularDetector):
 
         tf.config.list_logical_devices()  # TensorFlow probes for devices (CUDA) here, once
 
-    def _fit_matrix(self, matrix: np.ndarray, on_progress: ProgressCallback | None) -> np.ndarray:
+    def _side_inputs(self, frame: pd.DataFrame, *, fitting: bool = False) -> dict[str, np.ndarray]:
+        wanted = (
+            getattr(self.config, "failure_wording", False) if fitting else getattr(self, "wording_", False)
+        )
+        wording = self.preprocessor_.wording(frame) if wanted else None
+        return {} if wording is None else {"wording": wording}
+
+    def _fit_matrix(
+        self, matrix: np.ndarray, on_progress: ProgressCallback | None, wording: np.ndarray | None = None,
+    ) -> np.ndarray:
         if not isinstance(self.config, AutoencoderConfig):
             raise TypeError("config must be an AutoencoderConfig.")
+        self.wording_ = wording is not None
         inputs = self._clipped(matrix)
         config = self.config.resolved(len(inputs), inputs.shape[1])
         self.config_ = config
@@ -134,27 +148,31 @@ class AutoencoderDetector(TabularDetector):
                 matrix, n_estimators=ISOLATION_TREES, seed=config.seed,
             )
             self._isolation = Forest.compile(self._isolation_nodes, matrix.shape[1])
-        raw = self._raw_parts(totals, codes, matrix)
+        raw = self._raw_parts(totals, codes, matrix, wording)
         self.tails_ = tuple(TailModel.fit(part) for part in raw.T)
         return self._parts(raw).sum(axis=1)
 
     # ----------------------------------------------------------------- scoring
 
-    def _score_matrix(self, matrix: np.ndarray) -> np.ndarray:
+    def _score_matrix(self, matrix: np.ndarray, wording: np.ndarray | None = None) -> np.ndarray:
         totals, codes = self._errors_and_codes(self._clipped(matrix), matrix, per_column=False)
-        return self._parts(self._raw_parts(totals, codes, matrix)).sum(axis=1)
+        return self._parts(self._raw_parts(totals, codes, matrix, wording)).sum(axis=1)
 
-    def _column_errors(self, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _column_errors(
+        self, matrix: np.ndarray, wording: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
         errors, codes = self._errors_and_codes(self._clipped(matrix), matrix)
-        return self._parts(self._raw_parts(errors.sum(axis=1), codes, matrix)).sum(axis=1), errors
+        return self._parts(self._raw_parts(errors.sum(axis=1), codes, matrix, wording)).sum(axis=1), errors
 
     @property
     def part_names(self) -> tuple[str, ...]:
-        """The parts the score adds up from: the three views; only the reconstruction for a model
-        without a code (one input); reconstruction and code for a release-0.1 bundle."""
+        """The parts the score adds up from: the three views (and ``wording`` with text columns);
+        only the reconstruction for a model without a code (one input); reconstruction and code
+        for a release-0.1 bundle."""
         if self.score_rule_ != "rarity":
             return SCORE_PARTS[:2]
-        return SCORE_PARTS if self.model_ is not None else SCORE_PARTS[:1]
+        views = SCORE_PARTS if self.model_ is not None else SCORE_PARTS[:1]
+        return (*views, WORDING_PART) if getattr(self, "wording_", False) else views
 
     def score_components(self, X: pd.DataFrame | np.ndarray) -> pd.DataFrame:
         """The parts of each row's score (they add up to it), one column each.
@@ -163,12 +181,14 @@ class AutoencoderDetector(TabularDetector):
         bottleneck code is among the training rows' (Mahalanobis distance); ``isolation``: how
         few random cuts set it apart (Isolation Forest on the same matrix). Each is the row's
         rarity in that view among the training rows, in nats (see :mod:`detector.surprisal`).
+        ``wording`` (with text columns): how rarely a training row's text reads as much like a
+        failure (:data:`detector.text.FAILURE_WORDS`).
         """
-        matrix, usable = self._transform(X)
+        matrix, usable, rows = self._transform_rows(X)
         totals, codes = self._errors_and_codes(self._clipped(matrix), matrix, per_column=False)
         names = self.part_names
         parts = np.full((len(usable), len(names)), np.nan)
-        parts[usable] = self._parts(self._raw_parts(totals, codes, matrix))
+        parts[usable] = self._parts(self._raw_parts(totals, codes, matrix, **self._side_inputs(rows)))
         return pd.DataFrame(parts, columns=list(names), index=index_of(X))
 
     def score_parts(self, X: pd.DataFrame | np.ndarray) -> pd.DataFrame:
@@ -232,6 +252,8 @@ class AutoencoderDetector(TabularDetector):
             "stopped_by_user": bool(self.stopped_by_user_),
             "data_fingerprint": self.data_fingerprint_,
             "score_rule": self.score_rule_,
+            # Only written when true, so that older readers still read models without text.
+            **({"failure_wording": True} if getattr(self, "wording_", False) else {}),
         }
         arrays = {
             "code_mean": np.asarray(self.code_mean_),
@@ -286,6 +308,9 @@ class AutoencoderDetector(TabularDetector):
                 f"The bundle's scoring must hold the code mean and precision of a {bottleneck}-wide code."
             )
         self.code_mean_, self.code_precision_ = mean, precision
+        self.wording_ = fitted.get("failure_wording", False) is True
+        if self.wording_ and not self.preprocessor_.texts_:
+            raise DataError("The bundle scores failure wording but has no text column; it is inconsistent.")
         rule = fitted.get("score_rule", "scaled")
         if rule == "rarity":
             self.score_rule_ = "rarity"
@@ -419,17 +444,25 @@ class AutoencoderDetector(TabularDetector):
             distances[rows] = ((centred @ self.code_precision_) * centred).sum(axis=1)
         return distances
 
-    def _raw_parts(self, totals: np.ndarray, codes: np.ndarray, matrix: np.ndarray) -> np.ndarray:
-        """Each view's raw score (rows x parts): error per input, code distance, and isolation."""
+    def _raw_parts(
+        self, totals: np.ndarray, codes: np.ndarray, matrix: np.ndarray, wording: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Each view's raw score (rows x parts): error per input, code distance, isolation, and
+        the text that reads most like a failure."""
         reconstruction = totals / max(matrix.shape[1], 1)
-        names = self.part_names
+        names = [name for name in self.part_names if name != WORDING_PART]
         if len(names) == 1:
-            return reconstruction[:, None]
-        code_distance = self._code_distance(codes)
-        if len(names) == 2:
-            return np.column_stack([reconstruction, code_distance])
-        isolation = self._isolation.scores(matrix, self.isolation_samples_)
-        return np.column_stack([reconstruction, code_distance, isolation])
+            raw = reconstruction[:, None]
+        elif len(names) == 2:
+            raw = np.column_stack([reconstruction, self._code_distance(codes)])
+        else:
+            isolation = self._isolation.scores(matrix, self.isolation_samples_)
+            raw = np.column_stack([reconstruction, self._code_distance(codes), isolation])
+        if WORDING_PART in self.part_names:
+            if wording is None or len(wording) != len(raw):
+                raise ValueError("This model scores its texts' failure wording: score a DataFrame.")
+            raw = np.column_stack([raw, wording.max(axis=1)])
+        return raw
 
     def _parts(self, raw: np.ndarray) -> np.ndarray:
         """The score parts from the raw views: rarities (nats), or release 0.1's scaled values."""
@@ -457,4 +490,4 @@ def _fingerprint(matrix: np.ndarray) -> str:
     return digest.hexdigest()[:16]
 
 
-__all__ = ["SCORE_PARTS", "AutoencoderDetector", "size_notes"]
+__all__ = ["SCORE_PARTS", "WORDING_PART", "AutoencoderDetector", "size_notes"]

@@ -51,6 +51,10 @@ class AutoencoderConfig:
         fewer than 5) so that training takes about this many steps at most. ``None`` disables it.
     seed : int
         Seeds weight initialisation, dropout, the validation split and shuffling.
+    failure_wording : bool
+        With text columns among the features, add a fourth part to the score: how rare it is
+        among the training rows for a text to read this much like a failure (its similarity to
+        :data:`detector.text.FAILURE_WORDS`). Without text columns it changes nothing.
     """
 
     hidden_layers: tuple[int, ...] | None = None
@@ -65,6 +69,7 @@ class AutoencoderConfig:
     patience: int = 10
     max_steps: int | None = 3000
     seed: int = 0
+    failure_wording: bool = True
 
     def resolved(self, n_rows: int, n_features: int) -> AutoencoderConfig:
         """Return a copy with every ``None`` replaced by the size the data calls for.
@@ -156,6 +161,7 @@ def _is_float(value: object, low: float, high: float, *, high_open: bool = False
 
 # The one declared place where config values are checked (sklearn's _parameter_constraints idea).
 _CONFIG_CONSTRAINTS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "failure_wording": (lambda v: isinstance(v, bool), "True or False"),
     "hidden_layers": (
         lambda v: (
             v is None or (isinstance(v, tuple) and 0 < len(v) <= 6 and all(_is_int(h, 1, 4096) for h in v))

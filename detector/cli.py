@@ -121,6 +121,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default: 0)")
     train.add_argument(
+        "--no-failure-wording",
+        action="store_true",
+        help="score text columns by rarity only, without the part for wording that reads like a failure "
+        "(autoencoder; by default a text's similarity to 'error fatal critical failure exception' counts)",
+    )
+    train.add_argument(
         "--window",
         metavar="N|auto",
         help="time series: train the autoencoder on windows of N consecutive rows (in timestamp order), "
@@ -349,10 +355,14 @@ def _detector(args: argparse.Namespace, roles: ColumnRoles):
         )
     if args.detector == "autoencoder":
         return detector_class("autoencoder")(config=_autoencoder_config(args), **common)
-    options = (("--epochs", args.epochs), ("--max-steps", args.max_steps))
+    options = (
+        ("--epochs", args.epochs), ("--max-steps", args.max_steps),
+        ("--no-failure-wording", args.no_failure_wording or None),
+    )
     given = [option for option, value in options if value is not None]
     if given:
-        raise DataError(f"{', '.join(given)} apply only to --detector autoencoder, not {args.detector}.")
+        verb = "applies" if len(given) == 1 else "apply"
+        raise DataError(f"{', '.join(given)} {verb} only to --detector autoencoder, not {args.detector}.")
     cls = detector_class(args.detector)
     if "seed" in cls._get_param_names():
         common["seed"] = args.seed
@@ -360,8 +370,8 @@ def _detector(args: argparse.Namespace, roles: ColumnRoles):
 
 
 def _autoencoder_config(args: argparse.Namespace) -> AutoencoderConfig:
-    """The network settings of --seed, --epochs and --max-steps."""
-    config = AutoencoderConfig(seed=args.seed)
+    """The network settings of --seed, --epochs, --max-steps and --no-failure-wording."""
+    config = AutoencoderConfig(seed=args.seed, failure_wording=not args.no_failure_wording)
     if args.epochs is not None:
         config = replace(config, epochs=args.epochs)
     if args.max_steps is not None:

@@ -385,6 +385,15 @@ class Preprocessor:
             offset += features.width
         return pd.DataFrame(columns, columns=self.source_columns_)
 
+    def wording(self, frame: pd.DataFrame) -> np.ndarray | None:
+        """How much each row's texts read like a failure (rows x text columns, see
+        :meth:`detector.text.TextFeatures.wording`), or None without text columns that measure it."""
+        self._check_fitted()
+        measured = [features for features in self.texts_ if features.wording_prompt]
+        if not measured or len(measured) != len(self.texts_):
+            return None
+        return np.column_stack([features.wording(frame[features.name]) for features in measured])
+
     # ------------------------------------------------------------------ reporting helpers
 
     def missing_feature_rows(self, frame: pd.DataFrame) -> np.ndarray:

@@ -59,6 +59,14 @@ class TabularDetector(BaseDetector):
         """Scores and each encoded column's non-negative part of them (rows x encoded columns)."""
         raise NotImplementedError(f"{type(self).__name__} does not explain rows column by column.")
 
+    def _side_inputs(self, frame: pd.DataFrame, *, fitting: bool = False) -> dict[str, np.ndarray]:
+        """Values a family scores beside the matrix, for the rows of ``frame`` (keyword arguments
+        of :meth:`_fit_matrix`, :meth:`_score_matrix` and :meth:`_column_errors`); none by default.
+
+        The autoencoder's is its text columns' failure wording (see :mod:`detector.text`).
+        """
+        return {}
+
     @abstractmethod
     def _fitted_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         """The family's own learned values: JSON-able values and numeric arrays."""
@@ -102,7 +110,7 @@ class TabularDetector(BaseDetector):
         matrix = self._matrix(train_frame)
         self.n_train_rows_ = len(matrix)
         started = time.perf_counter()
-        train_scores = self._fit_matrix(matrix, on_progress)
+        train_scores = self._fit_matrix(matrix, on_progress, **self._side_inputs(train_frame, fitting=True))
         self.fit_seconds_ = time.perf_counter() - started
         scores = np.full(len(frame), np.nan)
         scores[usable] = train_scores
@@ -140,9 +148,9 @@ class TabularDetector(BaseDetector):
         batches = self._batches(X)
         if batches is not None:
             return np.concatenate([self.decision_function(batch) for batch in batches])
-        matrix, usable = self._transform(X)
+        matrix, usable, rows = self._transform_rows(X)
         scores = np.full(len(usable), np.nan)
-        scores[usable] = self._score_matrix(matrix)
+        scores[usable] = self._score_matrix(matrix, **self._side_inputs(rows))
         return scores
 
     def _batches(self, X: pd.DataFrame | np.ndarray) -> list[Any] | None:
@@ -172,9 +180,9 @@ class TabularDetector(BaseDetector):
             if not isinstance(X, pd.DataFrame):
                 shares.index = pd.RangeIndex(len(X))
             return np.concatenate([part[0] for part in parts]), shares
-        matrix, usable = self._transform(X)
+        matrix, usable, rows = self._transform_rows(X)
         scores = np.full(len(usable), np.nan)
-        row_scores, errors = self._column_errors(matrix)
+        row_scores, errors = self._column_errors(matrix, **self._side_inputs(rows))
         scores[usable] = row_scores
         return scores, self.shares_frame(self.fold_columns(errors), usable, index_of(X))
 
@@ -334,11 +342,16 @@ class TabularDetector(BaseDetector):
 
     def _transform(self, X: pd.DataFrame | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The matrix of ``X``'s scorable rows, and which rows of ``X`` they are."""
+        matrix, usable, _ = self._transform_rows(X)
+        return matrix, usable
+
+    def _transform_rows(self, X: pd.DataFrame | np.ndarray) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+        """As :meth:`_transform`, and the scorable rows themselves (for :meth:`_side_inputs`)."""
         self.check_fitted()
         frame = self._as_frame(X)
         usable = ~self.preprocessor_.missing_feature_rows(frame)
         subset = frame if usable.all() else frame.loc[usable]
-        return self._matrix(subset), usable
+        return self._matrix(subset), usable, subset
 
     def _as_frame(self, X: pd.DataFrame | np.ndarray, *, fitting: bool = False) -> pd.DataFrame:
         """``X`` as a DataFrame; a plain array must be numeric (and as wide as at fit time)."""

@@ -13,6 +13,12 @@ not its meaning, and each distinct number would otherwise be a new token pattern
 cut to :data:`MAX_CHARACTERS` characters. Missing and empty texts encode as the training mean:
 they add nothing to a row's error.
 
+Rarity is not all a text says. :meth:`TextFeatures.wording` measures how much each text reads
+like a failure: the cosine similarity of its embedding to that of :data:`FAILURE_WORDS`, the
+words common logging levels use for failure. The autoencoder adds how rare that similarity is
+among the training rows as a part of the score (``AutoencoderConfig(failure_wording=True)``),
+so a line that says "error" counts even when it repeats (see ``benchmarks/README.md``).
+
 The weights' licence: the ``wordllama`` code is MIT; its token embeddings were distilled from
 Llama 2's and fall under the Llama 2 Community License. Both are named in every bundle that
 uses them (:func:`model_identity`).
@@ -39,6 +45,7 @@ from detector.errors import DataError, are, counted
 __all__ = [
     "COMPONENTS",
     "ENCODED_WIDTH",
+    "FAILURE_WORDS",
     "INSTALL_HINT",
     "MAX_CHARACTERS",
     "TextFeatures",
@@ -56,6 +63,10 @@ __all__ = [
 COMPONENTS = 8
 #: Encoded columns per text column: the components, and the distance from their span ("novelty").
 ENCODED_WIDTH = COMPONENTS + 1
+#: What a text is compared with for the "failure wording" part of a score: the words for failure
+#: in common logging levels (syslog's "critical" and "error", log4j's "fatal" and "error") and in
+#: failure reports ("failure", "exception"). Fixed, never fitted to a data set.
+FAILURE_WORDS = "error fatal critical failure exception"
 #: A text is cut to this many characters before embedding (and a note says how many were).
 MAX_CHARACTERS = 2000
 #: Distinct training texts kept (most frequent first) to show as a flagged text's nearest
@@ -315,6 +326,8 @@ class TextFeatures:
     #: The largest distance of a training text from the components' span (the novelty number
     #: before scaling): a new text beyond it is farther from the training texts than any of them.
     novelty_max: float = 0.0
+    #: The words :meth:`wording` compares texts with ("" in bundles from before it existed).
+    wording_prompt: str = ""
 
     @property
     def width(self) -> int:
@@ -377,6 +390,7 @@ class TextFeatures:
             model=model_identity(),
             blank_share=float(blank.mean()),
             novelty_max=float(projected[:, -1].max()),
+            wording_prompt=FAILURE_WORDS,
         )
 
     def transform(self, series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -390,6 +404,21 @@ class TextFeatures:
         distance = _positions(self._embed(texts) - self.mean, self.components)[:, -1]
         distance[blank] = np.nan
         return distance, texts
+
+    def wording(self, series: pd.Series) -> np.ndarray:
+        """How much each text reads like a failure: the cosine similarity (-1 to 1) of its mean
+        word embedding to that of :attr:`wording_prompt`; -1 for blank texts (they say nothing).
+
+        Raises ValueError for features without a prompt (bundles from before it existed).
+        """
+        if not self.wording_prompt:
+            raise ValueError(f"Text column {self.name!r} was encoded without failure wording.")
+        texts, blank = text_values(series)
+        embedded = self._embed(texts)
+        prompt = self._embed(np.asarray([self.wording_prompt], dtype=object))[0]
+        similarity = _cosine(embedded, prompt)
+        similarity[blank | ~embedded.any(axis=1)] = -1.0
+        return similarity
 
     def _encode(self, embedded: np.ndarray) -> np.ndarray:
         encoded = (_positions(embedded - self.mean, self.components) - self.center) / self.scale
@@ -453,6 +482,7 @@ class TextFeatures:
             "model": dict(self.model),
             "blank_share": float(self.blank_share),
             "novelty_max": float(self.novelty_max),
+            **({"wording_prompt": self.wording_prompt} if self.wording_prompt else {}),
         }
 
     @classmethod
@@ -464,8 +494,8 @@ class TextFeatures:
             "name", "mean", "components", "center", "scale", "examples", "example_counts", "n_texts",
             "model", "blank_share", "novelty_max",
         }
-        if set(data) != expected:
-            fail(f"a text entry must have exactly the entries {sorted(expected)}")
+        if set(data) - {"wording_prompt"} != expected:
+            fail(f"a text entry must have exactly the entries {sorted(expected)} (and wording_prompt)")
         name = data["name"]
         if not isinstance(name, str):
             fail("a text column's name must be a string")
@@ -498,9 +528,12 @@ class TextFeatures:
             fail("a text column's blank_share must be a share")
         if not isinstance(novelty_max, int | float) or not 0 <= novelty_max < float("inf"):
             fail("a text column's novelty_max must be a non-negative number")
+        prompt = data.get("wording_prompt", "")
+        if not isinstance(prompt, str) or len(prompt) > EXAMPLE_CHARACTERS:
+            fail("a text column's wording_prompt must be a short string")
         return cls(
             name, mean, components, center, scale, list(examples), list(counts), n_texts, dict(model),
-            float(blank_share), float(novelty_max),
+            float(blank_share), float(novelty_max), prompt,
         )
 
 

@@ -30,6 +30,8 @@ from ui import format as fmt
 from ui.state import AppState, DatasetState, TrainSettings, get_state
 
 RESULTS_PAGE = "pages/results.py"
+# What the autoencoder becomes when the Data page reads the rows as a time series.
+WINDOWED = FAMILIES["windowed_autoencoder"]
 logger = logging.getLogger(__name__)
 
 state = get_state()
@@ -42,20 +44,32 @@ st.caption(
 )
 
 
-def choose_family(settings: TrainSettings) -> str:
-    """The detector family to train (the autoencoder unless the user picks a baseline on its own)."""
+def choose_family(settings: TrainSettings, dataset: DatasetState) -> str:
+    """The detector family to train (the autoencoder unless the user picks a baseline on its own).
+
+    For a time series the autoencoder reads windows of rows; the other families read one row at a time.
+    """
     kinds = list(listed_kinds())
+    windows = dataset.time_series.enabled
     settings.family = st.radio(
         "Method",
         kinds,
         index=kinds.index(settings.family),
         format_func=lambda kind: FAMILIES[kind].title,
-        captions=[FAMILIES[kind].summary for kind in kinds],
+        captions=[
+            (WINDOWED if windows and kind == "autoencoder" else FAMILIES[kind]).summary for kind in kinds
+        ],
         horizontal=True,
         key="family",
         help="The autoencoder is the tool's method; the others are classical baselines, fitted in "
         "seconds. Training the autoencoder fits them too, for the comparison on Results.",
     )
+    if windows and settings.family != "autoencoder":
+        st.info(
+            f"The Data page reads these rows as a time series, which only the autoencoder does (in windows "
+            f"of {dataset.window()} rows): {FAMILIES[settings.family].title} scores each row alone.",
+            icon=":material/timeline:",
+        )
     return settings.family
 
 
@@ -151,6 +165,15 @@ def choose_config(settings: TrainSettings) -> AutoencoderConfig | None:
         seed = right.number_input(
             "Seed", min_value=0, max_value=2**31 - 1, value=config.seed, key=f"seed_{rev}",
         )
+        wording = st.checkbox(
+            "Count failure wording in text columns",
+            value=config.failure_wording,
+            key=f"wording_{rev}",
+            help="Adds a part to each row's score: how rarely a training row's text reads this much "
+            "like a failure (its meaning's closeness to “error fatal critical failure exception”), so "
+            "an error line counts even when it repeats. Off: text columns count by rarity only. "
+            "Changes nothing without text columns.",
+        )
         choose_contamination(settings)
     try:
         config = AutoencoderConfig(
@@ -166,6 +189,7 @@ def choose_config(settings: TrainSettings) -> AutoencoderConfig | None:
             validation_fraction=float(validation),
             patience=int(patience),
             seed=int(seed),
+            failure_wording=bool(wording),
         )
         config.validate()
     except ValueError as exc:
@@ -175,10 +199,13 @@ def choose_config(settings: TrainSettings) -> AutoencoderConfig | None:
     return config
 
 
-def training_shape(dataset: DatasetState) -> tuple[int, int] | None:
-    """The training rows and network inputs the data gives; None (and why) when it cannot train."""
+def training_shape(dataset: DatasetState, *, row_wise: bool = False) -> tuple[int, int] | None:
+    """The training rows and network inputs the data gives; None (and why) when it cannot train.
+
+    ``row_wise``: for a family that reads one row at a time even when the rows form a time series.
+    """
     try:
-        shape = dataset.n_training_rows(), dataset.network_inputs()
+        shape = dataset.n_training_rows(), dataset.network_inputs(windows=False if row_wise else None)
         check_training_memory(*shape)
     except DataError as exc:
         st.error(f"The data is not ready for training: {fmt.plain(exc)}")
@@ -277,7 +304,7 @@ def choose_holdout(dataset: DatasetState) -> None:
 
 def data_ready(dataset: DatasetState) -> bool:
     """Whether the data can train (a baseline has no network to show); say why not."""
-    shape = training_shape(dataset)
+    shape = training_shape(dataset, row_wise=True)
     if shape is None:
         return False
     n_rows, n_inputs = shape
@@ -427,7 +454,7 @@ else:
         + (" Training only on rows the label marks normal." if dataset.normal_only else "")
     )
     choose_holdout(dataset)
-    family = choose_family(state.settings)
+    family = choose_family(state.settings, dataset)
     if family == "autoencoder":
         config = choose_config(state.settings)
         ready = config is not None and show_architecture(dataset, config)

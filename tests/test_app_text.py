@@ -77,6 +77,9 @@ def test_results_show_a_rows_text_beside_the_most_similar_training_texts():
     )
     assert len(neighbours) == 3
     assert neighbours["similarity"].between(-1, 1).all()
+    parts = next(c.value for c in at.caption if c.value.startswith("The score adds 4 parts"))
+    assert "wording" in parts
+    assert "Wording: how much the row's text reads like a failure" in parts
 
 
 @needs_text

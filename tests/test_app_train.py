@@ -108,10 +108,13 @@ def test_an_advanced_field_reaches_the_config():
 
     at.number_input(key=f"epochs_{rev}").set_value(7).run()
     at.text_input(key=f"layers_{rev}").set_value("12, 6").run()
+    assert at.checkbox(key=f"wording_{rev}").value is True
+    at.checkbox(key=f"wording_{rev}").uncheck().run()
 
     config = app_state(at).settings.config
     assert config.epochs == 7
     assert config.hidden_layers == (12, 6)
+    assert config.failure_wording is False
 
 
 def test_an_invalid_setting_is_explained_and_blocks_training():

@@ -197,7 +197,14 @@ def test_autoencoder_options_are_refused_for_a_baseline(capsys, monkeypatch):
                  "--epochs", "3"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2
-    assert err[-1] == "error: --epochs apply only to --detector autoencoder, not iforest."
+    assert err[-1] == "error: --epochs applies only to --detector autoencoder, not iforest."
+    code = main(["train", "sample_data/sensors.csv", "--model-out", "m.zip", "--detector", "ecod",
+                 "--no-failure-wording", "--max-steps", "9"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert err[-1] == (
+        "error: --max-steps, --no-failure-wording apply only to --detector autoencoder, not ecod."
+    )
 
 
 def log_lines_csv(path: Path, n: int = 300) -> Path:
@@ -227,6 +234,17 @@ def test_train_reads_free_text_or_says_how_to_install_the_text_model(capsys, tmp
     else:
         assert "features (1): level; label: alert" in err
         assert "note: free-text column message left out. Text columns need the text extra: " in err
+
+
+def test_train_scores_failure_wording_unless_told_not_to(tmp_path):
+    pytest.importorskip("wordllama")
+    from detector import load_bundle
+
+    data = log_lines_csv(tmp_path / "logs.csv")
+    for flag, expected in (((), True), (("--no-failure-wording",), False)):
+        out = tmp_path / f"m{len(flag)}.zip"
+        assert main(["train", str(data), "--epochs", "3", "--model-out", str(out), *flag]) == 0
+        assert ("wording" in load_bundle(out).detector.part_names) is expected
 
 
 def test_naming_a_free_text_column_without_the_text_model_is_a_one_line_error(

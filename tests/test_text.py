@@ -218,6 +218,69 @@ def test_a_bundle_with_a_text_column_scores_a_new_file_the_same_offline(tmp_path
     np.testing.assert_allclose(loaded.decision_function(new), expected, rtol=1e-5)
 
 
+def test_failure_wording_reads_error_words_higher_and_blank_texts_lowest():
+    frame = pd.DataFrame(
+        {"message": [
+            "user logged in from the usual address",
+            "fatal error: disk failure, exception raised",
+            "",
+            None,
+        ]}
+    )
+    features = Preprocessor(text=("message",)).fit(frame).texts_[0]
+    assert features.wording_prompt == text_model.FAILURE_WORDS
+    wording = features.wording(frame["message"])
+    assert wording[1] > wording[0] > -1.0
+    assert wording[2] == wording[3] == -1.0
+
+
+def test_the_autoencoder_adds_a_wording_part_that_ranks_a_repeated_error_line_higher():
+    frame = log_frame(300)
+    # A failure line repeated often enough that rarity alone cannot set it apart.
+    frame.loc[frame.index[::10], "message"] = "fatal error: node failure, exception in kernel"
+    with_wording = AutoencoderDetector(columns=ROLES, config=SHORT).fit(frame)
+    without = AutoencoderDetector(
+        columns=ROLES, config=AutoencoderConfig(epochs=40, batch_size=32, seed=0, failure_wording=False),
+    ).fit(frame)
+    assert with_wording.part_names[-1] == "wording"
+    assert "wording" not in without.part_names
+    parts = with_wording.score_components(frame)
+    np.testing.assert_allclose(parts.sum(axis=1), with_wording.decision_function(frame), rtol=1e-9)
+    failing = frame["message"].str.startswith("fatal").to_numpy()
+    assert parts["wording"][failing].min() > parts["wording"][~failing].max()
+
+    def mean_rank(detector):
+        return pd.Series(detector.decision_scores_).rank()[failing].mean()
+
+    assert mean_rank(with_wording) > mean_rank(without)
+    # Without text columns the setting changes nothing.
+    table_only = ColumnRoles(numeric=("latency",), categorical=("level",))
+    assert "wording" not in AutoencoderDetector(columns=table_only, config=TINY).fit(frame).part_names
+
+
+def test_a_bundle_keeps_the_wording_part_and_an_older_bundle_without_it_still_loads(tmp_path):
+    frame = log_frame(200)
+    detector = AutoencoderDetector(columns=ROLES, config=TINY).fit(frame)
+    save_bundle(detector, tmp_path / "model.zip")
+    loaded = load_bundle(tmp_path / "model.zip").detector
+    assert loaded.part_names == detector.part_names
+    np.testing.assert_allclose(loaded.decision_function(frame), detector.decision_scores_, rtol=1e-5)
+    # A bundle written before the wording part: no flag, no prompt, no fourth tail.
+    with zipfile.ZipFile(tmp_path / "model.zip") as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    name = next(n for n in members if n.endswith("detector.json"))
+    stored = json.loads(members[name])
+    del stored["fitted"]["failure_wording"]
+    del stored["fitted"]["preprocessing"]["text"][0]["wording_prompt"]
+    members[name] = json.dumps(stored).encode()
+    with zipfile.ZipFile(tmp_path / "old.zip", "w") as archive:
+        for member, data in members.items():
+            archive.writestr(member, data)
+    old = load_bundle(tmp_path / "old.zip").detector
+    assert "wording" not in old.part_names
+    assert np.isfinite(old.decision_function(frame)).all()
+
+
 def test_a_flagged_text_is_shown_with_how_often_it_was_seen_and_the_most_similar_other_texts():
     frame = log_frame(200)
     frame.loc[0, "message"] = "the printer on floor 3 is out of paper"

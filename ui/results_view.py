@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from detector.autoencoder import WORDING_PART
 from detector.bundle import bundle_bytes
 from detector.charts import (
     contribution_bars,
@@ -37,7 +38,7 @@ from detector.export import neutralise_formulas, scored_rows_csv
 from detector.results import FlaggedRows, similar_texts
 from detector.reviews import ANOMALY, EXPECTED
 from detector.surprisal import SURPRISAL_WORDS
-from detector.text import EXAMPLE_CHARACTERS
+from detector.text import EXAMPLE_CHARACTERS, FAILURE_WORDS
 from detector.thresholds import ThresholdChoice
 from detector.windowed import WindowedAutoencoderDetector
 from ui import format as fmt
@@ -63,7 +64,10 @@ SCORE_PART_WORDS = (
     "Code: how unusual the row's compressed summary is among the training rows' (Mahalanobis "
     "distance in the bottleneck): rows rebuilt well but sitting where few training rows do. "
     "Isolation: how few random cuts set the row apart (Isolation Forest on the same columns). "
-    + SURPRISAL_WORDS
+)
+WORDING_WORDS = (
+    "Wording: how much the row's text reads like a failure (closeness in meaning to "
+    f"“{FAILURE_WORDS}”), as rare as that is among the training rows. "
 )
 
 
@@ -392,7 +396,9 @@ def _explain(view: ScoredView, position: int) -> None:
         st.caption(
             f"The score adds {len(parts)} parts: "
             + " + ".join(f"{name} {value:.3g} ({value / total:.0%})" for name, value in parts.items())
-            + ". " + (SCORE_PART_WORDS if len(parts) == 3 else "")
+            + ". " + (SCORE_PART_WORDS if len(parts) >= 3 else "")
+            + (WORDING_WORDS if WORDING_PART in parts.index else "")
+            + (SURPRISAL_WORDS if len(parts) >= 3 else "")
         )
     explanation = view.explain(position).head(EXPLAIN_COLUMNS)
     if not view.scored.explained:
