@@ -5,7 +5,10 @@ threshold the detector sets) and evaluated against the ``alert`` column, which n
 
 - **without text**: the autoencoder on the columns used before text was read (``component``,
   ``level``: what ``python -m detector train`` used before);
-- **with text**: the autoencoder on those and the ``message`` column through the text model;
+- **with text**: the autoencoder on those and the ``message`` column through the text model
+  (its defaults: the text's rarity and its failure wording, see ``detector/text.py``);
+- **with text, rarity only**: the same with ``failure_wording=False`` (what the text adds by
+  rarity alone);
 - **IsolationForest, text**: Isolation Forest on the same encoded features as "with text".
 
 It reports ROC-AUC, average precision (AP), and precision and recall at the default
@@ -54,6 +57,9 @@ def setups(roles):
         ),
         "autoencoder, with text": lambda seed: AutoencoderDetector(
             columns=with_text, config=AutoencoderConfig(seed=seed)
+        ),
+        "autoencoder, with text, rarity only": lambda seed: AutoencoderDetector(
+            columns=with_text, config=AutoencoderConfig(seed=seed, failure_wording=False)
         ),
         "IsolationForest, with text": lambda seed: IsolationForestDetector(columns=with_text, seed=seed),
     }

@@ -171,8 +171,9 @@ def choose_config(settings: TrainSettings) -> AutoencoderConfig | None:
             key=f"wording_{rev}",
             help="Adds a part to each row's score: how rarely a training row's text reads this much "
             "like a failure (its meaning's closeness to “error fatal critical failure exception”), so "
-            "an error line counts even when it repeats. Off: text columns count by rarity only. "
-            "Changes nothing without text columns.",
+            "an error line counts even when it repeats. Switch it off where failure words are "
+            "ordinary (support tickets, reviews): text columns then count by rarity only. Changes "
+            "nothing without text columns.",
         )
         choose_contamination(settings)
     try:
