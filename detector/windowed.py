@@ -32,7 +32,9 @@ from detector.preprocessing import PreprocessConfig
 from detector.tabular import score_batch_rows
 
 __all__ = [
+    "MIN_WINDOWS",
     "WindowedAutoencoderDetector",
+    "count_windows",
     "dominant_period",
     "short_series_notes",
     "suggest_series_column",
@@ -61,6 +63,20 @@ def suggest_series_column(frame: pd.DataFrame, timestamp: str | None, candidates
         if repeats <= 0.01 and (best is None or groups < best[1]):
             best = (name, groups)
     return None if best is None else best[0]
+
+
+#: A model needs at least this many windows to learn from.
+MIN_WINDOWS = 2
+
+
+def count_windows(frame: pd.DataFrame, window: int, series_column: str | None = None) -> int:
+    """How many windows of ``window`` rows ``frame`` gives: per series its rows less the window
+    plus one, and one (padded) for a series shorter than a window."""
+    if series_column is None:
+        sizes = np.array([len(frame)])
+    else:
+        sizes = frame.groupby(series_column, dropna=False, sort=False).size().to_numpy()
+    return int(np.maximum(sizes - window + 1, 1).sum())
 
 
 def short_series_notes(frame: pd.DataFrame, window: int, series_column: str | None = None) -> list[str]:
@@ -312,7 +328,7 @@ class WindowedAutoencoderDetector(BaseDetector):
         started = time.perf_counter()
         series = self._series(X, order)
         n_windows = sum(s.n_windows for s in series)
-        if n_windows < 2:
+        if n_windows < MIN_WINDOWS:
             raise DataError(
                 f"The series is too short for windows of {self.window_} rows: a model needs at least two "
                 "windows. Choose a shorter window, or add rows."

@@ -17,7 +17,7 @@ from detector.errors import DataError
 from detector.preprocessing import PreprocessConfig
 from ui import format as fmt
 from ui.samples import available_samples, load_sample
-from ui.state import AppState, DatasetState, TimeSeries, get_state
+from ui.state import AppState, DatasetState, TimeSeries, get_state, remember_time_series_choice
 from ui.upload import read_new_upload, table_uploader
 
 NONE = "(none)"
@@ -39,7 +39,8 @@ state = get_state()
 st.title("Data")
 st.caption(
     "Load a table, check how each column was read, and choose what the model learns from. "
-    "Each row is one observation; the model learns what ordinary rows look like."
+    "Each row is one observation; the model learns what ordinary rows look like (for a time "
+    "series, what ordinary stretches of rows look like)."
 )
 
 
@@ -196,25 +197,55 @@ def choose_text(dataset: DatasetState, options: list[str]) -> list[str]:
     )
 
 
+def why_not_time_series(dataset: DatasetState) -> str:
+    """Why the rows are not read as a time series, to follow "each row is scored alone"."""
+    roles = dataset.roles
+    if roles.timestamp is None:
+        return (
+            ", as there is no timestamp column. If the rows are readings over time, choose their "
+            "timestamp column above, or switch this on to read them in file order"
+        )
+    times = f"column {fmt.code(roles.timestamp)} holds times"
+    if dataset.time_series_choice is not None:
+        return f", as you chose, although {times}"
+    if not roles.numeric:
+        return f": {times}, but there is no numeric feature (a sensor) to read over time"
+    return (
+        f": {times}, but the text features ({fmt.plain(', '.join(roles.text))}) are read one row at a "
+        "time. Switch this on to read the numeric features in windows instead (the text is then left out)"
+    )
+
+
 def choose_time_series(dataset: DatasetState) -> None:
-    """Whether the rows form a time series, read by the autoencoder in windows of consecutive rows."""
+    """Whether the rows form a time series, read by the autoencoder in windows of consecutive rows.
+
+    On by default when a column holds times (see DatasetState.time_series_by_default); the default
+    follows the column roles until the user switches the toggle, and from then on their answer stays.
+    """
     rev, roles, current = dataset.revision, dataset.roles, dataset.time_series
     st.subheader("Time series")
+    key = f"time_series_{rev}"
+    # Written before the widget on every run: the default can change with the timestamp role, and
+    # the toggle's own state is dropped while another page is shown.
+    st.session_state[key] = dataset.reads_time_series()
     enabled = st.toggle(
         "Rows form a time series: read windows of consecutive rows",
-        value=current.enabled, key=f"time_series_{rev}",
+        key=key, on_change=remember_time_series_choice, args=(rev, key),
         help="For sensor logs and metrics: the autoencoder learns what a stretch of rows looks like, so it "
         "can flag a pattern that breaks (a valve starting to oscillate, a missed cycle) even when each "
-        "reading is ordinary. Flagged rows are grouped into episodes on Results.",
+        "reading is ordinary. Flagged rows are grouped into episodes on Results. Switched off, each row "
+        "is scored alone. On by default when a column holds times (and there are numeric features but "
+        "no text features).",
     )
     if not enabled:
         dataset.time_series = TimeSeries()
-        if roles.timestamp is not None:
-            st.caption(
-                f"The table has a timestamp column ({fmt.code(roles.timestamp)}): if its rows are readings "
-                "over time, turn this on."
-            )
+        st.caption(f"Off: each row is scored alone{why_not_time_series(dataset)}.")
         return
+    if dataset.time_series_choice is None:
+        st.caption(
+            f"On because column {fmt.code(roles.timestamp)} holds times: the rows are read as readings "
+            "over time. Switch this off to score each row alone."
+        )
     if not roles.numeric:
         st.warning("A time series needs at least one numeric feature (a sensor).")
     left, right = st.columns(2)
@@ -249,7 +280,7 @@ def choose_time_series(dataset: DatasetState) -> None:
     for note in dataset.time_notes():
         st.warning(fmt.plain(note), icon=":material/schedule:")
     order = f"by {fmt.code(roles.timestamp)}" if roles.timestamp else "in file order (no timestamp column)"
-    left_out = [*roles.categorical, *roles.text]
+    left_out = [c for c in (*roles.categorical, *roles.text) if c != dataset.time_series.series_column]
     st.caption(
         f"Rows are read in time order, {order}; the model reads the numeric features "
         f"({len(roles.numeric)}) over windows of {dataset.window()} rows."

@@ -31,12 +31,15 @@ def render_comparison(
     """The panel for ``view`` (the autoencoder's scores over its table) at ``threshold``."""
     st.subheader("Is the autoencoder worth it?")
     titles = ", ".join(baselines.title(kind) for kind in baselines.kinds if kind != baselines.primary)
+    primary = baselines.title(baselines.primary)
+    # A time-series model reads windows of rows; the baselines never do.
+    window = getattr(baselines.detectors[baselines.primary], "window_", None)
+    reads = f" They score each row alone; the {primary} reads windows of {window} rows." if window else ""
     st.caption(
         f"{titles} were fitted on the same rows (at most {FIT_ROWS:,} of them, sampled) with the "
         f"same preprocessing, in "
-        f"{fmt.duration(baselines.seconds)}. Each is compared at the share of rows the "
-        f"{baselines.title(baselines.primary)} flags at this threshold, so no method looks better "
-        "only because it flags more."
+        f"{fmt.duration(baselines.seconds)}.{reads} Each is compared at the share of rows the "
+        f"{primary} flags at this threshold, so no method looks better only because it flags more."
     )
     show = st.toggle(
         "Compare with the baselines", value=True, key=view.key("compare"),

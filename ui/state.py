@@ -33,7 +33,14 @@ from detector.reviews import Reviews, ReviewSummary, SuppressionRule, row_keys, 
 from detector.text import column_notes
 from detector.thresholds import threshold_for_share
 from detector.training import PRESETS, HoldOut, TrainingJob, network_inputs, training_rows
-from detector.windowed import short_series_notes, suggest_series_column, suggest_window, time_order_notes
+from detector.windowed import (
+    MIN_WINDOWS,
+    count_windows,
+    short_series_notes,
+    suggest_series_column,
+    suggest_window,
+    time_order_notes,
+)
 from ui.runtime import freeze_what_is_loaded
 
 if TYPE_CHECKING:
@@ -76,6 +83,9 @@ class DatasetState:
     normal_only: bool = False
     holdout: HoldOut = field(default_factory=HoldOut)
     time_series: TimeSeries = field(default_factory=lambda: TimeSeries())
+    # The user's own answer to "do the rows form a time series?"; None until they give one, and
+    # meanwhile the answer follows the column roles (see time_series_by_default).
+    time_series_choice: bool | None = None
     revision: int = field(default_factory=lambda: next(_revisions))
     # What the page asks for on every rerun, kept with the choices it was computed for: name ->
     # (key, value); see _cached.
@@ -103,6 +113,19 @@ class DatasetState:
         if held is None or held[0] != key:
             held = self._memo[name] = (key, compute())
         return held[1]
+
+    def reads_time_series(self) -> bool:
+        """Whether the rows are read as a time series: the user's choice, else the default."""
+        if self.time_series_choice is not None:
+            return self.time_series_choice
+        return self.time_series_by_default()
+
+    def time_series_by_default(self) -> bool:
+        """Whether the rows are a time series unless the user says otherwise: when a column holds
+        times and there are sensors (numeric features) to read over them. Not with text features,
+        which are read one row at a time: windows would leave them out."""
+        roles = self.roles
+        return roles.timestamp is not None and bool(roles.numeric) and not roles.text
 
     def suggested_window(self) -> tuple[int, str]:
         """The window "auto" takes for this table's sensors, and why (cached per choice)."""
@@ -140,15 +163,12 @@ class DatasetState:
         )
 
     def training_frame(self) -> pd.DataFrame:
-        """The rows and feature columns training uses (``DataError`` if the choices don't fit); a
-        time series keeps its timestamp and series columns too, to order the rows."""
-        rows = training_rows(
-            self.frame, self.roles, normal_only=self.normal_only, held_out=self.held_out_rows()
+        """The rows and columns training uses (``DataError`` if the choices don't fit): see
+        :func:`training_frame_of`."""
+        return training_frame_of(
+            self.frame, self.roles, self.time_series, normal_only=self.normal_only,
+            held_out=self.held_out_rows(),
         )
-        if not self.time_series.enabled:
-            return rows
-        extra = [c for c in (self.roles.timestamp, self.time_series.series_column) if c is not None]
-        return self.frame.loc[rows.index, [*self.roles.numeric, *extra]]
 
     def n_training_rows(self) -> int:
         """How many rows training would use, without copying them."""
@@ -158,10 +178,30 @@ class DatasetState:
             kept &= label_vector(self.frame[self.roles.label]) == 0
         return int(kept.sum())
 
-    def network_inputs(self) -> int:
-        """How many inputs the network gets once features are encoded (cached per choice)."""
-        if self.time_series.enabled:
-            return self.window() * len(self.roles.numeric)
+    def network_inputs(self, *, windows: bool | None = None) -> int:
+        """How many inputs the network gets once features are encoded (cached per choice).
+
+        ``windows`` says whether the model reads windows of a time series (by default, whether
+        the rows are read as one); a row-wise family (a baseline) reads one row at a time.
+        """
+        if self.time_series.enabled if windows is None else windows:
+            if not self.roles.numeric:
+                raise DataError(
+                    "A time series is read through its numeric features (sensors), and none is chosen. "
+                    "Choose one on the Data page, or switch off “Rows form a time series”."
+                )
+            window, series = self.window(), self.time_series.series_column
+            n_windows = self._cached(
+                "windows", (self.choices(), window),
+                lambda: count_windows(self.training_frame(), window, series),
+            )
+            if n_windows < MIN_WINDOWS:
+                raise DataError(
+                    f"The training rows give only {n_windows} window of {window} rows, and a model needs "
+                    f"at least {MIN_WINDOWS}. Choose a shorter window on the Data page or add rows, or "
+                    "switch off “Rows form a time series” to score each row alone."
+                )
+            return window * len(self.roles.numeric)
         return self._cached(
             "inputs", self.choices(),
             lambda: network_inputs(self.training_frame(), self.roles, self.preprocess),
@@ -189,6 +229,20 @@ class TimeSeries:
     enabled: bool = False
     window: int | str = "auto"
     series_column: str | None = None
+
+
+def training_frame_of(
+    frame: pd.DataFrame, roles: ColumnRoles, time_series: TimeSeries, *, normal_only: bool,
+    held_out: np.ndarray | None,
+) -> pd.DataFrame:
+    """The training rows with their feature columns (see training_rows) and, for a time series,
+    the timestamp and series columns that put them in order: the windowed autoencoder reads the
+    sensors in that order, a row-wise family (a baseline) reads the features."""
+    rows = training_rows(frame, roles, normal_only=normal_only, held_out=held_out)
+    if not time_series.enabled:
+        return rows
+    order = [c for c in (roles.timestamp, time_series.series_column) if c is not None and c not in rows]
+    return frame.loc[rows.index, [*rows.columns, *order]] if order else rows
 
 
 @dataclass
@@ -564,10 +618,12 @@ class AppState:
         """
         profiles = profile_columns(table.frame)
         roles = infer_roles(table.frame, profiles)
-        self.dataset = DatasetState(
-            table=table, source=source, data=data, profiles=profiles, roles=roles,
-        )
-        return self.dataset
+        dataset = DatasetState(table=table, source=source, data=data, profiles=profiles, roles=roles)
+        # A table with a column of times starts as a time series (the Data page fills in the
+        # series column and the window).
+        dataset.time_series = TimeSeries(enabled=dataset.time_series_by_default())
+        self.dataset = dataset
+        return dataset
 
     # ----------------------------------------------------------------- training
 
@@ -614,8 +670,9 @@ class AppState:
         confirmed = model.reviews.confirmed_rows(keys)
         exclude = confirmed if model.held_out is None else confirmed | model.held_out
         trained_on = model.trained_on
-        rows = training_rows(
-            model.dataset.frame, trained_on.roles, normal_only=trained_on.normal_only, held_out=exclude
+        rows = training_frame_of(
+            model.dataset.frame, trained_on.roles, trained_on.time_series,
+            normal_only=trained_on.normal_only, held_out=exclude,
         )
         detector = clone(model.detector)
         job = TrainingJob(
@@ -749,6 +806,18 @@ def _kept(cache: dict[int, Any], position: int, compute: Callable[[], Any]) -> A
             cache.clear()
         cache[position] = compute()
     return cache[position]
+
+
+def remember_time_series_choice(revision: int, key: str) -> None:
+    """The Data page's time-series toggle's callback: the user's answer now holds over the default.
+
+    Defined here, not on the page, and given the dataset's revision, not the dataset: Streamlit
+    keeps a callback and its arguments, and a page's function would keep that run's globals (and
+    so a replaced table) alive.
+    """
+    dataset = get_state().dataset
+    if dataset is not None and dataset.revision == revision:
+        dataset.time_series_choice = bool(st.session_state[key])
 
 
 def get_state() -> AppState:
