@@ -199,6 +199,13 @@ def test_upload_train_with_fast_preset_and_see_the_result(
     settle(page)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=SCREENSHOTS / "data.png")
+    # The log has a timestamp column, so its rows are read as a time series unless switched off;
+    # this test is about the row-wise autoencoder (the time series has its own test below).
+    expect(page.get_by_text(re.compile(r"^On because column timestamp holds times"))).to_be_visible()
+    page.get_by_text("Rows form a time series: read windows of consecutive rows").click()
+    expect(page.get_by_text(re.compile(r"^Off: each row is scored alone, as you chose"))).to_be_visible(
+        timeout=RERUN_TIMEOUT_MS
+    )
 
     choose_preset(page, "Fast")
     page.get_by_role("button", name="Train model").click()
@@ -550,7 +557,8 @@ def pump_log(tmp_path: Path) -> Path:
 def test_a_sensor_log_from_upload_to_episodes_and_their_sensor(page: Page, pump_log: Path):
     wait_for_first_start(page)
     upload(page, pump_log, 480)
-    page.get_by_text("Rows form a time series: read windows of consecutive rows").click()
+    # A timestamp column: the rows are read as a time series from the start, and the page says why.
+    expect(page.get_by_text(re.compile(r"^On because column when holds times"))).to_be_visible()
     suggestion = page.get_by_text(re.compile(r"^Suggested: 24 rows: the series repeats every 24 rows"))
     expect(suggestion).to_be_visible(timeout=RERUN_TIMEOUT_MS)
     choose_preset(page, "Fast")
