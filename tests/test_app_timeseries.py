@@ -252,3 +252,23 @@ def test_a_table_too_short_for_two_windows_is_refused_before_training_and_trains
     at.switch_page("pages/train.py").run()
     assert_clean(at)
     assert not next(b for b in at.button if b.label == "Train model").disabled
+
+
+def test_a_timestamped_log_with_a_text_feature_stays_row_by_row_and_says_why():
+    from detector import text as text_model
+
+    if not text_model.available():
+        pytest.skip("needs the text extra (wordllama)")
+    n = 60
+    frame = pd.DataFrame({
+        "time": pd.date_range("2024-01-01", periods=n, freq="min").strftime("%Y-%m-%d %H:%M"),
+        "duration_ms": [10 + (i * 37) % 11 for i in range(n)],
+        "message": [f"request {i} served from cache shard {i % 7} after retry" for i in range(n)],
+    })
+    at = upload(start_app(), "requests.csv", frame.to_csv(index=False).encode())
+    assert_clean(at)
+    dataset = app_state(at).dataset
+    assert dataset.roles.text == ("message",)
+    assert not at.toggle(key=f"time_series_{dataset.revision}").value
+    assert any(c.value.startswith("Off: each row is scored alone: column `time` holds times, but the text "
+                                  "features (message) are read one row at a time.") for c in at.caption)
