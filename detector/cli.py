@@ -263,6 +263,11 @@ def _train(args: argparse.Namespace) -> int:
         f"features ({len(roles.features)}): {', '.join(roles.features)}"
         + (f"; label: {roles.label}" if roles.label else "")
     )
+    if args.window is None and roles.timestamp is not None and roles.numeric and not roles.text:
+        _say(
+            f"  note: column {roles.timestamp} holds times; each row is scored alone. Add --window auto "
+            "to read the rows as a time series (windows of consecutive rows, as the dashboard does)."
+        )
     if roles.text:
         from detector.text import column_notes
 

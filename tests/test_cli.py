@@ -191,6 +191,15 @@ def test_a_baseline_family_trains_saves_and_scores(tmp_path, family):
     assert ("top_columns" in result.columns) == (family != "iforest")
 
 
+def test_a_timestamped_file_trained_row_by_row_says_how_to_read_it_as_a_time_series(capsys, tmp_path):
+    model = str(tmp_path / "m.zip")
+    data = str(ROOT / "sample_data" / "sensors.csv")
+    code = main(["train", data, "--model-out", model, "--detector", "iforest"])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "note: column timestamp holds times; each row is scored alone. Add --window auto" in err
+
+
 def test_autoencoder_options_are_refused_for_a_baseline(capsys, monkeypatch):
     monkeypatch.chdir(ROOT)
     code = main(["train", "sample_data/sensors.csv", "--model-out", "m.zip", "--detector", "iforest",
