@@ -407,7 +407,9 @@ def _explain(view: ScoredView, position: int) -> None:
             "scaled as the model sees them (0 is typical, ±1 a typical spread):"
         )
         st.dataframe(
-            explanation.loc[:, ["column", "actual", "actual (scaled)"]], hide_index=True,
+            # "actual" mixes numbers and categories: as text, Arrow reads the column as one type.
+            explanation.loc[:, ["column", "actual", "actual (scaled)"]].astype({"actual": str}),
+            hide_index=True,
         )
         return
     left, right = st.columns([3, 2])
