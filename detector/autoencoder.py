@@ -309,8 +309,11 @@ class AutoencoderDetector(TabularDetector):
             )
         self.code_mean_, self.code_precision_ = mean, precision
         self.wording_ = fitted.get("failure_wording", False) is True
-        if self.wording_ and not self.preprocessor_.texts_:
-            raise DataError("The bundle scores failure wording but has no text column; it is inconsistent.")
+        if self.wording_ and not self.preprocessor_.measures_wording:
+            raise DataError(
+                "The bundle scores failure wording but none of its text columns measures it; it is "
+                "inconsistent."
+            )
         rule = fitted.get("score_rule", "scaled")
         if rule == "rarity":
             self.score_rule_ = "rarity"
@@ -450,15 +453,16 @@ class AutoencoderDetector(TabularDetector):
         """Each view's raw score (rows x parts): error per input, code distance, isolation, and
         the text that reads most like a failure."""
         reconstruction = totals / max(matrix.shape[1], 1)
-        names = [name for name in self.part_names if name != WORDING_PART]
-        if len(names) == 1:
+        names = self.part_names
+        views = len(names) - (WORDING_PART in names)
+        if views == 1:
             raw = reconstruction[:, None]
-        elif len(names) == 2:
+        elif views == 2:
             raw = np.column_stack([reconstruction, self._code_distance(codes)])
         else:
             isolation = self._isolation.scores(matrix, self.isolation_samples_)
             raw = np.column_stack([reconstruction, self._code_distance(codes), isolation])
-        if WORDING_PART in self.part_names:
+        if WORDING_PART in names:
             if wording is None or len(wording) != len(raw):
                 raise ValueError("This model scores its texts' failure wording: score a DataFrame.")
             raw = np.column_stack([raw, wording.max(axis=1)])

@@ -385,14 +385,19 @@ class Preprocessor:
             offset += features.width
         return pd.DataFrame(columns, columns=self.source_columns_)
 
+    @property
+    def measures_wording(self) -> bool:
+        """Whether there are text columns and each can say how much its texts read like a failure
+        (not those from bundles saved before :meth:`detector.text.TextFeatures.wording` existed)."""
+        self._check_fitted()
+        return bool(self.texts_) and all(features.wording_prompt for features in self.texts_)
+
     def wording(self, frame: pd.DataFrame) -> np.ndarray | None:
         """How much each row's texts read like a failure (rows x text columns, see
-        :meth:`detector.text.TextFeatures.wording`), or None without text columns that measure it."""
-        self._check_fitted()
-        measured = [features for features in self.texts_ if features.wording_prompt]
-        if not measured or len(measured) != len(self.texts_):
+        :meth:`detector.text.TextFeatures.wording`), or None unless :attr:`measures_wording`."""
+        if not self.measures_wording:
             return None
-        return np.column_stack([features.wording(frame[features.name]) for features in measured])
+        return np.column_stack([features.wording(frame[features.name]) for features in self.texts_])
 
     # ------------------------------------------------------------------ reporting helpers
 

@@ -69,23 +69,24 @@ def suggest_series_column(frame: pd.DataFrame, timestamp: str | None, candidates
 MIN_WINDOWS = 2
 
 
+def _series_sizes(frame: pd.DataFrame, series_column: str | None) -> pd.Series:
+    """Rows per series (of ``series_column``; the whole table as one series without it)."""
+    if series_column is None:
+        return pd.Series({None: len(frame)})
+    return frame.groupby(series_column, dropna=False, sort=False).size()
+
+
 def count_windows(frame: pd.DataFrame, window: int, series_column: str | None = None) -> int:
     """How many windows of ``window`` rows ``frame`` gives: per series its rows less the window
     plus one, and one (padded) for a series shorter than a window."""
-    if series_column is None:
-        sizes = np.array([len(frame)])
-    else:
-        sizes = frame.groupby(series_column, dropna=False, sort=False).size().to_numpy()
+    sizes = _series_sizes(frame, series_column).to_numpy()
     return int(np.maximum(sizes - window + 1, 1).sum())
 
 
 def short_series_notes(frame: pd.DataFrame, window: int, series_column: str | None = None) -> list[str]:
     """Say which series are shorter than two windows: their rows are scored (a series shorter than
     one window is padded at its start with its first row), but a model sees little of them."""
-    if series_column is None:
-        sizes = pd.Series({None: len(frame)})
-    else:
-        sizes = frame.groupby(series_column, dropna=False, sort=False).size()
+    sizes = _series_sizes(frame, series_column)
     short = sizes[sizes < 2 * window]
     if short.empty:
         return []

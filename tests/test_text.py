@@ -279,6 +279,14 @@ def test_a_bundle_keeps_the_wording_part_and_an_older_bundle_without_it_still_lo
     old = load_bundle(tmp_path / "old.zip").detector
     assert "wording" not in old.part_names
     assert np.isfinite(old.decision_function(frame)).all()
+    # The flag without a prompt to measure it by is an inconsistent bundle, refused on loading.
+    stored["fitted"]["failure_wording"] = True
+    members[name] = json.dumps(stored).encode()
+    with zipfile.ZipFile(tmp_path / "odd.zip", "w") as archive:
+        for member, data in members.items():
+            archive.writestr(member, data)
+    with pytest.raises(DataError, match="none of its text columns measures it"):
+        load_bundle(tmp_path / "odd.zip")
 
 
 def test_a_flagged_text_is_shown_with_how_often_it_was_seen_and_the_most_similar_other_texts():
